@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libgwake: a wake word per thread.
+ *
+ * Every thread that calls into this API gets a wake word: a permit that
+ * another thread of the same process sets by handle. The semantics are
+ * those of Java's LockSupport.park/unpark and of the Go proposal
+ * "runtime: add block/wake function" (GetG, BlockG, WakeG):
+ *
+ *  - gwake_wake() on a thread that is not blocked leaves a permit; permits
+ *    do not accumulate (at most one is kept);
+ *  - gwake_block() consumes the permit, sleeping until one is set;
+ *  - a wake racing with a block behaves as if it came after it: no wake is
+ *    ever lost, and spurious wakeups never reach the caller.
+ *
+ * Two backends implement it with the same semantics and error codes:
+ * "kmod" uses /dev/gwake (gwake.ko), "user" is a pure userspace wake word
+ * (bounded adaptive spin, then futex). The backend is chosen on first use:
+ * the module if /dev/gwake opens and its version probe passes, else user.
+ * The environment variable GWAKE_BACKEND=kmod|user forces one; forcing
+ * kmod without a usable module makes every call fail with -ENODEV.
+ *
+ * Every function returns a negative errno on failure and never touches
+ * errno. All functions are thread safe and async-cancel unsafe. Handles are
+ * opaque, generation tagged and private to the process: the handle of a
+ * thread that has exited or unregistered, and every handle after fork() in
+ * the child, is stale (-ESRCH) for ever.
+ *
+ * Memory ordering: everything the waker wrote before gwake_wake() (or
+ * gwake_swap(), gwake_wake_many()) is visible to the woken thread after its
+ * gwake_block() returns 0 (release/acquire through the wake word).
+ */
+#ifndef GWAKE_GWAKE_H
+#define GWAKE_GWAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An opaque, generation-tagged thread handle; never 0 when valid. */
+typedef uint64_t gwake_t;
+
+/*
+ * GetG: registers the calling thread if needed and stores its handle in
+ * *out. The same thread gets the same handle until it exits or calls
+ * gwake_unregister(). Returns 0, -ENOMEM, -ENODEV (no usable backend).
+ */
+int gwake_self(gwake_t *out);
+
+/*
+ * BlockG: consumes the calling thread's permit, waiting for one at most
+ * timeout_ns nanoseconds (relative; < 0 waits for ever; 0 only takes a
+ * permit that is already pending). Returns 0 when woken, -ETIMEDOUT,
+ * -EINTR when a signal handler ran first (a later wake is kept as a
+ * permit). Registers the calling thread if needed.
+ */
+int gwake_block(int64_t timeout_ns);
+
+/*
+ * WakeG: sets the permit of thread h. Returns 1 if h was blocked and is now
+ * woken, 0 if it was not blocked and a permit is left (or already was),
+ * -ESRCH if h is stale or not a handle of this process. Makes no system
+ * call when h is not asleep (user backend).
+ */
+int gwake_wake(gwake_t h);
+
+/*
+ * Wakes h, then blocks the caller as gwake_block(timeout_ns): one system
+ * call with the module, which also tells the scheduler the waker is about
+ * to sleep. Returns as gwake_block(), or -ESRCH (without blocking) if h is
+ * stale.
+ */
+int gwake_swap(gwake_t h, int64_t timeout_ns);
+
+/*
+ * Wakes each of the n handles in hs as gwake_wake() does; stale handles are
+ * skipped. Returns the number of sleepers woken, -EINVAL if n is larger than
+ * GWAKE_WAKE_MANY_MAX (1024), -EFAULT if hs is NULL and n > 0.
+ */
+int gwake_wake_many(const gwake_t *hs, size_t n);
+
+/*
+ * Drops the calling thread's registration: its handle becomes stale for
+ * ever and a pending permit is discarded. A later call of any function
+ * above registers the thread anew, with a new handle. Returns 0, or -ENOENT
+ * if the thread is not registered. (An addition to the GetG/BlockG/WakeG
+ * set: registrations are also dropped automatically when a thread exits.)
+ */
+int gwake_unregister(void);
+
+/*
+ * The backend in use: "kmod" or "user", choosing it now if no call has yet;
+ * "none" if GWAKE_BACKEND forces a backend that cannot be used (every other
+ * call then fails with -ENODEV, or -EINVAL for an unknown GWAKE_BACKEND).
+ */
+const char *gwake_backend(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GWAKE_GWAKE_H */
