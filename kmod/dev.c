@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/gwake: the misc device and its ioctls.
+ *
+ * This is the only file that touches user memory, as kernel/futex/syscalls.c
+ * is for futexes: each command copies its argument in, rejects unknown
+ * flags and non-zero reserved fields (-EINVAL), and calls the mechanism in
+ * reg.c or wake.c with kernel values. Validation comes before any effect:
+ * a command that fails here has changed nothing. No lock is taken here.
+ */
+#include <linux/fs.h>
+#include <linux/gwake.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "gwake.h"
+
+/* Bit (1 << _GWAKE_x) for each command this module implements. */
+#define GWAKE_COMMANDS	(BIT_ULL(_GWAKE_API) | BIT_ULL(_GWAKE_REGISTER) | \
+			 BIT_ULL(_GWAKE_UNREGISTER) | BIT_ULL(_GWAKE_BLOCK) | \
+			 BIT_ULL(_GWAKE_WAKE) | BIT_ULL(_GWAKE_SWAP) | \
+			 BIT_ULL(_GWAKE_WAKE_MANY))
+
+/* WAKE_MANY copies arrays up to this size to the stack, larger ones to the heap. */
+#define GWAKE_WAKE_MANY_ONSTACK	16
+
+static long gwake_ioctl_api(struct gwake_api __user *uarg)
+{
+	struct gwake_api api;
+
+	if (copy_from_user(&api, uarg, sizeof(api)))
+		return -EFAULT;
+	if (api.flags)
+		return -EINVAL;
+	api.version = GWAKE_API_VERSION;
+	api.max_wake_many = GWAKE_WAKE_MANY_MAX;
+	api.commands = GWAKE_COMMANDS;
+	api.features = 0;
+	if (copy_to_user(uarg, &api, sizeof(api)))
+		return -EFAULT;
+	return 0;
+}
+
+static long gwake_ioctl_register(struct gwake_file *gf,
+				 struct gwake_register __user *uarg)
+{
+	struct gwake_register reg;
+	bool created;
+	int ret;
+
+	if (copy_from_user(&reg, uarg, sizeof(reg)))
+		return -EFAULT;
+	if (reg.flags)
+		return -EINVAL;
+	ret = gwake_register(gf, &reg.handle, &created);
+	if (ret)
+		return ret;
+	if (put_user(reg.handle, &uarg->handle)) {
+		/*
+		 * Nobody can know a handle that was never returned: undo a
+		 * registration this call made, so a failed call changes
+		 * nothing.
+		 */
+		if (created)
+			gwake_unregister(gf);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long gwake_ioctl_unregister(struct gwake_file *gf,
+				   struct gwake_unregister __user *uarg)
+{
+	struct gwake_unregister unreg;
+
+	if (copy_from_user(&unreg, uarg, sizeof(unreg)))
+		return -EFAULT;
+	if (unreg.flags)
+		return -EINVAL;
+	return gwake_unregister(gf);
+}
+
+/*
+ * The deadline of BLOCK and SWAP: NULL without GWAKE_BLOCK_TIMEOUT (then
+ * @timeout_ns must be 0), else @timeout_ns in *@kt. A deadline beyond
+ * KTIME_MAX (about 292 years of uptime) is KTIME_MAX: never reached.
+ */
+static int gwake_deadline(u64 flags, u64 timeout_ns, ktime_t *kt,
+			  const ktime_t **deadline)
+{
+	if (flags & ~GWAKE_BLOCK_TIMEOUT)
+		return -EINVAL;
+	if (!(flags & GWAKE_BLOCK_TIMEOUT)) {
+		if (timeout_ns)
+			return -EINVAL;
+		*deadline = NULL;
+		return 0;
+	}
+	*kt = timeout_ns > KTIME_MAX ? KTIME_MAX : (ktime_t)timeout_ns;
+	*deadline = kt;
+	return 0;
+}
+
+static long gwake_ioctl_block(struct gwake_file *gf,
+			      struct gwake_block __user *uarg)
+{
+	const ktime_t *deadline;
+	struct gwake_block blk;
+	ktime_t kt;
+	int ret;
+
+	if (copy_from_user(&blk, uarg, sizeof(blk)))
+		return -EFAULT;
+	ret = gwake_deadline(blk.flags, blk.timeout_ns, &kt, &deadline);
+	if (ret)
+		return ret;
+	return gwake_block(gf, deadline);
+}
+
+static long gwake_ioctl_wake(struct gwake_wake __user *uarg)
+{
+	struct gwake_wake wk;
+
+	if (copy_from_user(&wk, uarg, sizeof(wk)))
+		return -EFAULT;
+	if (wk.flags)
+		return -EINVAL;
+	return gwake_wake(wk.handle);
+}
+
+static long gwake_ioctl_swap(struct gwake_file *gf,
+			     struct gwake_swap __user *uarg)
+{
+	const ktime_t *deadline;
+	struct gwake_swap sw;
+	ktime_t kt;
+	int ret;
+
+	if (copy_from_user(&sw, uarg, sizeof(sw)))
+		return -EFAULT;
+	ret = gwake_deadline(sw.flags, sw.timeout_ns, &kt, &deadline);
+	if (ret)
+		return ret;
+	return gwake_swap(gf, sw.handle, deadline);
+}
+
+static long gwake_ioctl_wake_many(struct gwake_wake_many __user *uarg)
+{
+	u64 onstack[GWAKE_WAKE_MANY_ONSTACK];
+	struct gwake_wake_many wm;
+	u64 *handles = onstack;
+	long ret;
+
+	if (copy_from_user(&wm, uarg, sizeof(wm)))
+		return -EFAULT;
+	if (wm.flags || wm.reserved || wm.count > GWAKE_WAKE_MANY_MAX)
+		return -EINVAL;
+	if (!wm.count)
+		return 0;
+
+	/* The whole array first: a fault must wake nobody. */
+	if (wm.count > ARRAY_SIZE(onstack)) {
+		handles = kmalloc_array(wm.count, sizeof(*handles), GFP_KERNEL);
+		if (!handles)
+			return -ENOMEM;
+	}
+	if (copy_from_user(handles, u64_to_user_ptr(wm.handles),
+			   wm.count * sizeof(*handles)))
+		ret = -EFAULT;
+	else
+		ret = gwake_wake_many(handles, wm.count);
+	if (handles != onstack)
+		kfree(handles);
+	return ret;
+}
+
+static long gwake_dev_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct gwake_file *gf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case GWAKE_IOC_API:
+		return gwake_ioctl_api(uarg);
+	case GWAKE_IOC_REGISTER:
+		return gwake_ioctl_register(gf, uarg);
+	case GWAKE_IOC_UNREGISTER:
+		return gwake_ioctl_unregister(gf, uarg);
+	case GWAKE_IOC_BLOCK:
+		return gwake_ioctl_block(gf, uarg);
+	case GWAKE_IOC_WAKE:
+		return gwake_ioctl_wake(uarg);
+	case GWAKE_IOC_SWAP:
+		return gwake_ioctl_swap(gf, uarg);
+	case GWAKE_IOC_WAKE_MANY:
+		return gwake_ioctl_wake_many(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int gwake_dev_open(struct inode *inode, struct file *file)
+{
+	struct gwake_file *gf = gwake_file_alloc();
+
+	if (!gf)
+		return -ENOMEM;
+	/* Replaces the miscdevice pointer misc_open() left there. */
+	file->private_data = gf;
+	return 0;
+}
+
+static int gwake_dev_release(struct inode *inode, struct file *file)
+{
+	gwake_file_release(file->private_data);
+	return 0;
+}
+
+static const struct file_operations gwake_dev_fops = {
+	.owner		= THIS_MODULE,
+	.open		= gwake_dev_open,
+	.release	= gwake_dev_release,
+	.unlocked_ioctl	= gwake_dev_ioctl,
+	/* Every argument has the same layout in 32-bit and 64-bit tasks. */
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+/*
+ * World-usable: a handle reaches only threads with the caller's own mm,
+ * and a thread has at most one registration, so a user can affect nothing
+ * but its own processes and allocates no more than one small object per
+ * thread it owns (charged to its memory cgroup).
+ */
+static struct miscdevice gwake_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= GWAKE_DEVICE_NAME,
+	.fops	= &gwake_dev_fops,
+	.mode	= 0666,
+};
+
+/**
+ * gwake_dev_init() - create /dev/gwake
+ *
+ * Context: module init, after gwake_reg_init(): the device is the last
+ * thing to appear.
+ * Return: 0 or a negative errno.
+ */
+int gwake_dev_init(void)
+{
+	return misc_register(&gwake_misc);
+}
+
+/**
+ * gwake_dev_exit() - remove /dev/gwake
+ *
+ * Context: module exit. No file can be open (each one holds a reference
+ * to this module), so no ioctl is running.
+ */
+void gwake_dev_exit(void)
+{
+	misc_deregister(&gwake_misc);
+}

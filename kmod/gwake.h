@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * gwake: private types of the module, and the rules that hold them together.
+ *
+ * Files (the split of kernel/futex/):
+ *
+ *   main.c  module init and exit: the order things come up and go down.
+ *   dev.c   /dev/gwake: file operations; the only file that touches user
+ *           memory. Copies and validates every ioctl argument, then calls
+ *           the mechanism with kernel values.
+ *   reg.c   registrations: the TID table, handles, and every way a
+ *           registration ends (UNREGISTER, close, thread exit, exec).
+ *   wake.c  the wake word: block, wake, swap, wake-many.
+ *
+ * Handles
+ *
+ *   handle = generation << GWAKE_TID_BITS | tid
+ *
+ *   tid is the thread's global TID (task->pid), which fits in
+ *   GWAKE_TID_BITS because PID_MAX_LIMIT does. The generation is a global
+ *   counter, incremented for every registration and never 0, so no handle
+ *   is 0. A registration is found by hashing the tid and comparing the whole
+ *   handle, so a stale handle (its thread exited or unregistered, its TID
+ *   perhaps reused) never matches a later registration. The generation has
+ *   64 - GWAKE_TID_BITS = 42 bits: a stale handle could alias a new
+ *   registration only after 2^42 further registrations system-wide, and only
+ *   one of a thread with the same TID.
+ *
+ * The wake word (struct gwake_reg.state)
+ *
+ *   IDLE --wake--> PERMIT            WAKE returns 0: a permit is left
+ *   PERMIT --wake--> PERMIT          WAKE returns 0: permits do not add up
+ *   SLEEPING --wake--> PERMIT        WAKE returns 1 and wakes the queue
+ *   IDLE --block--> SLEEPING         the owner goes to sleep
+ *   PERMIT --block--> IDLE           the owner consumes the permit
+ *   SLEEPING --signal/timeout--> IDLE  the owner gives up; if that cmpxchg
+ *                                    finds PERMIT, a wake won the race and
+ *                                    BLOCK consumes it and returns 0.
+ *
+ *   Wakers only ever write PERMIT (one atomic_xchg(), whatever the old
+ *   value); only the owner thread moves the word out of PERMIT or into
+ *   SLEEPING. Every transition is a fully ordered atomic RMW, so all the
+ *   waker wrote before WAKE is visible to the owner once BLOCK returns 0.
+ *
+ * Locking rules (outermost first; nothing else nests):
+ *
+ *   gwake_file.lock        spinlock_t. Protects gwake_file.regs and every
+ *                          gwake_reg.file_node on it. Process context only.
+ *   table bucket lock      hlist_bl_lock(), a bit spinlock (preemption
+ *                          off). Protects its chain and gwake_reg.hnode.
+ *                          Taken alone, or inside gwake_file.lock by
+ *                          gwake_file_release(). It is a bit lock and not a
+ *                          spinlock_t (nor the xarray's lock) because the
+ *                          exit and exec tracepoint probes remove entries
+ *                          with preemption disabled, where a spinlock_t
+ *                          sleeps on PREEMPT_RT. Under it: no spinlock_t,
+ *                          nothing that sleeps, no allocation.
+ *   gwake_reg.wq.lock      inside the wait-queue API; a leaf.
+ *
+ *   No lock is global: WAKE, BLOCK, SWAP and WAKE_MANY read the table under
+ *   rcu_read_lock() only, and take at most the target's wait-queue lock.
+ *
+ * Lifetime and ownership of a registration
+ *
+ *   A registration is created by REGISTER, linked on its file's list and
+ *   then hashed. It is ended by exactly one gwake_reg_remove() that finds
+ *   it still hashed: UNREGISTER, the release of its file, the exit of its
+ *   thread (sched_process_exit probe) or an exec by its thread
+ *   (sched_process_exec probe). That caller owns the end and queues the
+ *   free; any other caller finds it unhashed and does nothing. The free
+ *   runs after an RCU grace period (queue_rcu_work()), because wakers may
+ *   still hold the pointer under rcu_read_lock(), and in process context,
+ *   because it takes gwake_file.lock to unlink the registration and may
+ *   drop the last reference to an mm. Until then the registration keeps a
+ *   reference to its task, its mm and its file, so none of those pointers
+ *   can be recycled while a lookup might compare against it.
+ *
+ *   A registration is removed only by its own thread or by the release of
+ *   its file. Neither can run while that thread is inside an ioctl on that
+ *   file (the ioctl holds a reference to the file), so BLOCK and SWAP keep
+ *   using the caller's registration after rcu_read_unlock() without taking
+ *   a reference.
+ */
+#ifndef _GWAKE_PRIVATE_H
+#define _GWAKE_PRIVATE_H
+
+#include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/ktime.h>
+#include <linux/list.h>
+#include <linux/list_bl.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+struct mm_struct;
+struct task_struct;
+
+/* Values of struct gwake_reg.state; see "The wake word" above. */
+enum gwake_word {
+	GWAKE_IDLE = 0,
+	GWAKE_PERMIT = 1,
+	GWAKE_SLEEPING = 2,
+};
+
+/**
+ * struct gwake_file - one open file of /dev/gwake
+ * @lock:	protects @regs.
+ * @regs:	the registrations made through this file and not yet freed
+ *		(gwake_reg.file_node). A removed registration stays here until
+ *		its free runs after the grace period.
+ * @ref:	one for the open file, one per registration on @regs; the last
+ *		put frees the structure. This lets the release of the file
+ *		return while frees queued by thread exits are still pending.
+ */
+struct gwake_file {
+	spinlock_t lock;		/* protects @regs */
+	struct list_head regs;
+	struct kref ref;
+};
+
+/**
+ * struct gwake_reg - one registered thread: its handle and its wake word
+ * @state:	the wake word, an enum gwake_word. Written with atomic RMW
+ *		only; see "The wake word" above.
+ * @wq:		where the owner sleeps in BLOCK and SWAP. One waiter at most;
+ *		a queue rather than wake_up_process() so that SWAP can pass
+ *		the scheduler's sync hint (__wake_up_sync()).
+ * @handle:	the handle REGISTER returned. Immutable.
+ * @tid:	the TID it was registered under, its table key. Immutable.
+ * @task:	the registered thread, referenced. Immutable. Identifies the
+ *		caller's own registration.
+ * @mm:		the registering thread's mm, grabbed (mmgrab()). Immutable.
+ *		Only compared, never dereferenced: a handle works only for
+ *		callers with the same mm.
+ * @file:	the file it was registered through, referenced. Immutable.
+ * @hnode:	in the table bucket of @tid; protected by the bucket lock.
+ *		Unhashed (pprev == NULL) before insertion and after removal.
+ * @file_node:	in @file->regs; protected by @file->lock.
+ * @free_work:	the free, queued by whoever removed the registration.
+ */
+struct gwake_reg {
+	atomic_t state;
+	wait_queue_head_t wq;
+	u64 handle;
+	pid_t tid;
+	struct task_struct *task;
+	struct mm_struct *mm;
+	struct gwake_file *file;
+	struct hlist_bl_node hnode;
+	struct list_head file_node;
+	struct rcu_work free_work;
+};
+
+/* reg.c */
+int gwake_reg_init(void);
+void gwake_reg_exit(void);
+struct gwake_file *gwake_file_alloc(void);
+void gwake_file_release(struct gwake_file *gf);
+int gwake_register(struct gwake_file *gf, u64 *handle, bool *created);
+int gwake_unregister(struct gwake_file *gf);
+struct gwake_reg *gwake_reg_self(struct gwake_file *gf);
+struct gwake_reg *gwake_reg_lookup(u64 handle);
+
+/* wake.c */
+int gwake_block(struct gwake_file *gf, const ktime_t *deadline);
+int gwake_wake(u64 handle);
+int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline);
+int gwake_wake_many(const u64 *handles, u32 count);
+
+/* dev.c */
+int gwake_dev_init(void);
+void gwake_dev_exit(void);
+
+#endif /* _GWAKE_PRIVATE_H */

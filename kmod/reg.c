@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gwake registrations: the TID table, handles, and every way a registration
+ * ends. The rules (handle format, lifetime, ownership of the free, lock
+ * order) are at the top of gwake.h; this file implements them.
+ *
+ * Locks taken here: gwake_file.lock (gwake_register(), gwake_file_release(),
+ * gwake_reg_free()) and the table bucket locks (gwake_register(),
+ * gwake_reg_remove()). gwake_file_release() is the only place that nests
+ * them, bucket lock inside file lock. Lookups take no lock, only RCU.
+ *
+ * Why a table of bit-locked hash chains rather than an xarray: a thread's
+ * registration must end when the thread exits and when it execs, and the
+ * only hooks for that are tracepoints, whose probes run with preemption
+ * disabled. Removing an xarray entry takes xa_lock, a spinlock_t, which
+ * sleeps on PREEMPT_RT; a bit spinlock does not. Lookups are RCU walks of
+ * one short chain, which is O(1) for any realistic number of threads.
+ */
+#include <linux/bug.h>
+#include <linux/build_bug.h>
+#include <linux/hash.h>
+#include <linux/rculist_bl.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/threads.h>
+#include <linux/tracepoint.h>
+#include <trace/events/sched.h>
+
+#include "gwake.h"
+
+#ifndef CONFIG_TRACEPOINTS
+#error "gwake needs CONFIG_TRACEPOINTS: registrations end on sched_process_exit"
+#endif
+
+/* Low bits of a handle: the TID. The rest is the generation. */
+#define GWAKE_TID_BITS		22
+#define GWAKE_TID_MASK		((1ULL << GWAKE_TID_BITS) - 1)
+#define GWAKE_GEN_MASK		(U64_MAX >> GWAKE_TID_BITS)
+static_assert(PID_MAX_LIMIT <= (1 << GWAKE_TID_BITS));
+
+/*
+ * 4096 chains (32 KiB). TIDs are dense and hash_32() spreads them, so a
+ * chain holds about one registration per 4096 registered threads.
+ */
+#define GWAKE_HASH_BITS		12
+static struct hlist_bl_head gwake_table[1 << GWAKE_HASH_BITS];
+
+/* The generation of the last handle issued; see gwake_new_handle(). */
+static atomic64_t gwake_generation = ATOMIC64_INIT(0);
+
+static struct kmem_cache *gwake_reg_cache;
+static struct workqueue_struct *gwake_free_wq;
+static struct tracepoint *gwake_tp_exit;
+static struct tracepoint *gwake_tp_exec;
+
+static struct hlist_bl_head *gwake_bucket(pid_t tid)
+{
+	return &gwake_table[hash_32((u32)tid, GWAKE_HASH_BITS)];
+}
+
+static u64 gwake_new_handle(pid_t tid)
+{
+	u64 gen;
+
+	/* Generation 0 is skipped so that no handle is 0. */
+	do {
+		gen = atomic64_inc_return(&gwake_generation) & GWAKE_GEN_MASK;
+	} while (!gen);
+	return gen << GWAKE_TID_BITS | (u64)tid;
+}
+
+static void gwake_file_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct gwake_file, ref));
+}
+
+/* Drops the reference of an open file or of a registration. */
+static void gwake_file_put(struct gwake_file *gf)
+{
+	kref_put(&gf->ref, gwake_file_free);
+}
+
+/*
+ * The free queued by gwake_reg_remove(), run one grace period after the
+ * registration left the table: no RCU reader can still see it.
+ */
+static void gwake_reg_free(struct work_struct *work)
+{
+	struct gwake_reg *reg = container_of(to_rcu_work(work),
+					     struct gwake_reg, free_work);
+	struct gwake_file *gf = reg->file;
+
+	spin_lock(&gf->lock);
+	list_del(&reg->file_node);
+	spin_unlock(&gf->lock);
+	gwake_file_put(gf);
+	mmdrop(reg->mm);
+	put_task_struct(reg->task);
+	kmem_cache_free(gwake_reg_cache, reg);
+}
+
+/*
+ * Unhashes @reg if it still is, and then owns its end: queues its free.
+ * Returns whether this call removed it. @reg must be alive: the caller
+ * holds rcu_read_lock(), holds its file's lock, or is its owner thread in
+ * an ioctl on its file. Callable with preemption disabled (tracepoint
+ * probes): takes only a bit spinlock, and call_rcu() does not sleep.
+ */
+static bool gwake_reg_remove(struct gwake_reg *reg)
+{
+	struct hlist_bl_head *b = gwake_bucket(reg->tid);
+	bool removed = false;
+
+	hlist_bl_lock(b);
+	if (!hlist_bl_unhashed(&reg->hnode)) {
+		/*
+		 * As __d_drop() does: unlink but keep ->next, so that RCU
+		 * readers standing on this node can walk on, and mark the
+		 * node unhashed (pprev == NULL) for every later caller.
+		 */
+		__hlist_bl_del(&reg->hnode);
+		reg->hnode.pprev = NULL;
+		removed = true;
+	}
+	hlist_bl_unlock(b);
+
+	if (removed)
+		queue_rcu_work(gwake_free_wq, &reg->free_work);
+	return removed;
+}
+
+/* The registration of @task under @tid, if any. Caller holds RCU. */
+static struct gwake_reg *gwake_reg_find_task(struct task_struct *task,
+					     pid_t tid)
+{
+	struct hlist_bl_node *pos;
+	struct gwake_reg *reg;
+
+	hlist_bl_for_each_entry_rcu(reg, pos, gwake_bucket(tid), hnode) {
+		if (reg->task == task && reg->tid == tid)
+			return reg;
+	}
+	return NULL;
+}
+
+/**
+ * gwake_reg_lookup() - find a registration by handle for a waker
+ * @handle:	a handle from userspace, unchecked.
+ *
+ * Context: rcu_read_lock() held by the caller; the result is valid until
+ * it drops it.
+ * Return: the registration @handle names if it is still registered and
+ * belongs to the caller's mm, else NULL (stale, foreign or never issued).
+ */
+struct gwake_reg *gwake_reg_lookup(u64 handle)
+{
+	pid_t tid = (pid_t)(handle & GWAKE_TID_MASK);
+	struct hlist_bl_node *pos;
+	struct gwake_reg *reg;
+
+	hlist_bl_for_each_entry_rcu(reg, pos, gwake_bucket(tid), hnode) {
+		if (reg->handle == handle)
+			return reg->mm == current->mm ? reg : NULL;
+	}
+	return NULL;
+}
+
+/**
+ * gwake_reg_self() - the calling thread's registration on a file
+ * @gf:		the file the caller is in an ioctl on.
+ *
+ * Context: process context, in an ioctl on @gf. The result stays valid for
+ * the rest of that ioctl without RCU: only the caller itself or the
+ * release of @gf can remove it (see gwake.h).
+ * Return: the registration, or NULL if the caller is not registered on @gf.
+ */
+struct gwake_reg *gwake_reg_self(struct gwake_file *gf)
+{
+	struct gwake_reg *reg;
+
+	rcu_read_lock();
+	reg = gwake_reg_find_task(current, current->pid);
+	/* Registered through another file: that file may go away any time. */
+	if (reg && reg->file != gf)
+		reg = NULL;
+	rcu_read_unlock();
+	return reg;
+}
+
+/**
+ * gwake_register() - GetG: register the calling thread on a file
+ * @gf:		the file the caller is in an ioctl on.
+ * @handle:	out: the caller's handle.
+ * @created:	out: true if this call created the registration, false if
+ *		the caller was registered on @gf already.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -EBUSY if the caller is registered through another file,
+ * -ENOMEM.
+ */
+int gwake_register(struct gwake_file *gf, u64 *handle, bool *created)
+{
+	pid_t tid = current->pid;
+	struct hlist_bl_head *b;
+	struct gwake_reg *reg;
+	int ret = 0;
+
+	*created = false;
+	rcu_read_lock();
+	reg = gwake_reg_find_task(current, tid);
+	if (reg) {
+		if (reg->file == gf)
+			*handle = reg->handle;
+		else
+			ret = -EBUSY;
+	}
+	rcu_read_unlock();
+	if (reg)
+		return ret;
+
+	/*
+	 * No race with ourselves: only this thread registers itself, and
+	 * nobody else can remove a registration of ours before it is hashed.
+	 */
+	reg = kmem_cache_zalloc(gwake_reg_cache, GFP_KERNEL);
+	if (!reg)
+		return -ENOMEM;
+	atomic_set(&reg->state, GWAKE_IDLE);
+	init_waitqueue_head(&reg->wq);
+	reg->handle = gwake_new_handle(tid);
+	reg->tid = tid;
+	get_task_struct(current);
+	reg->task = current;
+	mmgrab(current->mm);
+	reg->mm = current->mm;
+	kref_get(&gf->ref);
+	reg->file = gf;
+	INIT_HLIST_BL_NODE(&reg->hnode);
+	INIT_RCU_WORK(&reg->free_work, gwake_reg_free);
+
+	/* On the file's list first, so whoever removes it can find it. */
+	spin_lock(&gf->lock);
+	list_add_tail(&reg->file_node, &gf->regs);
+	spin_unlock(&gf->lock);
+
+	/* Publish: hlist_bl_add_head_rcu() orders the stores above first. */
+	b = gwake_bucket(tid);
+	hlist_bl_lock(b);
+	hlist_bl_add_head_rcu(&reg->hnode, b);
+	hlist_bl_unlock(b);
+
+	*handle = reg->handle;
+	*created = true;
+	return 0;
+}
+
+/**
+ * gwake_unregister() - drop the calling thread's registration on a file
+ * @gf:		the file the caller is in an ioctl on.
+ *
+ * The handle is stale from now on; a pending permit is discarded with the
+ * registration. Wakers that found it just before keep a valid pointer
+ * until the grace period ends; their wake then goes nowhere.
+ *
+ * Context: process context.
+ * Return: 0, or -ENOENT if the caller is not registered on @gf.
+ */
+int gwake_unregister(struct gwake_file *gf)
+{
+	struct gwake_reg *reg = gwake_reg_self(gf);
+
+	if (!reg)
+		return -ENOENT;
+	gwake_reg_remove(reg);
+	return 0;
+}
+
+/**
+ * gwake_file_alloc() - state of a new open file of /dev/gwake
+ *
+ * Context: process context, may sleep.
+ * Return: the new file state holding one reference, or NULL.
+ */
+struct gwake_file *gwake_file_alloc(void)
+{
+	struct gwake_file *gf = kzalloc(sizeof(*gf), GFP_KERNEL_ACCOUNT);
+
+	if (!gf)
+		return NULL;
+	spin_lock_init(&gf->lock);
+	INIT_LIST_HEAD(&gf->regs);
+	kref_init(&gf->ref);
+	return gf;
+}
+
+/**
+ * gwake_file_release() - end every registration of a file being released
+ * @gf:		the file; its open-file reference is dropped.
+ *
+ * Registrations that a thread exit or exec removed already are still on
+ * the list until their free runs; they are left to it. @gf itself is freed
+ * by whichever put comes last.
+ *
+ * Context: process context (the file's ->release()).
+ */
+void gwake_file_release(struct gwake_file *gf)
+{
+	struct gwake_reg *reg;
+
+	spin_lock(&gf->lock);
+	list_for_each_entry(reg, &gf->regs, file_node)
+		gwake_reg_remove(reg);
+	spin_unlock(&gf->lock);
+	gwake_file_put(gf);
+}
+
+/*
+ * End every registration of @task under @tid. Runs in the tracepoint
+ * probes below, with preemption disabled.
+ */
+static void gwake_reg_remove_task(struct task_struct *task, pid_t tid)
+{
+	struct hlist_bl_head *b = gwake_bucket(tid);
+	struct hlist_bl_node *pos;
+	struct gwake_reg *reg;
+
+	/* The common case on a busy system: no registration in this chain. */
+	if (hlist_bl_empty(b))
+		return;
+	rcu_read_lock();
+	hlist_bl_for_each_entry_rcu(reg, pos, b, hnode) {
+		if (reg->task == task && reg->tid == tid)
+			gwake_reg_remove(reg);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * sched_process_exit: every exiting task passes here, in do_exit() before
+ * its files are closed. A registration ends with its thread.
+ */
+static void gwake_probe_exit(void *data, struct task_struct *task)
+{
+	gwake_reg_remove_task(task, task->pid);
+}
+
+/*
+ * sched_process_exec: the thread keeps its TID (or, when a non-leader
+ * execs, takes the leader's) but now runs a new image with a new mm. Its
+ * registration must not survive into that image, so it ends here. It is
+ * keyed by @old_pid, the TID the thread had before the exec. Other threads
+ * of the old image were killed by the exec and ended in gwake_probe_exit().
+ */
+static void gwake_probe_exec(void *data, struct task_struct *task,
+			     pid_t old_pid, struct linux_binprm *bprm)
+{
+	gwake_reg_remove_task(task, old_pid);
+}
+
+static void gwake_tp_find(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_exit"))
+		gwake_tp_exit = tp;
+	else if (!strcmp(tp->name, "sched_process_exec"))
+		gwake_tp_exec = tp;
+}
+
+/**
+ * gwake_reg_init() - set up the registration table and its exit hooks
+ *
+ * Context: module init.
+ * Return: 0 or a negative errno; nothing is left set up on failure.
+ */
+int gwake_reg_init(void)
+{
+	int ret;
+
+	/* A compile error, not a silent misfire, if a probe's type drifts. */
+	check_trace_callback_type_sched_process_exit(gwake_probe_exit);
+	check_trace_callback_type_sched_process_exec(gwake_probe_exec);
+
+	for_each_kernel_tracepoint(gwake_tp_find, NULL);
+	if (!gwake_tp_exit || !gwake_tp_exec) {
+		pr_err("gwake: tracepoints sched_process_exit/exec not found\n");
+		return -ENOENT;
+	}
+
+	gwake_reg_cache = KMEM_CACHE(gwake_reg, SLAB_ACCOUNT);
+	if (!gwake_reg_cache)
+		return -ENOMEM;
+	gwake_free_wq = alloc_workqueue("gwake_free", 0, 0);
+	if (!gwake_free_wq) {
+		ret = -ENOMEM;
+		goto err_cache;
+	}
+	ret = tracepoint_probe_register(gwake_tp_exit, gwake_probe_exit, NULL);
+	if (ret)
+		goto err_wq;
+	ret = tracepoint_probe_register(gwake_tp_exec, gwake_probe_exec, NULL);
+	if (ret)
+		goto err_exit;
+	return 0;
+
+err_exit:
+	tracepoint_probe_unregister(gwake_tp_exit, gwake_probe_exit, NULL);
+	tracepoint_synchronize_unregister();
+err_wq:
+	destroy_workqueue(gwake_free_wq);
+err_cache:
+	kmem_cache_destroy(gwake_reg_cache);
+	return ret;
+}
+
+/**
+ * gwake_reg_exit() - tear down what gwake_reg_init() set up
+ *
+ * Context: module exit, after the device is gone. No file is open (each
+ * holds a module reference), so every registration has been removed; only
+ * probes still running and queued frees remain, and both are waited for.
+ */
+void gwake_reg_exit(void)
+{
+	unsigned int i;
+
+	tracepoint_probe_unregister(gwake_tp_exec, gwake_probe_exec, NULL);
+	tracepoint_probe_unregister(gwake_tp_exit, gwake_probe_exit, NULL);
+	tracepoint_synchronize_unregister();
+
+	for (i = 0; i < ARRAY_SIZE(gwake_table); i++)
+		WARN_ON_ONCE(!hlist_bl_empty(&gwake_table[i]));
+
+	/* Every queue_rcu_work() has queued its work; then run them all. */
+	rcu_barrier();
+	destroy_workqueue(gwake_free_wq);
+	kmem_cache_destroy(gwake_reg_cache);
+}

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gwake wake word: block, wake, swap, wake-many. The protocol (states,
+ * who may write what, memory ordering) is at the top of gwake.h.
+ *
+ * Locks taken here: only the target's wait-queue lock, inside the
+ * wait-queue API (prepare_to_wait(), finish_wait(), __wake_up*()). Targets
+ * are found under rcu_read_lock(); no global lock is touched.
+ *
+ * Why a wait is race free: the owner puts itself on reg->wq and sets its
+ * task state (prepare_to_wait(), a full barrier) before it moves the word
+ * IDLE -> SLEEPING. A waker that reads SLEEPING in its atomic_xchg() then
+ * takes the queue lock after the owner queued itself, finds it and makes it
+ * runnable, whether or not it has reached schedule() yet. A waker that reads
+ * IDLE leaves PERMIT, and the owner's cmpxchg sees it and does not sleep.
+ */
+#include <linux/hrtimer.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/wait.h>
+
+#include "gwake.h"
+
+/*
+ * The owner takes a pending permit. Fully ordered: it pairs with the
+ * waker's atomic_xchg(), so what the waker wrote before WAKE is visible
+ * after BLOCK returns. Only the owner leaves PERMIT, so once the owner has
+ * seen PERMIT this cannot fail.
+ */
+static bool gwake_take_permit(struct gwake_reg *reg)
+{
+	return atomic_cmpxchg(&reg->state, GWAKE_PERMIT, GWAKE_IDLE) ==
+	       GWAKE_PERMIT;
+}
+
+/*
+ * Set @reg's permit, and wake its owner if it was asleep. Returns 1 if it
+ * was (counted as woken even if it has not reached schedule() yet), else
+ * 0. Caller holds RCU, which keeps @reg and its wait queue alive even if
+ * the registration is being removed.
+ */
+static int gwake_word_wake(struct gwake_reg *reg, bool sync)
+{
+	if (atomic_xchg(&reg->state, GWAKE_PERMIT) != GWAKE_SLEEPING)
+		return 0;
+	/* One waiter at most: the owner. */
+	if (sync)
+		__wake_up_sync(&reg->wq, TASK_INTERRUPTIBLE);
+	else
+		__wake_up(&reg->wq, TASK_INTERRUPTIBLE, 1, NULL);
+	return 1;
+}
+
+/*
+ * Consume @reg's permit, sleeping until one is set, a signal arrives or
+ * @deadline (absolute CLOCK_MONOTONIC, or NULL for none) passes. The
+ * caller is @reg's owner. Returns 0, -EINTR or -ETIMEDOUT.
+ */
+static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline)
+{
+	struct hrtimer_sleeper timer, *to = NULL;
+	DEFINE_WAIT(wait);
+	int ret;
+
+	/* A pending permit: no wait queue, no timer. */
+	if (gwake_take_permit(reg))
+		return 0;
+
+	if (deadline) {
+		/* A deadline already past only takes a pending permit. */
+		if (ktime_compare(*deadline, ktime_get()) <= 0)
+			return -ETIMEDOUT;
+		/* As futex_setup_timer() does, with the caller's slack. */
+		to = &timer;
+		hrtimer_init_sleeper_on_stack(to, CLOCK_MONOTONIC,
+					      HRTIMER_MODE_ABS);
+		hrtimer_set_expires_range_ns(&to->timer, *deadline,
+					     current->timer_slack_ns);
+		hrtimer_sleeper_start_expires(to, HRTIMER_MODE_ABS);
+	}
+
+	for (;;) {
+		/*
+		 * TASK_FREEZABLE as futex: the freezer may freeze us asleep,
+		 * and the thaw is a spurious wakeup, absorbed by this loop.
+		 */
+		prepare_to_wait(&reg->wq, &wait,
+				TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+		/* IDLE -> SLEEPING; already SLEEPING after a spurious wakeup. */
+		if (atomic_cmpxchg(&reg->state, GWAKE_IDLE, GWAKE_SLEEPING) ==
+		    GWAKE_PERMIT) {
+			gwake_take_permit(reg);
+			ret = 0;
+			goto out;
+		}
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (to && !to->task) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		schedule();
+	}
+
+	/*
+	 * Give up: SLEEPING -> IDLE. If that fails the word is PERMIT: a wake
+	 * raced in first and counted us as woken, so deliver it rather than
+	 * lose it. A wake after the cmpxchg leaves a permit.
+	 */
+	if (atomic_cmpxchg(&reg->state, GWAKE_SLEEPING, GWAKE_IDLE) !=
+	    GWAKE_SLEEPING) {
+		gwake_take_permit(reg);
+		ret = 0;
+	}
+out:
+	finish_wait(&reg->wq, &wait);
+	if (to) {
+		hrtimer_cancel(&to->timer);
+		destroy_hrtimer_on_stack(&to->timer);
+	}
+	return ret;
+}
+
+static int __gwake_wake(u64 handle, bool sync)
+{
+	struct gwake_reg *reg;
+	int ret = -ESRCH;
+
+	rcu_read_lock();
+	reg = gwake_reg_lookup(handle);
+	if (reg)
+		ret = gwake_word_wake(reg, sync);
+	rcu_read_unlock();
+	return ret;
+}
+
+/**
+ * gwake_block() - BlockG: consume the caller's permit, sleeping for it
+ * @gf:		the file the caller is in an ioctl on.
+ * @deadline:	absolute CLOCK_MONOTONIC deadline, or NULL to wait without one.
+ *
+ * Context: process context, sleeps interruptibly.
+ * Return: 0 when woken or a permit was pending, -ETIMEDOUT, -EINTR, or
+ * -ENOENT if the caller is not registered on @gf.
+ */
+int gwake_block(struct gwake_file *gf, const ktime_t *deadline)
+{
+	struct gwake_reg *self = gwake_reg_self(gf);
+
+	if (!self)
+		return -ENOENT;
+	return gwake_word_block(self, deadline);
+}
+
+/**
+ * gwake_wake() - WakeG: wake a thread of the caller's process by handle
+ * @handle:	the target's handle, unchecked.
+ *
+ * Context: any process context; takes no sleeping lock except the
+ * target's wait-queue lock (a sleeping lock only on PREEMPT_RT).
+ * Return: 1 if the target was asleep and is now woken, 0 if a permit is
+ * left for it (or was pending), -ESRCH if @handle is stale, foreign or was
+ * never issued.
+ */
+int gwake_wake(u64 handle)
+{
+	return __gwake_wake(handle, false);
+}
+
+/**
+ * gwake_swap() - wake a thread with the sync hint, then block the caller
+ * @gf:		the file the caller is in an ioctl on.
+ * @handle:	the target's handle, unchecked.
+ * @deadline:	as for gwake_block().
+ *
+ * The sync hint tells the scheduler that the waker is about to sleep, so
+ * the target may be placed on the waker's CPU.
+ *
+ * Context: process context, sleeps interruptibly.
+ * Return: what gwake_block() returns; -ENOENT without waking if the caller
+ * is not registered on @gf; -ESRCH without blocking if @handle is stale.
+ */
+int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline)
+{
+	struct gwake_reg *self = gwake_reg_self(gf);
+	int ret;
+
+	if (!self)
+		return -ENOENT;
+	ret = __gwake_wake(handle, true);
+	if (ret < 0)
+		return ret;
+	return gwake_word_block(self, deadline);
+}
+
+/**
+ * gwake_wake_many() - wake each of an array of handles, in order
+ * @handles:	the handles, already copied from userspace.
+ * @count:	their number.
+ *
+ * Stale and foreign handles are skipped. Each wake takes its own RCU read
+ * section, so a long array does not hold up grace periods.
+ *
+ * Context: as gwake_wake().
+ * Return: the number of sleepers woken; permits left are not counted.
+ */
+int gwake_wake_many(const u64 *handles, u32 count)
+{
+	int woken = 0;
+	u32 i;
+
+	for (i = 0; i < count; i++) {
+		if (__gwake_wake(handles[i], false) > 0)
+			woken++;
+	}
+	return woken;
+}
