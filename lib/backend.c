@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libgwake: the backend choice and the public entry points.
+ *
+ * The backend is chosen once per process, on the first call of any gwake_
+ * function (pthread_once), and never changes afterwards:
+ *
+ *   GWAKE_BACKEND unset or empty   the module if /dev/gwake opens and its
+ *                                  GWAKE_IOC_API probe passes, else "user";
+ *   GWAKE_BACKEND=kmod             the module, or the "none" backend if it
+ *                                  cannot be used: every call -ENODEV;
+ *   GWAKE_BACKEND=user             the userspace wake word;
+ *   anything else                  the "none" backend: every call -EINVAL.
+ *
+ * A forced choice never falls back silently: a test that asks for the
+ * module must not pass by measuring the userspace backend. The variable is
+ * read with secure_getenv(), so set-user-ID programs ignore it, as they
+ * ignore MALLOC_* and LD_*.
+ *
+ * Every entry point saves errno on entry and restores it on return: the
+ * result is the return value only (a negative errno), and a caller's errno
+ * survives the system calls the backends make.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/gwake.h>
+
+#include "backend.h"
+
+/*
+ * The "none" backend: what a process gets when GWAKE_BACKEND forces
+ * something unusable. none_error is written by choose() before the backend
+ * is published (release), so every reader sees it.
+ */
+static int none_error = -ENODEV;
+
+static int none_init(void)
+{
+	return 0;
+}
+
+static int none_self(gwake_t *out)
+{
+	(void)out;
+	return none_error;
+}
+
+static int none_block(int64_t timeout_ns)
+{
+	(void)timeout_ns;
+	return none_error;
+}
+
+static int none_wake(gwake_t h)
+{
+	(void)h;
+	return none_error;
+}
+
+static int none_swap(gwake_t h, int64_t timeout_ns)
+{
+	(void)h;
+	(void)timeout_ns;
+	return none_error;
+}
+
+static int none_wake_many(const gwake_t *hs, size_t n)
+{
+	(void)hs;
+	(void)n;
+	return none_error;
+}
+
+static int none_unregister(void)
+{
+	return none_error;
+}
+
+static const struct gwi_backend none_backend = {
+	.name		= "none",
+	.init		= none_init,
+	.self		= none_self,
+	.block		= none_block,
+	.wake		= none_wake,
+	.swap		= none_swap,
+	.wake_many	= none_wake_many,
+	.unregister	= none_unregister,
+};
+
+/*
+ * The chosen backend, NULL until choose() ran. Published with release
+ * after the backend's init(), so a thread that loads it with acquire sees
+ * everything init() set up; the slow path goes through pthread_once, which
+ * gives the same guarantee to threads that race with the first call.
+ */
+static const struct gwi_backend *_Atomic chosen;
+static pthread_once_t choose_once = PTHREAD_ONCE_INIT;
+
+static const struct gwi_backend *none(int err)
+{
+	none_error = err;
+	return &none_backend;
+}
+
+static void choose(void)
+{
+	const char *env = secure_getenv("GWAKE_BACKEND");
+	const struct gwi_backend *b;
+
+	if (env && *env) {
+		if (!strcmp(env, "kmod"))
+			b = &gwi_kmod_backend;
+		else if (!strcmp(env, "user"))
+			b = &gwi_user_backend;
+		else
+			b = none(-EINVAL);
+		if (b != &none_backend && b->init())
+			b = none(-ENODEV);
+	} else if (!gwi_kmod_backend.init()) {
+		b = &gwi_kmod_backend;
+	} else if (!gwi_user_backend.init()) {
+		b = &gwi_user_backend;
+	} else {
+		b = none(-ENODEV);
+	}
+	atomic_store_explicit(&chosen, b, memory_order_release);
+}
+
+static inline const struct gwi_backend *backend(void)
+{
+	const struct gwi_backend *b;
+
+	b = atomic_load_explicit(&chosen, memory_order_acquire);
+	if (gwi_likely(b))
+		return b;
+	pthread_once(&choose_once, choose);
+	return atomic_load_explicit(&chosen, memory_order_acquire);
+}
+
+int gwake_self(gwake_t *out)
+{
+	int saved = errno;
+	const struct gwi_backend *b = backend();
+	int r;
+
+	if (b == &none_backend)
+		r = none_error;
+	else if (!out)
+		r = -EFAULT;
+	else
+		r = b->self(out);
+	errno = saved;
+	return r;
+}
+
+int gwake_block(int64_t timeout_ns)
+{
+	int saved = errno;
+	int r = backend()->block(timeout_ns);
+
+	errno = saved;
+	return r;
+}
+
+int gwake_wake(gwake_t h)
+{
+	int saved = errno;
+	const struct gwi_backend *b = backend();
+	int r;
+
+	if (b == &none_backend)
+		r = none_error;
+	else if (gwi_unlikely(!h))
+		r = -ESRCH;
+	else
+		r = b->wake(h);
+	errno = saved;
+	return r;
+}
+
+int gwake_swap(gwake_t h, int64_t timeout_ns)
+{
+	int saved = errno;
+	const struct gwi_backend *b = backend();
+	int r;
+
+	if (b == &none_backend)
+		r = none_error;
+	else if (gwi_unlikely(!h))
+		r = -ESRCH;
+	else
+		r = b->swap(h, timeout_ns);
+	errno = saved;
+	return r;
+}
+
+int gwake_wake_many(const gwake_t *hs, size_t n)
+{
+	int saved = errno;
+	const struct gwi_backend *b = backend();
+	int r;
+
+	if (b == &none_backend)
+		r = none_error;
+	else if (n > GWAKE_WAKE_MANY_MAX)
+		r = -EINVAL;
+	else if (!hs && n)
+		r = -EFAULT;
+	else if (!n)
+		r = 0;
+	else
+		r = b->wake_many(hs, n);
+	errno = saved;
+	return r;
+}
+
+int gwake_unregister(void)
+{
+	int saved = errno;
+	int r = backend()->unregister();
+
+	errno = saved;
+	return r;
+}
+
+const char *gwake_backend(void)
+{
+	int saved = errno;
+	const char *name = backend()->name;
+
+	errno = saved;
+	return name;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libgwake internals: the backend interface.
+ *
+ * The public functions (lib/backend.c) choose a backend once per process
+ * and call through its ops table. A backend may assume that:
+ *
+ *  - its init() ran exactly once, before any other op, and returned 0;
+ *  - the caller's errno is saved and restored around every op, so an op
+ *    may clobber errno freely and returns a negative errno instead;
+ *  - wake_many() gets n <= GWAKE_WAKE_MANY_MAX and hs != NULL when n > 0;
+ *  - h is never 0 in wake() and swap() (0 is never a handle: -ESRCH).
+ *
+ * Each backend implements the contract of include/gwake/gwake.h in full,
+ * including registering the caller inside block() and swap() when needed,
+ * fork handling (pthread_atfork, installed by init()) and thread exit.
+ */
+#ifndef GWI_BACKEND_H
+#define GWI_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gwake/gwake.h>
+
+#include "compiler.h"
+
+GWI_HIDDEN_BEGIN
+
+struct gwi_backend {
+	const char *name;
+	/* Returns 0, or a negative errno if the backend cannot be used. */
+	int (*init)(void);
+	int (*self)(gwake_t *out);
+	int (*block)(int64_t timeout_ns);
+	int (*wake)(gwake_t h);
+	int (*swap)(gwake_t h, int64_t timeout_ns);
+	int (*wake_many)(const gwake_t *hs, size_t n);
+	int (*unregister)(void);
+};
+
+extern const struct gwi_backend gwi_user_backend;	/* lib/user.c */
+extern const struct gwi_backend gwi_kmod_backend;	/* lib/kmod.c */
+
+GWI_HIDDEN_END
+
+#endif /* GWI_BACKEND_H */
