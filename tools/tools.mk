@@ -1,2 +1,48 @@
 # SPDX-License-Identifier: GPL-2.0
-# tools/ (placeholder).
+#
+# tools/: gwake-bench, the benchmark suite (tools/bench/, one file per
+# scenario, docs/benchmarks.md), and its Go peer (tools/go/, the same
+# scenarios in Go, run side by side by the driver).
+#
+#   make bench          build both, run the whole suite (a few minutes)
+#   make bench-quick    2 short repetitions of everything: a smoke test
+#   make bench BENCH_FLAGS="-f handoff -r 9"   any gwake-bench options
+#
+# The Go peer is built with Debian's golang-go, standard library only:
+# GOCACHE and GOPATH live in $(CACHE), GOPROXY=off and GOFLAGS=-mod=mod
+# are not needed (no dependencies), so the build never touches the network.
+# Without a `go` binary the suite still runs and prints its Go rows as n/a.
+
+BENCH		:= $(O)/tools/gwake-bench
+BENCH_GO	:= $(O)/tools/gwake-bench-go
+BENCH_SRCS	:= $(sort $(wildcard tools/bench/*.c))
+BENCH_OBJS	:= $(patsubst %.c,$(O)/%.o,$(BENCH_SRCS))
+BENCH_GO_SRCS	:= tools/go/go.mod $(sort $(wildcard tools/go/*.go))
+BENCH_FLAGS	?=
+
+GO		?= go
+HAVE_GO		:= $(shell command -v $(GO) 2>/dev/null)
+GO_ENV		:= GOCACHE=$(CACHE)/go-build GOPATH=$(CACHE)/go GOPROXY=off \
+		   GOFLAGS= GO111MODULE=on CGO_ENABLED=0
+
+.PHONY: tools bench bench-quick
+all: tools
+tools: $(BENCH) $(if $(HAVE_GO),$(BENCH_GO))
+
+$(BENCH): $(BENCH_OBJS) $(LIBGWAKE_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(LIBGWAKE_A) \
+		$(LIBGWAKE_LDLIBS) $(LDLIBS) -lm -pthread
+
+# The peer is a static, cgo-free binary: it runs wherever gwake-bench does
+# (the VM included). go build decides itself what is stale.
+$(BENCH_GO): $(BENCH_GO_SRCS)
+	@mkdir -p $(@D)
+	cd tools/go && $(GO_ENV) $(GO) build -trimpath -o $(abspath $@) .
+
+bench: tools
+	$(if $(HAVE_GO),,@echo "gwake-bench: no '$(GO)' (apt-get install golang-go): Go rows will be n/a" >&2)
+	$(BENCH) $(BENCH_FLAGS)
+
+bench-quick: tools
+	$(BENCH) --quick $(BENCH_FLAGS)

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * gwake-bench: what the driver (main.c) and the scenarios share.
+ *
+ * A scenario file registers groups of variants. A group is one table of
+ * the report: variants measured side by side, repetition after
+ * repetition (rep 1 of every variant, then rep 2, ...), so that drift of a
+ * noisy machine spreads over all of them, and the ratios between them are
+ * taken from one run. One variant of a group is its baseline: the ratio
+ * column is median(variant) / median(baseline).
+ */
+#ifndef GWAKE_TOOLS_BENCH_H
+#define GWAKE_TOOLS_BENCH_H
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define NSEC_PER_SEC	1000000000LL
+
+struct bench_variant;
+
+/*
+ * Measure once. Returns the value in the group's unit (> 0), or a value
+ * < 0 for "not available" after setting *why (a static string).
+ */
+typedef double (*bench_fn)(const struct bench_variant *v, const char **why);
+
+struct bench_variant {
+	const char *name;
+	bench_fn run;
+	/* Scenario-private parameters. */
+	const void *arg;
+	long iarg;
+};
+
+#define BENCH_MAX_VARIANTS	32
+
+struct bench_group {
+	/* "handoff/1pair/unpinned": what --filter matches. */
+	const char *id;
+	/* The table's title line. */
+	const char *title;
+	/* "ns/rt", "ns/op", "ms", "us CPU/s" ... */
+	const char *unit;
+	/*
+	 * Index of the baseline variant in v[] (-1: no ratio column), and
+	 * of an optional second one (0 if none: a second baseline is never
+	 * the first variant).
+	 */
+	int baseline, baseline2;
+	/* Repetitions, if not the default (slow variants: skynet, idle). */
+	int reps;
+	/* A line printed under the table (what to read from it). */
+	const char *note;
+	int nv;
+	struct bench_variant v[BENCH_MAX_VARIANTS];
+};
+
+/* Register a group (copied). Called from each scenario's register(). */
+void bench_add_group(const struct bench_group *g);
+
+/* Options every scenario may read. */
+struct bench_opts {
+	/* Minimum measuring time of one repetition of one variant. */
+	int64_t slice_ns;
+	int reps;
+	/* The Go peer binary, or NULL if it is not there. */
+	const char *go_peer;
+	/* Quick mode (make bench-quick, CI smoke): fewer, shorter runs. */
+	bool quick;
+};
+extern struct bench_opts bench_opts;
+
+/* The scenarios (one file each). */
+void bench_register_handoff(void);
+void bench_register_server(void);
+void bench_register_rt_micro(void);
+void bench_register_skynet(void);
+void bench_register_idle(void);
+
+/* ---- helpers (util.c) --------------------------------------------------- */
+
+int64_t bench_now_ns(void);
+
+/*
+ * Call op(ctx, n) with growing n until at least slice_ns have passed;
+ * returns nanoseconds per unit of n. The clock is read once per batch, so
+ * its cost is negligible however cheap one op is.
+ */
+double bench_timed(void (*op)(void *ctx, uint64_t n), void *ctx,
+		   int64_t slice_ns);
+
+/* Pin the calling thread to cpu (>= 0) or leave it free (-1). */
+int bench_pin(int cpu);
+int bench_ncpus(void);
+
+/* Start a thread or die with a message. */
+void bench_thread(pthread_t *t, void *(*fn)(void *), void *arg);
+
+/* Print a message and exit(1): setup failures the report cannot hide. */
+void bench_die(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+
+/*
+ * Run the Go peer: GOMAXPROCS=gomaxprocs, arguments argv (NULL
+ * terminated, after the binary). Returns the number it prints, or < 0
+ * with *why if the peer is absent or failed.
+ */
+double bench_go(int gomaxprocs, const char *const *argv, const char **why);
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/*
+ * The plain futex wake word of the C baselines: 0 idle, 1 a permit is
+ * pending, 2 the owner sleeps. The waker makes the FUTEX_WAKE system call
+ * only if the owner sleeps; the owner sleeps only if no permit is pending.
+ * This is the protocol of glibc's and urcu's waits: a fair baseline.
+ */
+static inline void bench_word_signal(atomic_uint *w)
+{
+	/* Release: the woken owner sees what we wrote before. */
+	if (atomic_exchange_explicit(w, 1, memory_order_release) == 2)
+		syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Wait for and consume the permit; with spin, poll spin times first. */
+static inline void bench_word_wait(atomic_uint *w, int spin)
+{
+	unsigned int v;
+
+	while (spin-- > 0 &&
+	       atomic_load_explicit(w, memory_order_relaxed) != 1)
+		cpu_relax();
+	for (;;) {
+		v = 1;
+		if (atomic_compare_exchange_strong_explicit(w, &v, 0,
+				memory_order_acquire, memory_order_relaxed))
+			return;
+		v = 0;
+		if (atomic_compare_exchange_strong_explicit(w, &v, 2,
+				memory_order_relaxed, memory_order_relaxed) ||
+		    v == 2)
+			syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, 2, NULL,
+				NULL, 0);
+	}
+}
+
+#endif /* GWAKE_TOOLS_BENCH_H */

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * server: the "syscall server" of Go issues #18023 / #21827. One server
+ * owns something only it may touch (a locked OS thread, in Go: OpenGL,
+ * ptrace, a GUI toolkit); N clients call it: send a request, the server
+ * runs a function for them and replies. The function here is trivial
+ * (x + 1, checked by the client) so that only the hand-off is measured.
+ *
+ * Reported in ns per call: the run's elapsed time divided by the calls
+ * of all clients together (inverse throughput; for 1 client, the round
+ * trip latency).
+ *
+ *   C threads, futex    requests on a lock-free stack, server and clients
+ *                       sleep on futex wake words (bench_word_*)
+ *   C threads, pipe     a request pipe carrying pointers, a reply pipe
+ *                       per client
+ *   C threads, condvar  a mutex-protected queue and condition variables
+ *   grt thread call     clients are Gs, the server a locked M
+ *                       (grt_thread_call)
+ *   grt channel         a server G, unlocked, requests on a channel and a
+ *                       reply channel per client (the Go shape)
+ *   grt channel, locked the same server G locked to its M
+ *   Go unlocked/locked  the Go peer (tools/go), GOMAXPROCS 1 and 2
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#define MAX_CLIENTS	8
+
+enum smech {
+	S_FUTEX,
+	S_PIPE,
+	S_CONDVAR,
+};
+
+struct req {
+	struct req *next;
+	long arg, result;
+	/* S_FUTEX: the client's wake word. */
+	atomic_uint done_word;
+	/* S_PIPE: the client's reply pipe. */
+	int reply[2];
+	/* S_CONDVAR */
+	pthread_cond_t cv;
+	int done;
+};
+
+struct server {
+	enum smech mech;
+	/* S_FUTEX: a Treiber stack of requests and the server's word. */
+	_Alignas(64) _Atomic(struct req *) stack;
+	_Alignas(64) atomic_uint word;
+	/* S_PIPE */
+	int req_pipe[2];
+	/* S_CONDVAR */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct req *qhead, **qtail;
+	pthread_barrier_t start;
+};
+
+struct client {
+	struct server *s;
+	struct req r;
+	long next_arg;
+	double ns_per_call;
+};
+
+static long serve(long x)
+{
+	return x + 1;
+}
+
+static void io(ssize_t n, size_t want, const char *what)
+{
+	if (n != (ssize_t)want)
+		bench_die("server: %s: %s", what,
+			  n < 0 ? strerror(errno) : "short transfer");
+}
+
+/* Deliver r's reply (the server's side). */
+static void reply(struct server *s, struct req *r)
+{
+	char c = 0;
+
+	switch (s->mech) {
+	case S_FUTEX:
+		bench_word_signal(&r->done_word);
+		break;
+	case S_PIPE:
+		io(write(r->reply[1], &c, 1), 1, "reply write");
+		break;
+	case S_CONDVAR:
+		pthread_mutex_lock(&s->mu);
+		r->done = 1;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&s->mu);
+		break;
+	}
+}
+
+/* Run r; returns false for the stop request (arg < 0). */
+static bool handle(struct server *s, struct req *r)
+{
+	if (r->arg < 0)
+		return false;
+	r->result = serve(r->arg);
+	reply(s, r);
+	return true;
+}
+
+static void *server_thread(void *arg)
+{
+	struct server *s = arg;
+	struct req *r, *list, *next, *rev;
+
+	for (;;) {
+		switch (s->mech) {
+		case S_FUTEX:
+			list = atomic_exchange_explicit(&s->stack, NULL,
+							memory_order_acquire);
+			if (!list) {
+				bench_word_wait(&s->word, 0);
+				continue;
+			}
+			/* The stack is newest first: serve oldest first. */
+			for (rev = NULL; list; list = next) {
+				next = list->next;
+				list->next = rev;
+				rev = list;
+			}
+			for (r = rev; r; r = next) {
+				/* r may be reused once replied to. */
+				next = r->next;
+				if (!handle(s, r))
+					return NULL;
+			}
+			break;
+		case S_PIPE:
+			io(read(s->req_pipe[0], &r, sizeof(r)), sizeof(r),
+			   "request read");
+			if (!handle(s, r))
+				return NULL;
+			break;
+		case S_CONDVAR:
+			pthread_mutex_lock(&s->mu);
+			while (!s->qhead)
+				pthread_cond_wait(&s->cv, &s->mu);
+			r = s->qhead;
+			s->qhead = r->next;
+			if (!s->qhead)
+				s->qtail = &s->qhead;
+			pthread_mutex_unlock(&s->mu);
+			if (!handle(s, r))
+				return NULL;
+			break;
+		}
+	}
+}
+
+/* Send r and wait for the reply (the client's side). */
+static void call(struct server *s, struct req *r)
+{
+	struct req *head;
+	char c;
+
+	switch (s->mech) {
+	case S_FUTEX:
+		head = atomic_load_explicit(&s->stack, memory_order_relaxed);
+		do {
+			r->next = head;
+		} while (!atomic_compare_exchange_weak_explicit(&s->stack,
+				&head, r, memory_order_release,
+				memory_order_relaxed));
+		bench_word_signal(&s->word);
+		if (r->arg >= 0)
+			bench_word_wait(&r->done_word, 0);
+		break;
+	case S_PIPE:
+		io(write(s->req_pipe[1], &r, sizeof(r)), sizeof(r),
+		   "request write");
+		if (r->arg >= 0)
+			io(read(r->reply[0], &c, 1), 1, "reply read");
+		break;
+	case S_CONDVAR:
+		pthread_mutex_lock(&s->mu);
+		r->next = NULL;
+		r->done = 0;
+		*s->qtail = r;
+		s->qtail = &r->next;
+		pthread_cond_signal(&s->cv);
+		if (r->arg >= 0)
+			while (!r->done)
+				pthread_cond_wait(&r->cv, &s->mu);
+		pthread_mutex_unlock(&s->mu);
+		break;
+	}
+}
+
+static void client_op(void *ctx, uint64_t n)
+{
+	struct client *cl = ctx;
+
+	while (n--) {
+		cl->r.arg = cl->next_arg++;
+		call(cl->s, &cl->r);
+		if (cl->r.result != cl->r.arg + 1)
+			bench_die("server: wrong reply %ld to %ld",
+				  cl->r.result, cl->r.arg);
+	}
+}
+
+static void *client_thread(void *arg)
+{
+	struct client *cl = arg;
+
+	pthread_barrier_wait(&cl->s->start);
+	cl->ns_per_call = bench_timed(client_op, cl, bench_opts.slice_ns);
+	return NULL;
+}
+
+/* iarg: mechanism | clients << 8 */
+static double run_c_server(const struct bench_variant *v, const char **why)
+{
+	int nclients = (int)(v->iarg >> 8), i;
+	static struct client cl[MAX_CLIENTS];
+	pthread_t st, ct[MAX_CLIENTS];
+	struct req stop = { .arg = -1 };
+	struct server s;
+	double rate = 0;
+
+	(void)why;
+	memset(&s, 0, sizeof(s));
+	s.mech = (enum smech)(v->iarg & 0xff);
+	s.qtail = &s.qhead;
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cv, NULL);
+	pthread_barrier_init(&s.start, NULL, nclients);
+	if (s.mech == S_PIPE && pipe(s.req_pipe))
+		bench_die("pipe: %s", strerror(errno));
+	for (i = 0; i < nclients; i++) {
+		memset(&cl[i], 0, sizeof(cl[i]));
+		cl[i].s = &s;
+		pthread_cond_init(&cl[i].r.cv, NULL);
+		if (s.mech == S_PIPE && pipe(cl[i].r.reply))
+			bench_die("pipe: %s", strerror(errno));
+	}
+	bench_thread(&st, server_thread, &s);
+	for (i = 0; i < nclients; i++)
+		bench_thread(&ct[i], client_thread, &cl[i]);
+	for (i = 0; i < nclients; i++) {
+		pthread_join(ct[i], NULL);
+		rate += 1.0 / cl[i].ns_per_call;
+	}
+	call(&s, &stop);
+	pthread_join(st, NULL);
+
+	for (i = 0; i < nclients; i++) {
+		pthread_cond_destroy(&cl[i].r.cv);
+		if (s.mech == S_PIPE) {
+			close(cl[i].r.reply[0]);
+			close(cl[i].r.reply[1]);
+		}
+	}
+	if (s.mech == S_PIPE) {
+		close(s.req_pipe[0]);
+		close(s.req_pipe[1]);
+	}
+	pthread_barrier_destroy(&s.start);
+	pthread_cond_destroy(&s.cv);
+	pthread_mutex_destroy(&s.mu);
+	return 1.0 / rate;
+}
+
+enum rmech {
+	R_THREAD_CALL,
+	R_CHAN,
+	R_CHAN_LOCKED,
+};
+
+/* iarg: rmech | clients << 8 */
+static double run_rt_server(const struct bench_variant *v, const char **why)
+{
+	(void)v;
+	*why = "the runtime core (lib/rt) is not there yet";
+	return -1;
+}
+
+/* iarg: locked | clients << 8 | gomaxprocs << 16 */
+static double run_go_server(const struct bench_variant *v, const char **why)
+{
+	char clients[32], d[32];
+	const char *argv[] = { "server", "-locked", "-clients", clients,
+			       "-d", d, NULL };
+
+	if (!(v->iarg & 1))
+		argv[1] = "-unlocked";
+	snprintf(clients, sizeof(clients), "%ld", (v->iarg >> 8) & 0xff);
+	snprintf(d, sizeof(d), "%lld", (long long)bench_opts.slice_ns);
+	return bench_go((int)(v->iarg >> 16), argv, why);
+}
+
+void bench_register_server(void)
+{
+	static const int nclients[] = { 1, 4 };
+	static const char *const ids[] = { "server/1client", "server/4clients" };
+	static const char *const titles[] = {
+		"1 client calls a server and waits for its reply",
+		"4 clients call one server at once",
+	};
+	size_t c;
+
+	for (c = 0; c < 2; c++) {
+		long n = nclients[c];
+		struct bench_group g = {
+			.id = ids[c],
+			.title = titles[c],
+			.unit = "ns per call",
+			.note = "Targets: grt thread call <= 0.1 x Go locked "
+				"(GOMAXPROCS=2) and <= 3 x grt channel "
+				"(unlocked).",
+		};
+
+		g.v[g.nv++] = (struct bench_variant){
+			.name = "C threads, futex", .run = run_c_server,
+			.iarg = S_FUTEX | n << 8 };
+		g.v[g.nv++] = (struct bench_variant){
+			.name = "C threads, pipe", .run = run_c_server,
+			.iarg = S_PIPE | n << 8 };
+		g.v[g.nv++] = (struct bench_variant){
+			.name = "C threads, condvar", .run = run_c_server,
+			.iarg = S_CONDVAR | n << 8 };
+		g.v[g.nv++] = (struct bench_variant){
+			.name = "grt thread call", .run = run_rt_server,
+			.iarg = R_THREAD_CALL | n << 8 };
+		g.baseline2 = g.nv;
+		g.v[g.nv++] = (struct bench_variant){
+			.name = "grt channel, unlocked server",
+			.run = run_rt_server, .iarg = R_CHAN | n << 8 };
+		g.v[g.nv++] = (struct bench_variant){
+			.name = "grt channel, locked server",
+			.run = run_rt_server, .iarg = R_CHAN_LOCKED | n << 8 };
+		g.v[g.nv++] = (struct bench_variant){
+			.name = "Go unlocked, GOMAXPROCS=1",
+			.run = run_go_server, .iarg = 0 | n << 8 | 1 << 16 };
+		g.v[g.nv++] = (struct bench_variant){
+			.name = "Go unlocked, GOMAXPROCS=2",
+			.run = run_go_server, .iarg = 0 | n << 8 | 2 << 16 };
+		g.v[g.nv++] = (struct bench_variant){
+			.name = "Go locked, GOMAXPROCS=1",
+			.run = run_go_server, .iarg = 1 | n << 8 | 1 << 16 };
+		g.baseline = g.nv;
+		g.v[g.nv++] = (struct bench_variant){
+			.name = "Go locked, GOMAXPROCS=2",
+			.run = run_go_server, .iarg = 1 | n << 8 | 2 << 16 };
+		bench_add_group(&g);
+	}
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+
+package main
+
+import (
+	"flag"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// goschedMain: two goroutines yield to each other with runtime.Gosched
+// (run with GOMAXPROCS=1: a G switch on one P). Prints ns per switch.
+func goschedMain(args []string) float64 {
+	fs := flag.NewFlagSet("gosched", flag.ExitOnError)
+	d := durationFlag(fs)
+	parse(fs, args)
+
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		for !stop.Load() {
+			runtime.Gosched()
+		}
+		close(done)
+	}()
+	runtime.Gosched() // let it start
+	ns := timed(time.Duration(*d), func(n int) {
+		for i := 0; i < n; i++ {
+			runtime.Gosched()
+		}
+	})
+	stop.Store(true)
+	<-done
+	// Each of our Gosched calls is two switches: to the peer and back.
+	return ns / 2
+}
+
+// spawnMain: spawn goroutines that each run a trivial function and exit,
+// waiting for a batch with a WaitGroup. Prints ns per goroutine.
+func spawnMain(args []string) float64 {
+	fs := flag.NewFlagSet("spawn", flag.ExitOnError)
+	d := durationFlag(fs)
+	parse(fs, args)
+
+	var wg sync.WaitGroup
+	var sink atomic.Int64
+	return timed(time.Duration(*d), func(n int) {
+		wg.Add(n)
+		for i := 0; i < n; i++ {
+			go func(i int) {
+				sink.Add(int64(i))
+				wg.Done()
+			}(i)
+		}
+		wg.Wait()
+	})
+}
+
+// chanRTMain: two goroutines ping-pong a value over two unbuffered
+// channels. Prints ns per round trip.
+func chanRTMain(args []string) float64 {
+	fs := flag.NewFlagSet("chanrt", flag.ExitOnError)
+	d := durationFlag(fs)
+	parse(fs, args)
+
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		for v := range ping {
+			pong <- v + 1
+		}
+	}()
+	next := 0
+	ns := timed(time.Duration(*d), func(n int) {
+		for i := 0; i < n; i++ {
+			ping <- next
+			if <-pong != next+1 {
+				panic("chanrt: wrong reply")
+			}
+			next++
+		}
+	})
+	close(ping)
+	return ns
+}
