@@ -80,13 +80,8 @@ static void spin(void)
 {
 	int i;
 
-	for (i = 0; i < SPIN_PAUSES; i++) {
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#else
-		__asm__ __volatile__("" ::: "memory");
-#endif
-	}
+	for (i = 0; i < SPIN_PAUSES; i++)
+		gwi_cpu_relax();
 }
 
 void grt_mutex_init(struct grt_mutex *m)
@@ -146,7 +141,7 @@ static void mutex_lock_slow(struct grt_mutex *m)
 			new |= M_STARVING;
 		if (awoke) {
 			if (!(new & M_WOKEN))
-				grt__sync_fatal("grt_mutex: inconsistent state");
+				grt__fatal("grt_mutex: inconsistent state");
 			new &= ~M_WOKEN;
 		}
 		if (!__atomic_compare_exchange_n(&m->grt__state, &old, new,
@@ -176,7 +171,7 @@ static void mutex_lock_slow(struct grt_mutex *m)
 
 			if ((old & (M_LOCKED | M_WOKEN)) ||
 			    !(old >> M_WAITER_SHIFT))
-				grt__sync_fatal("grt_mutex: inconsistent state");
+				grt__fatal("grt_mutex: inconsistent state");
 			/* Leave starvation mode if it is no longer needed. */
 			if (!starving || (old >> M_WAITER_SHIFT) == 1)
 				delta -= M_STARVING;
@@ -193,7 +188,7 @@ void grt_mutex_lock(struct grt_mutex *m)
 {
 	uint32_t unlocked = 0;
 
-	if (likely(__atomic_compare_exchange_n(&m->grt__state, &unlocked,
+	if (gwi_likely(__atomic_compare_exchange_n(&m->grt__state, &unlocked,
 					       M_LOCKED, false,
 					       __ATOMIC_ACQUIRE,
 					       __ATOMIC_RELAXED)))
@@ -206,7 +201,7 @@ static void mutex_unlock_slow(struct grt_mutex *m, uint32_t new)
 	uint32_t old;
 
 	if (!((new + M_LOCKED) & M_LOCKED))
-		grt__sync_fatal("grt_mutex_unlock of an unlocked mutex");
+		grt__fatal("grt_mutex_unlock of an unlocked mutex");
 
 	if (new & M_STARVING) {
 		/* Hand off to the head waiter, which sets LOCKED itself. */
@@ -238,6 +233,6 @@ void grt_mutex_unlock(struct grt_mutex *m)
 	uint32_t new = __atomic_sub_fetch(&m->grt__state, M_LOCKED,
 					  __ATOMIC_RELEASE);
 
-	if (unlikely(new))
+	if (gwi_unlikely(new))
 		mutex_unlock_slow(m, new);
 }

@@ -322,7 +322,7 @@ int grt_select(const struct grt_select_case *cases, size_t n,
 	sel_lock(cases, lo, nact);
 	winner = sel.winner;
 	if (!winner)
-		grt__sync_fatal("select woken without a winning case");
+		grt__fatal("select woken without a winning case");
 	for (j = 0; j < nact; j++) {
 		const struct grt_select_case *k = &cases[lo[j]];
 

@@ -21,7 +21,7 @@ void grt__sema_acquire(struct grt__sema *s, bool lifo, const char *reason)
 	w.g = grt__curg();
 	if (!w.g) {
 		grt__sync_unlock(&s->lock);
-		grt__sync_fatal("a thread outside the runtime would have to wait "
+		grt__fatal("a thread outside the runtime would have to wait "
 				"for a mutex or wait group");
 	}
 	if (lifo)

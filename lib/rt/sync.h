@@ -35,10 +35,7 @@
 
 #include "sched.h"
 
-#ifndef likely
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
-#endif
+GWI_HIDDEN_BEGIN
 
 /*
  * The internal lock: a futex word, 0 free, 1 locked, 2 locked with
@@ -55,7 +52,7 @@ static inline void grt__sync_lock(uint32_t *l)
 	uint32_t free_ = 0;
 
 	/* Acquire: the critical section sees the previous holder's writes. */
-	if (likely(__atomic_compare_exchange_n(l, &free_, 1, false,
+	if (gwi_likely(__atomic_compare_exchange_n(l, &free_, 1, false,
 					       __ATOMIC_ACQUIRE,
 					       __ATOMIC_RELAXED)))
 		return;
@@ -65,7 +62,7 @@ static inline void grt__sync_lock(uint32_t *l)
 static inline void grt__sync_unlock(uint32_t *l)
 {
 	/* Release: publishes the critical section to the next holder. */
-	if (unlikely(__atomic_exchange_n(l, 0, __ATOMIC_RELEASE) == 2))
+	if (gwi_unlikely(__atomic_exchange_n(l, 0, __ATOMIC_RELEASE) == 2))
 		grt__sync_unlock_wake(l);
 }
 
@@ -203,7 +200,6 @@ static inline bool grt__waitq_empty(const struct grt__waitq *q)
 void grt__sema_acquire(struct grt__sema *s, bool lifo, const char *reason);
 void grt__sema_release(struct grt__sema *s, uint32_t n);
 
-/* Print "gwake rt: <what>" and abort(): misuse that cannot be reported. */
-void grt__sync_fatal(const char *what) __attribute__((noreturn, cold));
+GWI_HIDDEN_END
 
 #endif /* GWAKE_RT_SYNC_H */

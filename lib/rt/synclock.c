@@ -4,8 +4,6 @@
  * (see lib/rt/sync.h): slow paths and the park commit that releases it.
  */
 #include <linux/futex.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,15 +17,6 @@
  */
 #define SYNC_LOCK_SPIN	128
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
 void grt__sync_lock_slow(uint32_t *l)
 {
 	uint32_t v;
@@ -39,7 +28,7 @@ void grt__sync_lock_slow(uint32_t *l)
 							  __ATOMIC_ACQUIRE,
 							  __ATOMIC_RELAXED))
 			return;
-		cpu_relax();
+		gwi_cpu_relax();
 	}
 	/*
 	 * Announce a sleeper (2) and sleep while the lock is held. Taking the
@@ -60,10 +49,4 @@ bool grt__sync_unlock_commit(struct grt_g *gp, void *arg)
 	(void)gp;
 	grt__sync_unlock(arg);
 	return true;
-}
-
-void grt__sync_fatal(const char *what)
-{
-	fprintf(stderr, "gwake rt: fatal: %s\n", what);
-	abort();
 }

@@ -71,7 +71,7 @@ void grt_waitgroup_wait(struct grt_waitgroup *wg)
 		if (WG_COUNTER(old) == 0)
 			return;
 		if (WG_WAITERS(old) == UINT32_MAX)
-			grt__sync_fatal("grt_waitgroup: too many waiters");
+			grt__fatal("grt_waitgroup: too many waiters");
 		if (__atomic_compare_exchange_n(&wg->grt__state, &old, old + 1,
 						false, __ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))
@@ -85,6 +85,6 @@ void grt_waitgroup_wait(struct grt_waitgroup *wg)
 	 * round, or theirs to us, which is the misuse Go also rejects.
 	 */
 	if (__atomic_load_n(&wg->grt__state, __ATOMIC_ACQUIRE) != 0)
-		grt__sync_fatal("grt_waitgroup reused before a previous "
+		grt__fatal("grt_waitgroup reused before a previous "
 				"grt_waitgroup_wait() returned");
 }
