@@ -39,11 +39,264 @@ extern "C" {
 
 /* ---- Runtime lifecycle, Gs, scheduling: lib/rt/ core ------------------ */
 
+/* Default G stack: 64 KiB usable (256 KiB under ASan), plus a guard page. */
+#define GRT_STACK_DEFAULT	(64u << 10)
+#define GRT_STACK_MIN		(16u << 10)
+#define GRT_STACK_MAX		(1u << 30)
+#define GRT_NPROCS_MAX		1024u
+
+/* grt_config.flags */
+/*
+ * Run the main G locked to the thread that called grt_run() (as Go's main
+ * goroutine is during init): for libraries that must be called from the
+ * process's main thread. main may grt_unlock_thread() to drop it.
+ */
+#define GRT_LOCK_MAIN		0x1u
+
+/* Zero-initialise; every zero field means "the default". */
+struct grt_config {
+	/* Ps: how many Gs run in parallel. 0: online CPUs. */
+	unsigned int nprocs;
+	/*
+	 * Usable stack bytes of every G, rounded up to the page size.
+	 * 0: GRT_STACK_DEFAULT. Stacks do not grow: a G that overflows hits
+	 * its guard page and the process gets SIGSEGV.
+	 */
+	size_t stack_size;
+	/* GRT_LOCK_MAIN or 0; other bits: -EINVAL. */
+	unsigned int flags;
+	/*
+	 * Signal used to preempt a G that runs more than 10 ms without a
+	 * safe point (docs/runtime.md, "Preemption"). 0: SIGURG (as Go);
+	 * -1: no signal (cooperative preemption only).
+	 */
+	int preempt_signal;
+};
+
+/*
+ * grt_run() - start the runtime and run main(arg) as its first G.
+ *
+ * The calling thread becomes the first M (and runs Gs like any other M).
+ * Returns when main returns (or calls grt_exit()): other Gs still alive
+ * are discarded without running further, as when a Go program's main
+ * returns, and the runtime tears down completely (threads joined, every
+ * stack unmapped), so it can be started again. grt_run() waits for Ms
+ * that are inside a system call (including Gs blocked in a raw read()) and
+ * for Gs that never reach a scheduling point; see docs/runtime.md.
+ *
+ * Returns 0; -EDEADLK if every G blocked for ever (after printing "grt:
+ * all goroutines are asleep - deadlock!" and the list of Gs with what
+ * they wait for to stderr); -EBUSY if a runtime is already running in
+ * this process (one at a time, also from inside a G); -EINVAL (main NULL,
+ * nprocs > GRT_NPROCS_MAX, stack_size out of [GRT_STACK_MIN,
+ * GRT_STACK_MAX], unknown flags); -ENOMEM; -ENODEV if no wake word
+ * backend can be used (gwake_self()). Any thread that is not an M.
+ */
+int grt_run(const struct grt_config *cfg, void (*main)(void *), void *arg);
+
+/*
+ * grt_go() - spawn a G running fn(arg). It goes to the current P's
+ * run-next slot (it runs soon, on this P unless another P steals it); the
+ * caller goes on running. Ordering: everything the caller did before
+ * grt_go() is visible to fn. Returns 0, -EINVAL (fn NULL), -EPERM (not
+ * called from a G), -ENOMEM, -EAGAIN (the kernel refused a new stack
+ * mapping: with the default vm.max_map_count about 32,000 Gs can be
+ * alive at once, docs/runtime.md). Blocks nothing.
+ */
+int grt_go(void (*fn)(void *), void *arg);
+
+/*
+ * grt_yield() - let the other runnable Gs of this P run first; the caller
+ * goes to the tail of the local run queue (returns at once if there is
+ * nothing else to run). Blocks the G for a moment, never the M. No-op
+ * outside a G.
+ */
+void grt_yield(void);
+
+/*
+ * grt_exit() - end the calling G now, as returning from its function
+ * does. Frames above are discarded, not unwound. Ending the main G ends
+ * grt_run(). Aborts if not called from a G.
+ */
+void grt_exit(void) __attribute__((noreturn));
+
+/*
+ * grt_sleep() - block the G for at least ns nanoseconds (CLOCK_MONOTONIC;
+ * ns <= 0 yields). The M runs other Gs meanwhile. Timers live on the P the
+ * G slept on. Returns 0, -EPERM (not called from a G).
+ */
+int grt_sleep(int64_t ns);
+
+/*
+ * grt_preempt_check() - a safe point: if the monitor asked the calling G
+ * to give up its P (it has run for more than 10 ms), yield now. Cheap (a
+ * load and a branch): put it in long computations that call nothing else
+ * of the runtime. No-op outside a G.
+ */
+void grt_preempt_check(void);
+
+/* The calling G's id (1 is main's first G), 0 outside a G. */
+uint64_t grt_id(void);
+
+/* Number of Ps of the running runtime; 0 if none runs. Any thread. */
+unsigned int grt_nprocs(void);
+
 /* ---- LockOSThread and thread calls ------------------------------------ */
+
+/*
+ * grt_lock_thread() - lock the calling G to its current M (OS thread):
+ * the G then runs only on this thread and the thread runs only this G.
+ * While the G waits (channel, sleep, mutex), its M hands its P to others
+ * and sleeps on its own wake word; grt__ready() of the G wakes exactly
+ * that M by handle (the G never goes through a run queue and no other M
+ * ever touches it). Calls nest: the G stays locked until as many
+ * grt_unlock_thread() calls. A G that ends while locked ends its thread
+ * too (its state may have been changed), except for the thread that
+ * called grt_run(). Returns 0, -EPERM (not a G), -EOVERFLOW (nesting).
+ */
+int grt_lock_thread(void);
+
+/*
+ * grt_unlock_thread() - undo one grt_lock_thread(). Returns 0, or -EPERM
+ * if the calling G is not locked (or not a G): an unbalanced unlock is
+ * reported, never ignored. Also -EPERM for the lock a thread-call server
+ * holds on its own thread.
+ */
+int grt_unlock_thread(void);
+
+/* A locked thread serving calls (syscall-server pattern, no channel). */
+struct grt_thread;
+
+/*
+ * grt_thread_start() - start a new OS thread that serves grt_thread_call()
+ * from any number of Gs, in arrival order, one at a time. It runs without
+ * a P while it waits or runs a call (as a G in a system call does): the
+ * calls it runs do not take a P from the Gs. Returns 0 with the thread in
+ * *out, -EINVAL, -ENOMEM, -EAGAIN (no thread), -EPERM (runtime not
+ * running). From a G.
+ */
+int grt_thread_start(struct grt_thread **out);
+
+/*
+ * grt_thread_call() - run fn(arg) on thread t and wait for it; its return
+ * value goes to *ret (ret may be NULL). The caller's G waits; its M runs
+ * other Gs (or, when it has nothing else to run, the G spins briefly
+ * first: a short call completes without any thread going to sleep).
+ * Callers queue on a wait-free mailbox (no lock); the server spins briefly
+ * after a call before it sleeps on its wake word, and is woken by handle.
+ * fn runs on the server thread with that thread's identity (tid, signal
+ * mask, namespaces, ptrace attachments); it may call the runtime (a
+ * channel operation, grt_sleep()), in which case the server takes a P for
+ * as long as it needs one. A call from the server thread itself (fn
+ * calling grt_thread_call(t, ...)) runs inline.
+ *
+ * Ordering: everything the caller wrote before the call is visible to fn;
+ * everything fn wrote is visible to the caller after return.
+ * Returns 0, -EINVAL (t or fn NULL), -EPERM (not called from a G), -ESRCH
+ * (t was stopped: the call did not run; also calls queued when the stop
+ * was processed).
+ */
+int grt_thread_call(struct grt_thread *t, long (*fn)(void *), void *arg,
+		    long *ret);
+
+/*
+ * grt_thread_stop() - let t finish the calls queued before this one, fail
+ * the rest with -ESRCH, and end its thread. Waits for it. t stays valid
+ * (every call returns -ESRCH) until grt_thread_free() or the runtime's
+ * end. Returns 0, -ESRCH (already stopped), -EDEADLK (called from t
+ * itself), -EINVAL, -EPERM (not a G).
+ */
+int grt_thread_stop(struct grt_thread *t);
+
+/*
+ * grt_thread_free() - stop t if needed and free it. No G may use t any
+ * more. Returns as grt_thread_stop(), 0 if t was already stopped.
+ */
+int grt_thread_free(struct grt_thread *t);
 
 /* ---- Coroutines -------------------------------------------------------- */
 
+/*
+ * A coroutine (Go's runtime/coro.go): concurrency without parallelism. A
+ * coroutine always holds one blocked G. grt_coro_switch(c) hands the
+ * caller's M straight to that G and blocks the caller in c instead: no run
+ * queue, no P hand-off, no other thread. Two Gs switching through c run
+ * alternately, as generator and consumer (see the pull iterator in
+ * selftests/rt_coro_test.c and docs/runtime.md).
+ *
+ * Thread locks (Go #65889, which Go answered in 1.23 by throwing): a
+ * coroutine and the G that created it are one logical thread of control.
+ * If the creator was locked to its M at grt_coro_new(), the coroutine is
+ * bound to that M: every switch must happen on it with the same lock
+ * nesting, and the lock moves with the switch (the G switched to runs
+ * locked on the same thread, so thread-affine code in a generator body
+ * stays on the thread). A switch with any other lock state -- from
+ * another thread, after an unbalanced grt_lock_thread() or
+ * grt_unlock_thread() inside the pair, or an unlocked creator's
+ * coroutine that locked itself -- is refused with -EPERM and nothing
+ * happens; grt_coro_exit() in that state aborts with a message (it
+ * cannot return to a G that no longer exists).
+ */
+struct grt_coro;
+
+/*
+ * grt_coro_new() - a coroutine whose blocked G will run fn(c, arg) on the
+ * first switch. Returns 0 with it in *out, -EINVAL, -ENOMEM, -EAGAIN,
+ * -EPERM (not called from a G). Blocks nothing.
+ */
+int grt_coro_new(struct grt_coro **out,
+		 void (*fn)(struct grt_coro *c, void *arg), void *arg);
+
+/*
+ * grt_coro_switch() - switch to the G blocked in c; the caller blocks in c
+ * until some G switches back. Returns 0 when switched back to, 1 when
+ * resumed because the G on the other side ended (returned from fn or
+ * called grt_coro_exit()), -ESRCH if c has ended, -EPERM (lock state, see
+ * above; or not a G), -EDEADLK (the caller is the G blocked in c: cannot
+ * happen through the API, reported rather than hanging), -EINVAL.
+ * Ordering: the switcher's writes are visible to the G it switches to.
+ * Concurrent switches on one c from two Gs abort with a message: c is
+ * one thread of control.
+ */
+int grt_coro_switch(struct grt_coro *c);
+
+/*
+ * grt_coro_exit() - end the calling G and resume the G blocked in c
+ * (whose grt_coro_switch() returns 1). Returning from the coroutine's fn
+ * does the same. Returns only on error: -ESRCH, -EPERM, -EINVAL.
+ */
+int grt_coro_exit(struct grt_coro *c);
+
+/*
+ * grt_coro_free() - free c. If a G is still blocked in it (a generator
+ * that was not run to its end), that G is discarded without running
+ * further (its frames are not unwound). Returns 0, -EBUSY if a switch is
+ * in progress, -EINVAL. The caller guarantees no G uses c afterwards.
+ */
+int grt_coro_free(struct grt_coro *c);
+
 /* ---- Blocking system calls --------------------------------------------- */
+
+/*
+ * grt_syscall_enter(), grt_syscall_exit() - bracket a call that may block
+ * in the kernel. Between them the G keeps its M but its P may be taken:
+ * the monitor hands the P of an M that stays in a system call for more
+ * than 20 us (while other Gs wait for it) to another M, as Go's sysmon.
+ * grt_syscall_exit() gets the P back if it is still free, else another
+ * idle P, else queues the G on the global run queue and parks the M (a
+ * locked G waits on its own M for a P). Preserve errno between them
+ * yourself. No runtime call is allowed in between except grt_* calls,
+ * which take a P back first. No-ops outside a G.
+ */
+void grt_syscall_enter(void);
+void grt_syscall_exit(void);
+
+/* read(2), write(2), nanosleep(2) inside grt_syscall_enter/exit. Return
+ * the count (or 0) or -errno; errno is left untouched. */
+ssize_t grt_read(int fd, void *buf, size_t count);
+ssize_t grt_write(int fd, const void *buf, size_t count);
+/* Blocks the M (unlike grt_sleep(), which blocks only the G). */
+int grt_nanosleep(int64_t ns);
 
 /* ---- Channels, select, mutex, wait group ------------------------------- */
 

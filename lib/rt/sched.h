@@ -17,6 +17,18 @@
 
 #include "../compiler.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#ifndef _LGPL_SOURCE
+#define _LGPL_SOURCE	/* liburcu's header-only (inline, LGPL) API */
+#endif
+#include <urcu/wfcqueue.h>
+
+#include <gwake/gwake.h>
+#include <gwake/rt.h>
+
 GWI_HIDDEN_BEGIN
 
 struct grt_g;
@@ -67,6 +79,406 @@ void grt__park(bool (*commit)(struct grt_g *gp, void *arg), void *arg,
  * committed): readying a G that is not parked aborts with a message.
  */
 void grt__ready(struct grt_g *gp);
+
+GWI_HIDDEN_END
+
+GWI_HIDDEN_BEGIN
+
+/* ===================================================================== *
+ * Scheduler internals (lib/rt/ only). Names as in Go's runtime2.go.     *
+ * ===================================================================== */
+
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GRT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GRT_ASAN 1
+#endif
+#endif
+
+#define GRT_CACHELINE	64
+
+/* The monitor's tick: 20 us while busy, backing off to 10 ms. */
+#define GRT_SYSMON_MIN_NS	20000
+#define GRT_SYSMON_MAX_NS	10000000
+/* A G running this long without a scheduling point is preempted. */
+#define GRT_PREEMPT_NS		10000000
+
+/*
+ * A saved context: the stack pointer of a switched-out stack, whose top
+ * holds the callee-saved registers (lib/rt/ctx_x86_64.S). Must stay the
+ * first member of struct grt__ctx.
+ */
+struct grt__ctx {
+	void *sp;
+	/* The stack this context runs on, for the sanitizer fiber API. */
+	void *stack_lo;
+	size_t stack_size;
+};
+
+void *grt__ctx_swap(struct grt__ctx *from, const struct grt__ctx *to,
+		    void *xfer);
+void grt__ctx_entry(void);
+
+/*
+ * G status: the state machine of a G. Every transition is listed here;
+ * the status word is written only by the M that owns the transition and
+ * read (relaxed) by anyone for diagnostics, except WAITING -> RUNNABLE,
+ * which grt__ready() performs with a CAS so that readying a G twice is
+ * caught.
+ *
+ *   (gfget)      -> RUNNABLE   grt_go(): queued on a run queue, never run
+ *   RUNNABLE     -> RUNNING    execute(): an M with a P switched to it
+ *   RUNNING      -> RUNNABLE   yield, preemption at a safe point
+ *   RUNNING      -> WAITING    grt__park(), grt_coro_switch(): parked; only
+ *                              grt__ready() (or a coroutine switch) wakes it
+ *   WAITING      -> RUNNABLE   grt__ready()
+ *   WAITING      -> RUNNING    a coroutine switch hands the M to it directly
+ *   RUNNING      -> SYSCALL    grt_syscall_enter(), or the preemption signal
+ *                              detaching a G that hogs its P (it keeps its
+ *                              M, loses its P)
+ *   SYSCALL      -> RUNNING    grt_syscall_exit() (or the first runtime
+ *                              call after a detach) got a P back
+ *   SYSCALL      -> RUNNABLE   ... got no P: queued on the global queue,
+ *                              its M stops
+ *   RUNNING      -> DEAD       the G's function returned or grt_exit()
+ *   DEAD         -> RUNNABLE   reused by grt_go() from a free list
+ */
+enum grt__gstatus {
+	GRT_GIDLE = 0,		/* allocated, never used */
+	GRT_GRUNNABLE,
+	GRT_GRUNNING,
+	GRT_GWAITING,
+	GRT_GSYSCALL,
+	GRT_GDEAD,
+};
+
+/* What a G asks its M's g0 to do after switching away from it. */
+enum grt__gaction {
+	GRT_ACT_NONE = 0,
+	GRT_ACT_PARK,		/* run m->commit; park or resume */
+	GRT_ACT_YIELD,		/* requeue on the local run queue */
+	GRT_ACT_PREEMPT,	/* requeue on the global queue */
+	GRT_ACT_EXIT,		/* free the G */
+	GRT_ACT_NOP,		/* syscall exit without a P: global queue */
+	GRT_ACT_GO_LOCKED,	/* locked G must wait for its M to get a P */
+};
+
+struct grt_m;
+struct grt_p;
+struct grt_coro;
+
+struct grt_g {
+	struct grt__ctx ctx;		/* first: see struct grt__ctx */
+	_Atomic uint32_t status;	/* enum grt__gstatus */
+	/*
+	 * > 0 while the G runs runtime code that holds its M or P (between
+	 * acquirem and releasem): no asynchronous preemption then. Only the
+	 * G itself writes it; the preemption signal handler (same thread)
+	 * reads it.
+	 */
+	volatile uint32_t nopreempt;
+	/* Set (relaxed) by the monitor: yield at the next safe point. */
+	_Atomic uint32_t preempt;
+	uint64_t id;
+	void (*fn)(void *);
+	void *arg;
+	/* Usable stack [stack_lo, stack_lo + stack_size); guard page below. */
+	void *stack_map;		/* the mapping, guard page included */
+	size_t stack_map_size;
+	/* The M running it; written by that M, NULL while not running. */
+	struct grt_m *m;
+	/*
+	 * LockOSThread: the M this G is locked to, and the nesting count.
+	 * Written only by the G itself (and by a coroutine switch that
+	 * donates the lock, which runs on the same M).
+	 */
+	struct grt_m *lockedm;
+	uint32_t lockcount;
+	bool lockedint;			/* runtime-internal lock (thread calls) */
+	/* Why it waits (static string), for deadlock reports. */
+	const char *waitreason;
+	/* Global run queue link (liburcu wfcqueue node). */
+	struct cds_wfcq_node gqnode;
+	/* Free lists, LIFO of unstarted Gs. */
+	struct grt_g *schedlink;
+	/* All Gs ever allocated (sched.allg), for reports and teardown. */
+	struct grt_g *alllink;
+	/* Coroutine this G was created for (corostart). */
+	struct grt_coro *coro;
+	/* Ran at least once since it was (re)spawned. */
+	bool started;
+#ifdef GRT_ASAN
+	void *asan_fake;
+#endif
+};
+
+/* P status. */
+enum grt__pstatus {
+	GRT_PIDLE = 0,
+	GRT_PRUNNING,
+	GRT_PSYSCALL,		/* its M is in a system call; may be retaken */
+};
+
+#define GRT_RUNQ_SIZE	256u
+#define GRT_LIFO_SIZE	64u
+
+struct grt__timer;
+
+struct grt_p {
+	int id;
+	_Atomic uint32_t status;	/* enum grt__pstatus */
+	struct grt_m *m;		/* owner while RUNNING/SYSCALL */
+	/* Incremented by the owner on every scheduling, read by the monitor. */
+	_Atomic uint32_t schedtick;
+	_Atomic uint32_t syscalltick;
+	struct grt_p *link;		/* sched.pidle, under sched.lock */
+
+	/*
+	 * Local run queue (Go's runq): a bounded ring. tail is written only
+	 * by the owner (store-release after writing the slot); head is
+	 * advanced with a CAS by the owner and by thieves. runnext is the
+	 * G to run next, taken with a CAS by the owner or a thief.
+	 */
+	_Atomic uint32_t runqhead __attribute__((aligned(GRT_CACHELINE)));
+	_Atomic uint32_t runqtail;
+	struct grt_g *_Atomic runnext;
+	struct grt_g *_Atomic runq[GRT_RUNQ_SIZE];
+
+	/*
+	 * Spawned Gs displaced from runnext by a newer spawn, most recent on
+	 * top (owner pops the top, thieves take from the bottom). Keeping
+	 * unstarted Gs LIFO makes spawn trees run depth first, which bounds
+	 * how many Gs hold a stack at once (each stack is two mappings, and
+	 * vm.max_map_count is 65530 by default). Protected by lifolock, a
+	 * spinlock held for a few instructions.
+	 */
+	_Atomic uint32_t lifolock __attribute__((aligned(GRT_CACHELINE)));
+	_Atomic uint32_t nlifo;		/* read without the lock as a hint */
+	struct grt_g *lifo[GRT_LIFO_SIZE];
+
+	/* Dead Gs with their stacks, owner only (Go's gFree). */
+	struct grt_g *gfree;
+	uint32_t ngfree;
+
+	/* Timers (lib/rt/timer.c), under timerlock. */
+	pthread_mutex_t timerlock;
+	struct grt__timer **timers;	/* min-heap on when */
+	uint32_t ntimers, timerscap;
+	/* when of timers[0], 0 if none; read without the lock. */
+	_Atomic int64_t timer0;
+
+	/* Monitor (lib/rt/sysmon.c) samples, monitor thread only. */
+	uint32_t mon_schedtick, mon_syscalltick;
+	int64_t mon_schedwhen, mon_syscallwhen;
+	bool mon_preempted;
+} __attribute__((aligned(GRT_CACHELINE)));
+
+struct grt_m {
+	struct grt__ctx g0;		/* the scheduler context: the thread's stack */
+	struct grt_g *curg;		/* the G it runs, NULL on g0 */
+	struct grt_p *p;		/* attached P */
+	struct grt_p *oldp;		/* P before a system call */
+	/* P handed over by startm() or a P release (under sched.lock). */
+	struct grt_p *_Atomic nextp;
+	gwake_t handle;
+	int id;
+	bool spinning;			/* counted in sched.nmspinning */
+	bool in_syscall;		/* its G runs without its P */
+	bool dead;			/* thread exited (locked G exited) */
+	bool is_tcall;			/* a thread-call server */
+	/* Idle list (sched.midle), under sched.lock. */
+	struct grt_m *schedlink;
+	bool idle;
+	struct grt_m *alllink;		/* sched.allm */
+	/* LockOSThread. */
+	struct grt_g *lockedg;
+	/* Set by grt__ready() of lockedg, consumed by the locked M. */
+	_Atomic uint32_t lockedg_ready;
+	/* On sched.lockedwait, waiting for a P (under sched.lock). */
+	bool waiting_p;
+	struct grt_m *waitlink;
+
+	/* Post-switch action requested by curg (g0 reads after the switch). */
+	enum grt__gaction action;
+	bool (*commit)(struct grt_g *gp, void *arg);
+	void *commit_arg;
+
+	uint32_t fastrand;
+	pthread_t thread;
+	pid_t tid;
+	bool joinable;
+	void *(*start)(struct grt_m *m);	/* thread body after setup */
+	void *start_arg;
+};
+
+/* A timer on a P's heap (lib/rt/timer.c). */
+struct grt__timer {
+	int64_t when;			/* CLOCK_MONOTONIC ns */
+	void (*fn)(struct grt__timer *t);
+	struct grt_g *g;		/* for fn */
+	uint32_t idx;			/* heap index, under the P's timerlock */
+};
+
+struct grt_sched {
+	pthread_mutex_t lock;		/* sched.lock */
+	/* Runtime parameters. */
+	uint32_t nprocs;
+	size_t stack_size;
+	int preempt_signal;		/* 0: none */
+	struct grt_p **allp;
+
+	/* Under lock: */
+	struct grt_p *pidle;
+	struct grt_m *midle;		/* idle Ms (stack) */
+	uint32_t nmidle, nmidlelocked, mcount, mnext;
+	struct grt_m *allm;
+	struct grt_m *lockedwait;	/* locked Ms waiting for a P (FIFO) */
+	struct grt_m *lockedwait_tail;
+	struct grt_g *allg;
+	uint64_t ngs;			/* Gs ever allocated */
+	struct grt_g *gfree;		/* global dead-G list */
+	uint32_t ngfree;
+
+	_Atomic uint32_t npidle;
+	_Atomic uint32_t nmspinning;
+	_Atomic uint32_t nlockedwait;
+	_Atomic uint32_t nmsyscall;	/* Ms in a system call */
+	_Atomic uint64_t goidgen;
+	_Atomic uint64_t live_stacks;
+
+	/* Global run queue: many enqueuers (wait-free), dequeue under gqlock. */
+	struct __cds_wfcq_head gqhead __attribute__((aligned(GRT_CACHELINE)));
+	struct cds_wfcq_tail gqtail __attribute__((aligned(GRT_CACHELINE)));
+	pthread_mutex_t gqlock;
+	_Atomic uint32_t gqsize;
+
+	/* Lifecycle. */
+	_Atomic uint32_t stopping;	/* main returned or deadlock */
+	bool deadlock;
+	struct grt_m *m0;
+	struct grt_g *maing;
+
+	/* Monitor. */
+	pthread_t mon_thread;
+	bool mon_started;
+	gwake_t mon_handle;
+	_Atomic uint32_t mon_sleeping;	/* 1: blocked with no deadline */
+	_Atomic int64_t mon_until;	/* deadline it sleeps to, 0 none */
+	_Atomic int64_t mon_delay;	/* current tick, ns */
+
+	/* Thread-call servers (lib/rt/tcall.c), under lock. */
+	struct grt_thread *threads;
+};
+
+extern struct grt_sched grt__sched;
+extern GWI_TLS struct grt_m *grt__tls_m;
+
+/*
+ * The current M. An inline-asm load rather than a plain TLS access: a G
+ * may migrate to another thread inside any call into the runtime, and the
+ * compiler is entitled to keep the thread pointer (%fs base) in a register
+ * across calls. A volatile asm is re-executed every time.
+ */
+static inline struct grt_m *grt__curm(void)
+{
+	struct grt_m *m;
+
+	__asm__ __volatile__("movq grt__tls_m@gottpoff(%%rip), %0\n\t"
+			     "movq %%fs:(%0), %0" : "=r"(m));
+	return m;
+}
+
+/*
+ * Entering and leaving runtime code from a G: no asynchronous preemption
+ * in between, and a G that was detached from its P while outside the
+ * runtime (system call, preemption signal) gets a P back first. Returns
+ * the current M, which may differ from the one before the call.
+ */
+struct grt_m *grt__acquirem_slow(struct grt_m *m);
+void grt__preempt_self(void);
+
+static inline struct grt_m *grt__acquirem(void)
+{
+	struct grt_m *m = grt__curm();
+
+	if (gwi_unlikely(!m || !m->curg))
+		return m;
+	m->curg->nopreempt++;
+	__asm__ __volatile__("" ::: "memory");
+	if (gwi_unlikely(m->in_syscall))
+		m = grt__acquirem_slow(m);
+	return m;
+}
+
+static inline void grt__releasem(struct grt_m *m)
+{
+	struct grt_g *gp = m->curg;
+
+	__asm__ __volatile__("" ::: "memory");
+	if (--gp->nopreempt == 0 &&
+	    gwi_unlikely(atomic_load_explicit(&gp->preempt,
+					      memory_order_relaxed)))
+		grt__preempt_self();
+}
+
+/* proc.c */
+int64_t grt__nanotime(void);
+uint32_t grt__fastrand(struct grt_m *m);
+void grt__lock(void);
+void grt__unlock(void);
+void grt__wakep(void);
+void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next);
+void grt__globrunqput(struct grt_g *gp);
+bool grt__runqempty(struct grt_p *p);
+struct grt_p *grt__pidleget(void);
+void grt__acquirep(struct grt_m *m, struct grt_p *p);
+struct grt_p *grt__releasep(struct grt_m *m);
+void grt__handoffp(struct grt_p *p);
+void grt__startm(struct grt_p *p, bool spinning);
+void grt__mcall(struct grt_m *m, struct grt_g *gp, enum grt__gaction act);
+struct grt_g *grt__galloc(void (*fn)(void *), void *arg,
+			  void (*entry)(struct grt_g *, void *));
+void grt__gfree_now(struct grt_g *gp);
+void grt__gentry(struct grt_g *gp, void *xfer);
+void grt__gexit(void) __attribute__((noreturn));
+void grt__checkdead(void);
+void grt__wait_for_p(struct grt_m *m);
+void grt__schedule(struct grt_m *m, struct grt_g *gp);
+struct grt_m *grt__newm(void *(*body)(struct grt_m *), void *arg,
+			bool tcall, struct grt_p *p, bool spinning);
+void grt__monitor_kick(void);
+void grt__switch_fiber_start(void **fake, const struct grt__ctx *to);
+void grt__switch_fiber_finish(void *fake);
+
+/* stack.c */
+int grt__stack_alloc(struct grt_g *gp);
+void grt__stack_free(struct grt_g *gp);
+void grt__stack_reuse(struct grt_g *gp);
+
+/* timer.c */
+void grt__timer_add(struct grt_p *p, struct grt__timer *t);
+bool grt__timers_run(struct grt_p *p, int64_t now);
+int64_t grt__timers_earliest(void);
+void grt__timers_free(struct grt_p *p);
+
+/* syscall.c */
+void grt__entersyscall(struct grt_m *m, struct grt_g *gp);
+struct grt_m *grt__exitsyscall(struct grt_m *m);
+void grt__entersyscall_block(struct grt_m *m);
+
+/* sysmon.c */
+int grt__monitor_start(void);
+void grt__monitor_stop(void);
+
+/* tcall.c */
+void grt__threads_stop_all(void);
+void grt__threads_free_all(void);
+
+/* Report a runtime invariant violation or misuse and abort. */
+void grt__fatal(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
 
 GWI_HIDDEN_END
 

@@ -1,0 +1,1786 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The G-M-P scheduler.
+ *
+ * G, M, P
+ * -------
+ * A G is a green thread: a function, its own mmap'ed stack and a saved
+ * context. An M is an OS thread; it runs Gs by switching from its own
+ * stack (g0, the thread's stack, where the scheduler runs) to theirs. A P
+ * is the right to run Gs: there are nprocs of them, each with a local run
+ * queue, and an M must hold a P to run a G (except for a G inside a system
+ * call, or one detached from its P by the preemption signal, which keeps
+ * its M but lets the P go). See docs/runtime.md for the whole picture and
+ * for which primitive blocks what.
+ *
+ * Where runnable Gs live
+ * ----------------------
+ *  - p->runnext: the G to run next on that P. A readied G goes there (it
+ *    inherits the rest of the time slice of the G that readied it: a
+ *    producer/consumer pair ping-pongs without touching the queue).
+ *  - p->lifo: spawned-but-never-started Gs displaced from runnext by a
+ *    newer spawn, newest first. This is the one departure from Go: with
+ *    Go's FIFO order a spawn tree (skynet) runs breadth first and starts
+ *    about 10^5 Gs that each hold a stack -- two VMAs each, far past the
+ *    default vm.max_map_count. Newest-first runs it depth first (Cilk's
+ *    work-first order); thieves take the oldest (largest subtrees).
+ *    Started Gs never go there, so waiting and yielding Gs keep FIFO.
+ *  - p->runq: Go's bounded lock-free ring (owner enqueues at the tail,
+ *    owner and thieves take from the head with a CAS). Overflow moves half
+ *    of it to the global queue.
+ *  - the global queue: liburcu's wfcqueue (wait-free enqueue from any
+ *    thread, dequeue under gqlock). Fed by overflow, preemption, Gs coming
+ *    back from a system call with no P, and Gs readied by threads without
+ *    a P. Checked every 61st scheduling round so it cannot starve.
+ *
+ * Parking and unparking Ms (the design of Go's proc.go, with wake words)
+ * -----------------------------------------------------------------------
+ * We must keep enough Ms running to use the available Ps, but park the
+ * rest so an idle runtime costs no CPU. Two things make that hard: the
+ * scheduler state is distributed (per-P queues), so "is there work?"
+ * cannot be answered atomically; and for good performance we must not
+ * wake a thread when the work could be picked up by one already running
+ * (a wake is a futex/ioctl round trip, microseconds here).
+ *
+ * Rejected approaches (Go's essay, still true here):
+ *  1. Centralise all scheduler state: kills scalability.
+ *  2. Direct G hand-off: when a G becomes runnable, hand it to an idle P
+ *     and wake its M. Thrashes threads: the readier usually parks right
+ *     after, and the woken M finds its G gone or competes for it; it also
+ *     destroys locality (the G is best run where it was readied).
+ *  3. Wake an M whenever a G is readied and there is an idle P, without
+ *     the spinning protocol below: excessive thread parking/unparking.
+ *
+ * The protocol: an M is "spinning" when it is out of local work and
+ * looking for work in the global queue and other Ps. At most half of the
+ * busy Ps' worth of Ms spin (2*nmspinning < nprocs - npidle). Whoever
+ * makes work available (grt__ready, grt_go, a P handed off) calls wakep():
+ * if there is an idle P and no spinning M, it CASes nmspinning 0 -> 1 and
+ * wakes exactly one parked M by its gwake handle, handing it an idle P.
+ * A spinning M that finds work stops spinning and calls wakep() itself, so
+ * a burst of work unparks Ms one by one, each making sure the next one is
+ * looking. A spinning M that finds nothing must become non-spinning
+ * *before* re-checking every queue (the decrement of nmspinning is a full
+ * barrier): otherwise work submitted between its last check and the
+ * decrement would see nmspinning > 0, wake nobody, and be stranded. This
+ * is the spinning-to-idle re-check; it covers the per-P queues and the
+ * global queue. Timers on idle Ps are the monitor's job (sysmon.c): it is
+ * the only thread that sleeps with a deadline, and only when there is one.
+ *
+ * The enqueue side's matching barrier: the global queue's enqueue is an
+ * xchg (full barrier) before the nmspinning load. A per-P queue's enqueue
+ * is a plain release store, so a spinner may miss it -- harmlessly: the
+ * enqueuing P is running and will run the G itself.
+ *
+ * An M parks on its own wake word (gwake_block); the waker sets m->nextp
+ * under sched.lock before gwake_wake(m->handle). Wake words keep a permit,
+ * so a wake that arrives before the M blocks is not lost, and every wait
+ * loop re-checks its condition, so a stale permit costs one extra loop.
+ *
+ * Locked Gs (LockOSThread, lockos.c)
+ * ----------------------------------
+ * A locked G never enters a run queue. When it parks, its M hands its P
+ * off and blocks on its own wake word; grt__ready() of the G marks it
+ * ready and wakes that M by handle. The M then takes an idle P or queues
+ * itself on sched.lockedwait, where the next P that is released (or the
+ * next M that passes through the scheduler while Ms are waiting) is
+ * handed to it directly. No other M ever picks the G up (Go #18023).
+ *
+ * Locking: sched.lock protects the idle P and M lists, allm, allg, the
+ * global free G list, lockedwait and the counters noted in sched.h; it is
+ * never held across a context switch or a blocking wait, and is taken
+ * only on g0 or with the G's nopreempt raised. Order: sched.lock before
+ * gqlock before a P's timerlock.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sched.h"
+
+#ifdef GRT_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+struct grt_sched grt__sched;
+GWI_TLS struct grt_m *grt__tls_m;
+
+#define S grt__sched
+
+/* 0 idle, 1 running: grt_run() is not reentrant. */
+static _Atomic uint32_t grt_running;
+
+#define GRT_GFREE_LOCAL_MAX	64u
+#define GRT_GFREE_GLOBAL_MAX	1024u
+
+void grt__fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("grt: fatal error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+int64_t grt__nanotime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint32_t grt__fastrand(struct grt_m *m)
+{
+	/* xorshift32; per-M state, no sharing. */
+	uint32_t x = m->fastrand;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	m->fastrand = x;
+	return x;
+}
+
+void grt__lock(void)
+{
+	pthread_mutex_lock(&S.lock);
+}
+
+void grt__unlock(void)
+{
+	pthread_mutex_unlock(&S.lock);
+}
+
+static inline bool grt_stopping(void)
+{
+	return atomic_load_explicit(&S.stopping, memory_order_acquire);
+}
+
+/* ---- Sanitizer fiber annotations --------------------------------------- */
+
+void grt__switch_fiber_start(void **fake, const struct grt__ctx *to)
+{
+#ifdef GRT_ASAN
+	__sanitizer_start_switch_fiber(fake, to->stack_lo, to->stack_size);
+#else
+	(void)fake;
+	(void)to;
+#endif
+}
+
+void grt__switch_fiber_finish(void *fake)
+{
+#ifdef GRT_ASAN
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+	(void)fake;
+#endif
+}
+
+/* ---- The global run queue ---------------------------------------------- */
+
+static inline bool gq_empty(void)
+{
+	return cds_wfcq_empty(&S.gqhead, &S.gqtail);
+}
+
+/*
+ * Any thread, no lock. The enqueue is an xchg: a full barrier, which the
+ * callers' following wakep() relies on (see the essay above).
+ */
+void grt__globrunqput(struct grt_g *gp)
+{
+	cds_wfcq_node_init(&gp->gqnode);
+	cds_wfcq_enqueue(&S.gqhead, &S.gqtail, &gp->gqnode);
+	atomic_fetch_add_explicit(&S.gqsize, 1, memory_order_relaxed);
+}
+
+static void runqput_ring(struct grt_p *p, struct grt_g *gp);
+
+/*
+ * Take a batch from the global queue: one G to return, up to max-1 more
+ * (0: a fair share) onto p's local queue. p is owned by the caller.
+ */
+static struct grt_g *globrunqget(struct grt_p *p, uint32_t max)
+{
+	struct cds_wfcq_node *node;
+	struct grt_g *first = NULL;
+	uint32_t n, size, i;
+
+	if (gq_empty())
+		return NULL;
+	size = atomic_load_explicit(&S.gqsize, memory_order_relaxed);
+	n = size / S.nprocs + 1;
+	if (n > size)
+		n = size;
+	if (max && n > max)
+		n = max;
+	if (n > GRT_RUNQ_SIZE / 2)
+		n = GRT_RUNQ_SIZE / 2;
+	if (!n)
+		n = 1;
+	pthread_mutex_lock(&S.gqlock);
+	for (i = 0; i < n; i++) {
+		node = __cds_wfcq_dequeue_blocking(&S.gqhead, &S.gqtail);
+		if (!node)
+			break;
+		atomic_fetch_sub_explicit(&S.gqsize, 1, memory_order_relaxed);
+		struct grt_g *gp = caa_container_of(node, struct grt_g,
+						    gqnode);
+		if (!first)
+			first = gp;
+		else
+			runqput_ring(p, gp);
+	}
+	pthread_mutex_unlock(&S.gqlock);
+	return first;
+}
+
+/* ---- Local run queues --------------------------------------------------- */
+
+static inline void lifo_lock(struct grt_p *p)
+{
+	while (atomic_exchange_explicit(&p->lifolock, 1,
+					memory_order_acquire))
+		while (atomic_load_explicit(&p->lifolock,
+					    memory_order_relaxed))
+			gwi_cpu_relax();
+}
+
+static inline void lifo_unlock(struct grt_p *p)
+{
+	atomic_store_explicit(&p->lifolock, 0, memory_order_release);
+}
+
+static bool lifo_push(struct grt_p *p, struct grt_g *gp)
+{
+	bool ok = false;
+	uint32_t n;
+
+	lifo_lock(p);
+	n = atomic_load_explicit(&p->nlifo, memory_order_relaxed);
+	if (n < GRT_LIFO_SIZE) {
+		p->lifo[n] = gp;
+		atomic_store_explicit(&p->nlifo, n + 1, memory_order_relaxed);
+		ok = true;
+	}
+	lifo_unlock(p);
+	return ok;
+}
+
+static struct grt_g *lifo_pop(struct grt_p *p)
+{
+	struct grt_g *gp = NULL;
+	uint32_t n;
+
+	if (!atomic_load_explicit(&p->nlifo, memory_order_relaxed))
+		return NULL;
+	lifo_lock(p);
+	n = atomic_load_explicit(&p->nlifo, memory_order_relaxed);
+	if (n) {
+		gp = p->lifo[n - 1];
+		atomic_store_explicit(&p->nlifo, n - 1, memory_order_relaxed);
+	}
+	lifo_unlock(p);
+	return gp;
+}
+
+/* Steal the older half of p2's LIFO into out[]. Returns the count. */
+static uint32_t lifo_steal(struct grt_p *p2, struct grt_g **out, uint32_t max)
+{
+	uint32_t n, k, i;
+
+	if (!atomic_load_explicit(&p2->nlifo, memory_order_relaxed))
+		return 0;
+	lifo_lock(p2);
+	n = atomic_load_explicit(&p2->nlifo, memory_order_relaxed);
+	k = n - n / 2;
+	if (k > max)
+		k = max;
+	for (i = 0; i < k; i++)
+		out[i] = p2->lifo[i];
+	memmove(p2->lifo, p2->lifo + k, (n - k) * sizeof(p2->lifo[0]));
+	atomic_store_explicit(&p2->nlifo, n - k, memory_order_relaxed);
+	lifo_unlock(p2);
+	return k;
+}
+
+/*
+ * Overflow: move half of the ring plus gp to the global queue. Owner only.
+ * Returns false if a thief raced us (the ring has room again).
+ */
+static bool runqputslow(struct grt_p *p, struct grt_g *gp, uint32_t h,
+			uint32_t t)
+{
+	struct grt_g *batch[GRT_RUNQ_SIZE / 2 + 1];
+	uint32_t n = (t - h) / 2, i;
+
+	for (i = 0; i < n; i++)
+		batch[i] = atomic_load_explicit(&p->runq[(h + i) % GRT_RUNQ_SIZE],
+						memory_order_relaxed);
+	if (!atomic_compare_exchange_strong_explicit(&p->runqhead, &h, h + n,
+						     memory_order_acq_rel,
+						     memory_order_relaxed))
+		return false;
+	batch[n++] = gp;
+	for (i = 0; i < n; i++)
+		grt__globrunqput(batch[i]);
+	return true;
+}
+
+/* Owner only: enqueue at the tail of the ring (or overflow). */
+static void runqput_ring(struct grt_p *p, struct grt_g *gp)
+{
+	uint32_t h, t;
+
+	for (;;) {
+		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+		if (t - h < GRT_RUNQ_SIZE) {
+			atomic_store_explicit(&p->runq[t % GRT_RUNQ_SIZE], gp,
+					      memory_order_relaxed);
+			/* Release: the slot is written before a consumer
+			 * can see the new tail. */
+			atomic_store_explicit(&p->runqtail, t + 1,
+					      memory_order_release);
+			return;
+		}
+		if (runqputslow(p, gp, h, t))
+			return;
+	}
+}
+
+/*
+ * Owner only. next: gp goes to runnext; the G it displaces goes to the
+ * LIFO if it never ran, else to the tail of the ring.
+ */
+void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next)
+{
+	if (next) {
+		gp = atomic_exchange_explicit(&p->runnext, gp,
+					      memory_order_acq_rel);
+		if (!gp)
+			return;
+		if (!gp->started && lifo_push(p, gp))
+			return;
+	}
+	runqput_ring(p, gp);
+}
+
+/* Owner only. *inherit: gp came from runnext (inherits the time slice). */
+static struct grt_g *runqget(struct grt_p *p, bool *inherit)
+{
+	struct grt_g *gp;
+	uint32_t h, t;
+
+	gp = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+	if (gp && atomic_compare_exchange_strong_explicit(
+			&p->runnext, &gp, NULL, memory_order_acquire,
+			memory_order_relaxed)) {
+		*inherit = true;
+		return gp;
+	}
+	*inherit = false;
+	gp = lifo_pop(p);
+	if (gp)
+		return gp;
+	for (;;) {
+		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+		if (t == h)
+			return NULL;
+		gp = atomic_load_explicit(&p->runq[h % GRT_RUNQ_SIZE],
+					  memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(
+				&p->runqhead, &h, h + 1, memory_order_release,
+				memory_order_relaxed))
+			return gp;
+	}
+}
+
+bool grt__runqempty(struct grt_p *p)
+{
+	uint32_t h, t;
+
+	/* A snapshot: exact for the owner, a hint for anyone else. */
+	h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+	t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
+	return t == h &&
+	       !atomic_load_explicit(&p->runnext, memory_order_acquire) &&
+	       !atomic_load_explicit(&p->nlifo, memory_order_acquire);
+}
+
+/*
+ * Grab half of p2's ring into p's ring starting at slot t (free slots:
+ * only p's owner -- the caller -- writes them). Returns the count.
+ */
+static uint32_t runqgrab(struct grt_p *p2, struct grt_p *p, uint32_t t,
+			 bool steal_next)
+{
+	uint32_t h2, t2, n, i;
+
+	for (;;) {
+		h2 = atomic_load_explicit(&p2->runqhead, memory_order_acquire);
+		t2 = atomic_load_explicit(&p2->runqtail, memory_order_acquire);
+		n = t2 - h2;
+		n = n - n / 2;
+		if (n == 0) {
+			struct grt_g *next;
+
+			if (!steal_next)
+				return 0;
+			next = atomic_load_explicit(&p2->runnext,
+						    memory_order_relaxed);
+			if (!next || !atomic_compare_exchange_strong_explicit(
+					&p2->runnext, &next, NULL,
+					memory_order_acquire,
+					memory_order_relaxed))
+				return 0;
+			atomic_store_explicit(&p->runq[t % GRT_RUNQ_SIZE], next,
+					      memory_order_relaxed);
+			return 1;
+		}
+		if (n > GRT_RUNQ_SIZE / 2)
+			continue;	/* inconsistent h2/t2 */
+		for (i = 0; i < n; i++) {
+			struct grt_g *g = atomic_load_explicit(
+				&p2->runq[(h2 + i) % GRT_RUNQ_SIZE],
+				memory_order_relaxed);
+			atomic_store_explicit(&p->runq[(t + i) % GRT_RUNQ_SIZE],
+					      g, memory_order_relaxed);
+		}
+		if (atomic_compare_exchange_strong_explicit(
+				&p2->runqhead, &h2, h2 + n,
+				memory_order_acq_rel, memory_order_relaxed))
+			return n;
+	}
+}
+
+/* Steal from p2 into p (owned by the caller); returns one G to run. */
+static struct grt_g *runqsteal(struct grt_p *p, struct grt_p *p2,
+			       bool steal_next)
+{
+	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+	uint32_t h, n;
+	struct grt_g *gp;
+
+	n = runqgrab(p2, p, t, false);
+	if (!n) {
+		struct grt_g *batch[GRT_LIFO_SIZE];
+		uint32_t i;
+
+		n = lifo_steal(p2, batch, GRT_LIFO_SIZE);
+		if (n) {
+			for (i = 1; i < n; i++)
+				runqput_ring(p, batch[i]);
+			return batch[0];
+		}
+		n = runqgrab(p2, p, t, steal_next);
+		if (!n)
+			return NULL;
+	}
+	n--;
+	gp = atomic_load_explicit(&p->runq[(t + n) % GRT_RUNQ_SIZE],
+				  memory_order_relaxed);
+	if (!n)
+		return gp;
+	h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+	if (t - h + n >= GRT_RUNQ_SIZE)
+		grt__fatal("runqsteal: run queue overflow");
+	atomic_store_explicit(&p->runqtail, t + n, memory_order_release);
+	return gp;
+}
+
+/* ---- Ps ----------------------------------------------------------------- */
+
+/* sched.lock held. */
+static void pidleput_locked(struct grt_p *p)
+{
+	struct grt_m *w;
+
+	if (!grt__runqempty(p))
+		grt__fatal("pidleput: P%d has runnable Gs", p->id);
+	atomic_store_explicit(&p->status, GRT_PIDLE, memory_order_release);
+	p->m = NULL;
+	w = S.lockedwait;
+	if (w && !grt_stopping()) {
+		/* A locked M is waiting for a P: it gets this one. */
+		S.lockedwait = w->waitlink;
+		if (!S.lockedwait)
+			S.lockedwait_tail = NULL;
+		w->waiting_p = false;
+		atomic_fetch_sub_explicit(&S.nlockedwait, 1,
+					  memory_order_relaxed);
+		atomic_store_explicit(&w->nextp, p, memory_order_release);
+		gwake_wake(w->handle);
+		return;
+	}
+	p->link = S.pidle;
+	S.pidle = p;
+	/* seq_cst RMW: see the monitor's deep sleep (sysmon.c). */
+	atomic_fetch_add(&S.npidle, 1);
+	if (atomic_load_explicit(&p->timer0, memory_order_relaxed) &&
+	    atomic_load(&S.mon_sleeping))
+		grt__monitor_kick();
+}
+
+/* sched.lock held. */
+static struct grt_p *pidleget_locked(void)
+{
+	struct grt_p *p = S.pidle;
+
+	if (p) {
+		S.pidle = p->link;
+		p->link = NULL;
+		atomic_fetch_sub(&S.npidle, 1);
+	}
+	return p;
+}
+
+struct grt_p *grt__pidleget(void)
+{
+	struct grt_p *p;
+
+	grt__lock();
+	p = pidleget_locked();
+	grt__unlock();
+	return p;
+}
+
+void grt__acquirep(struct grt_m *m, struct grt_p *p)
+{
+	m->p = p;
+	p->m = m;
+	atomic_store_explicit(&p->status, GRT_PRUNNING, memory_order_release);
+	/* A P left the idle set: the monitor must watch it (sysmon.c). */
+	if (atomic_load(&S.mon_sleeping))
+		grt__monitor_kick();
+}
+
+struct grt_p *grt__releasep(struct grt_m *m)
+{
+	struct grt_p *p = m->p;
+
+	m->p = NULL;
+	p->m = NULL;
+	return p;
+}
+
+/* ---- Ms ----------------------------------------------------------------- */
+
+/* sched.lock held. */
+static void mput_locked(struct grt_m *m)
+{
+	m->idle = true;
+	m->schedlink = S.midle;
+	S.midle = m;
+	S.nmidle++;
+}
+
+/* sched.lock held. */
+static struct grt_m *mget_locked(void)
+{
+	struct grt_m *m = S.midle;
+
+	if (m) {
+		S.midle = m->schedlink;
+		m->schedlink = NULL;
+		m->idle = false;
+		S.nmidle--;
+	}
+	return m;
+}
+
+static void *mstart(void *arg);
+
+struct grt_m *grt__newm(void *(*body)(struct grt_m *), void *arg, bool tcall,
+			struct grt_p *p, bool spinning)
+{
+	pthread_attr_t attr;
+	struct grt_m *m;
+	int err;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->start = body;
+	m->start_arg = arg;
+	m->is_tcall = tcall;
+	m->spinning = spinning;
+	atomic_store_explicit(&m->nextp, p, memory_order_relaxed);
+	grt__lock();
+	m->id = (int)S.mnext++;
+	m->fastrand = 0x9e3779b9u * (uint32_t)(m->id + 1) | 1;
+	m->alllink = S.allm;
+	S.allm = m;
+	S.mcount++;
+	grt__unlock();
+
+	pthread_attr_init(&attr);
+#ifdef GRT_ASAN
+	pthread_attr_setstacksize(&attr, 1u << 20);
+#else
+	pthread_attr_setstacksize(&attr, 256u << 10);
+#endif
+	err = pthread_create(&m->thread, &attr, mstart, m);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		/* The M stays on allm, marked dead; nothing waits for it. */
+		grt__lock();
+		m->dead = true;
+		S.mcount--;
+		grt__unlock();
+		return NULL;
+	}
+	m->joinable = true;
+	return m;
+}
+
+static void *sched_body(struct grt_m *m);
+
+void grt__startm(struct grt_p *p, bool spinning)
+{
+	struct grt_m *nm;
+
+	grt__lock();
+	if (!p) {
+		p = pidleget_locked();
+		if (!p) {
+			grt__unlock();
+			if (spinning)
+				atomic_fetch_sub(&S.nmspinning, 1);
+			return;
+		}
+	}
+	nm = mget_locked();
+	if (!nm) {
+		grt__unlock();
+		/* A new thread starts with p and spinning already set. */
+		if (!grt__newm(sched_body, NULL, false, p, spinning)) {
+			fprintf(stderr, "grt: cannot start an M\n");
+			grt__lock();
+			pidleput_locked(p);
+			grt__unlock();
+			if (spinning)
+				atomic_fetch_sub(&S.nmspinning, 1);
+		}
+		return;
+	}
+	nm->spinning = spinning;
+	atomic_store_explicit(&nm->nextp, p, memory_order_release);
+	grt__unlock();
+	gwake_wake(nm->handle);
+}
+
+void grt__wakep(void)
+{
+	uint32_t zero = 0;
+
+	if (!atomic_load(&S.npidle))
+		return;
+	if (atomic_load_explicit(&S.nmspinning, memory_order_relaxed) ||
+	    !atomic_compare_exchange_strong(&S.nmspinning, &zero, 1))
+		return;
+	grt__startm(NULL, true);
+}
+
+void grt__handoffp(struct grt_p *p)
+{
+	uint32_t zero = 0;
+
+	if (!grt__runqempty(p) || !gq_empty()) {
+		grt__startm(p, false);
+		return;
+	}
+	/* No local work: help only if nobody is spinning or idle. */
+	if (!atomic_load(&S.nmspinning) && !atomic_load(&S.npidle) &&
+	    atomic_compare_exchange_strong(&S.nmspinning, &zero, 1)) {
+		grt__startm(p, true);
+		return;
+	}
+	grt__lock();
+	if (!gq_empty() && !grt_stopping()) {
+		grt__unlock();
+		grt__startm(p, false);
+		return;
+	}
+	pidleput_locked(p);
+	grt__unlock();
+}
+
+/*
+ * Park the M until someone hands it a P (startm) or the runtime stops.
+ * Returns false when stopping.
+ */
+static bool stopm(struct grt_m *m)
+{
+	struct grt_p *p;
+
+	grt__lock();
+	mput_locked(m);
+	grt__checkdead();
+	grt__unlock();
+	for (;;) {
+		p = atomic_exchange_explicit(&m->nextp, NULL,
+					     memory_order_acquire);
+		if (p)
+			break;
+		if (grt_stopping())
+			return false;
+		gwake_block(-1);
+	}
+	grt__acquirep(m, p);
+	return true;
+}
+
+/*
+ * A locked M needs a P to run its G: take an idle one or queue for the
+ * next one released. Returns false when stopping.
+ */
+static bool wait_for_p_(struct grt_m *m)
+{
+	struct grt_p *p;
+
+	grt__lock();
+	p = pidleget_locked();
+	if (p) {
+		grt__unlock();
+		grt__acquirep(m, p);
+		return true;
+	}
+	m->waiting_p = true;
+	m->waitlink = NULL;
+	if (S.lockedwait_tail)
+		S.lockedwait_tail->waitlink = m;
+	else
+		S.lockedwait = m;
+	S.lockedwait_tail = m;
+	atomic_fetch_add(&S.nlockedwait, 1);
+	grt__unlock();
+	for (;;) {
+		p = atomic_exchange_explicit(&m->nextp, NULL,
+					     memory_order_acquire);
+		if (p)
+			break;
+		if (grt_stopping())
+			return false;
+		gwake_block(-1);
+	}
+	grt__acquirep(m, p);
+	return true;
+}
+
+void grt__wait_for_p(struct grt_m *m)
+{
+	(void)wait_for_p_(m);
+}
+
+/*
+ * An unlocked M passing through the scheduler while locked Ms wait for a
+ * P gives them its own. Returns true if it did (and now has no P).
+ */
+static bool give_p_to_locked(struct grt_m *m)
+{
+	struct grt_m *w;
+	struct grt_p *p;
+
+	grt__lock();
+	w = S.lockedwait;
+	if (!w || grt_stopping()) {
+		grt__unlock();
+		return false;
+	}
+	S.lockedwait = w->waitlink;
+	if (!S.lockedwait)
+		S.lockedwait_tail = NULL;
+	w->waiting_p = false;
+	atomic_fetch_sub(&S.nlockedwait, 1);
+	p = grt__releasep(m);
+	atomic_store_explicit(&w->nextp, p, memory_order_release);
+	grt__unlock();
+	gwake_wake(w->handle);
+	return true;
+}
+
+/* ---- Gs ------------------------------------------------------------------ */
+
+static uint64_t newgoid(struct grt_p *p)
+{
+	(void)p;
+	return atomic_fetch_add_explicit(&S.goidgen, 1,
+					 memory_order_relaxed) + 1;
+}
+
+/*
+ * Build the initial frame (ctx_x86_64.S) so that the first switch to gp
+ * "returns" into grt__ctx_entry, which calls entry(gp, xfer). The new G
+ * inherits the spawner's MXCSR and x87 control word, as a new thread
+ * inherits its creator's floating-point environment.
+ */
+static void gctx_init(struct grt_g *gp, void (*entry)(struct grt_g *, void *))
+{
+	uintptr_t top = (uintptr_t)gp->ctx.stack_lo + gp->ctx.stack_size;
+	uint64_t *sp;
+	uint32_t mxcsr;
+	uint16_t fpucw;
+
+	top &= ~(uintptr_t)15;
+	sp = (uint64_t *)top - 8;
+	__asm__ __volatile__("stmxcsr %0" : "=m"(mxcsr));
+	__asm__ __volatile__("fnstcw %0" : "=m"(fpucw));
+	sp[0] = (uint64_t)mxcsr | ((uint64_t)fpucw << 32);
+	sp[1] = 0;				/* r15 */
+	sp[2] = 0;				/* r14 */
+	sp[3] = (uint64_t)(uintptr_t)entry;	/* r13 */
+	sp[4] = (uint64_t)(uintptr_t)gp;	/* r12 */
+	sp[5] = 0;				/* rbx */
+	sp[6] = 0;				/* rbp */
+	sp[7] = (uint64_t)(uintptr_t)grt__ctx_entry;
+	gp->ctx.sp = sp;
+}
+
+/* Free list of dead Gs, per P then global (Go's gfput/gfget). */
+static void gfput(struct grt_p *p, struct grt_g *gp)
+{
+	if (!p) {
+		grt__lock();
+		gp->schedlink = S.gfree;
+		S.gfree = gp;
+		S.ngfree++;
+		grt__unlock();
+		return;
+	}
+	gp->schedlink = p->gfree;
+	p->gfree = gp;
+	if (++p->ngfree < GRT_GFREE_LOCAL_MAX)
+		return;
+	grt__lock();
+	while (p->ngfree > GRT_GFREE_LOCAL_MAX / 2) {
+		gp = p->gfree;
+		p->gfree = gp->schedlink;
+		p->ngfree--;
+		if (S.ngfree >= GRT_GFREE_GLOBAL_MAX)
+			grt__stack_free(gp);	/* keep the G, drop its stack */
+		gp->schedlink = S.gfree;
+		S.gfree = gp;
+		S.ngfree++;
+	}
+	grt__unlock();
+}
+
+static struct grt_g *gfget(struct grt_p *p)
+{
+	struct grt_g *gp;
+
+	if (p && !p->gfree && S.gfree) {
+		grt__lock();
+		while (p->ngfree < GRT_GFREE_LOCAL_MAX / 2 && S.gfree) {
+			gp = S.gfree;
+			S.gfree = gp->schedlink;
+			S.ngfree--;
+			gp->schedlink = p->gfree;
+			p->gfree = gp;
+			p->ngfree++;
+		}
+		grt__unlock();
+	}
+	if (p && p->gfree) {
+		gp = p->gfree;
+		p->gfree = gp->schedlink;
+		p->ngfree--;
+		return gp;
+	}
+	if (!p && S.gfree) {
+		grt__lock();
+		gp = S.gfree;
+		if (gp) {
+			S.gfree = gp->schedlink;
+			S.ngfree--;
+		}
+		grt__unlock();
+		if (gp)
+			return gp;
+	}
+	return NULL;
+}
+
+/*
+ * A G ready to be started with entry(gp, xfer) running fn(arg): from the
+ * current P's free list or new. NULL with errno-style code in *err.
+ */
+static struct grt_g *galloc_(struct grt_p *p, void (*fn)(void *), void *arg,
+			     void (*entry)(struct grt_g *, void *), int *err)
+{
+	struct grt_g *gp = gfget(p);
+
+	if (!gp) {
+		gp = calloc(1, sizeof(*gp));
+		if (!gp) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		grt__lock();
+		gp->alllink = S.allg;
+		S.allg = gp;
+		S.ngs++;
+		grt__unlock();
+	}
+	if (!gp->stack_map) {
+		*err = grt__stack_alloc(gp);
+		if (*err) {
+			gfput(p, gp);
+			return NULL;
+		}
+	} else {
+		grt__stack_reuse(gp);
+	}
+	gp->fn = fn;
+	gp->arg = arg;
+	gp->m = NULL;
+	gp->lockedm = NULL;
+	gp->lockcount = 0;
+	gp->lockedint = false;
+	gp->waitreason = NULL;
+	gp->coro = NULL;
+	gp->started = false;
+	gp->nopreempt = 0;
+	atomic_store_explicit(&gp->preempt, 0, memory_order_relaxed);
+	gp->id = newgoid(p);
+	gctx_init(gp, entry);
+	return gp;
+}
+
+struct grt_g *grt__galloc(void (*fn)(void *), void *arg,
+			  void (*entry)(struct grt_g *, void *))
+{
+	struct grt_m *m = grt__curm();
+	int err;
+
+	return galloc_(m ? m->p : NULL, fn, arg, entry, &err);
+}
+
+/* Free a G that will never run again (not running anywhere). */
+void grt__gfree_now(struct grt_g *gp)
+{
+	struct grt_m *m = grt__curm();
+
+	atomic_store_explicit(&gp->status, GRT_GDEAD, memory_order_relaxed);
+	gp->lockedm = NULL;
+	gfput(m ? m->p : NULL, gp);
+}
+
+/* ---- Context switches ---------------------------------------------------- */
+
+/* On g0: run gp until it switches back. Returns the G that switched back
+ * (not gp if gp made a coroutine switch). */
+static struct grt_g *execute(struct grt_m *m, struct grt_g *gp, bool inherit)
+{
+	struct grt_g *back;
+	void *fake = NULL;
+
+	m->curg = gp;
+	gp->m = m;
+	gp->started = true;
+	atomic_store_explicit(&gp->preempt, 0, memory_order_relaxed);
+	atomic_store_explicit(&gp->status, GRT_GRUNNING, memory_order_relaxed);
+	if (!inherit && m->p)
+		atomic_store_explicit(&m->p->schedtick,
+				      atomic_load_explicit(&m->p->schedtick,
+							   memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+	grt__switch_fiber_start(&fake, &gp->ctx);
+	back = grt__ctx_swap(&m->g0, &gp->ctx, NULL);
+	grt__switch_fiber_finish(fake);
+	return back;
+}
+
+/* From a G (nopreempt raised): switch to g0, which performs act. */
+void grt__mcall(struct grt_m *m, struct grt_g *gp, enum grt__gaction act)
+{
+	void *fake = NULL;
+
+	m->action = act;
+	if (act == GRT_ACT_EXIT) {
+		/* Dying: ASan frees this stack's fake frames. */
+		grt__switch_fiber_start(NULL, &m->g0);
+		grt__ctx_swap(&gp->ctx, &m->g0, gp);
+		__builtin_unreachable();
+	}
+	grt__switch_fiber_start(&fake, &m->g0);
+	grt__ctx_swap(&gp->ctx, &m->g0, gp);
+	grt__switch_fiber_finish(fake);
+}
+
+/* ---- Park, ready, yield, spawn, exit ------------------------------------- */
+
+struct grt_g *grt__curg(void)
+{
+	struct grt_m *m = grt__curm();
+
+	return m ? m->curg : NULL;
+}
+
+void grt__park(bool (*commit)(struct grt_g *gp, void *arg), void *arg,
+	       const char *reason)
+{
+	struct grt_m *m = grt__acquirem();
+	struct grt_g *gp = m ? m->curg : NULL;
+
+	if (!gp)
+		grt__fatal("grt__park called outside a G");
+	gp->waitreason = reason;
+	m->commit = commit;
+	m->commit_arg = arg;
+	grt__mcall(m, gp, GRT_ACT_PARK);
+	grt__releasem(grt__curm());
+}
+
+void grt__ready(struct grt_g *gp)
+{
+	uint32_t st = GRT_GWAITING;
+	struct grt_m *m, *lm;
+	struct grt_g *cur;
+
+	if (!atomic_compare_exchange_strong_explicit(
+			&gp->status, &st, GRT_GRUNNABLE,
+			memory_order_acq_rel, memory_order_relaxed))
+		grt__fatal("grt__ready: G%llu is not waiting (status %u)",
+			   (unsigned long long)gp->id, st);
+	lm = gp->lockedm;
+	if (lm) {
+		/* Straight to its own M: never through a run queue. */
+		atomic_store_explicit(&lm->lockedg_ready, 1,
+				      memory_order_release);
+		gwake_wake(lm->handle);
+		return;
+	}
+	m = grt__curm();
+	cur = m ? m->curg : NULL;
+	if (cur)
+		cur->nopreempt++;	/* m->p must not change under us */
+	__asm__ __volatile__("" ::: "memory");
+	if (m && m->p)
+		grt__runqput(m->p, gp, true);
+	else
+		grt__globrunqput(gp);
+	grt__wakep();
+	if (cur)
+		grt__releasem(m);
+}
+
+void grt_yield(void)
+{
+	struct grt_m *m = grt__acquirem();
+	struct grt_g *gp = m ? m->curg : NULL;
+
+	if (!gp)
+		return;
+	/* Nothing else to run here: Go would still switch; we save two. */
+	if (!gp->lockedm && grt__runqempty(m->p) && gq_empty() &&
+	    !atomic_load_explicit(&S.nlockedwait, memory_order_relaxed)) {
+		grt__releasem(m);
+		return;
+	}
+	grt__mcall(m, gp, GRT_ACT_YIELD);
+	grt__releasem(grt__curm());
+}
+
+void grt__preempt_self(void)
+{
+	struct grt_m *m = grt__acquirem();
+	struct grt_g *gp = m->curg;
+
+	atomic_store_explicit(&gp->preempt, 0, memory_order_relaxed);
+	grt__mcall(m, gp, GRT_ACT_PREEMPT);
+	m = grt__curm();
+	m->curg->nopreempt--;
+}
+
+void grt_preempt_check(void)
+{
+	struct grt_m *m = grt__curm();
+
+	if (m && m->curg && (atomic_load_explicit(&m->curg->preempt,
+						  memory_order_relaxed) ||
+			     m->in_syscall)) {
+		m = grt__acquirem();
+		grt__releasem(m);
+	}
+}
+
+void grt__gentry(struct grt_g *gp, void *xfer)
+{
+	(void)xfer;
+	grt__switch_fiber_finish(NULL);
+	gp->fn(gp->arg);
+	grt__gexit();
+}
+
+void grt__gexit(void)
+{
+	struct grt_m *m = grt__curm();
+	struct grt_g *gp = m ? m->curg : NULL;
+
+	if (!gp)
+		grt__fatal("grt_exit called outside a G");
+	gp->nopreempt++;
+	grt__mcall(m, gp, GRT_ACT_EXIT);
+	__builtin_unreachable();
+}
+
+void grt_exit(void)
+{
+	grt__gexit();
+}
+
+int grt_go(void (*fn)(void *), void *arg)
+{
+	struct grt_m *m;
+	struct grt_g *gp;
+	int err = 0;
+
+	if (!fn)
+		return -EINVAL;
+	m = grt__acquirem();
+	if (!m || !m->curg)
+		return -EPERM;
+	gp = galloc_(m->p, fn, arg, grt__gentry, &err);
+	if (!gp) {
+		grt__releasem(m);
+		return err;
+	}
+	atomic_store_explicit(&gp->status, GRT_GRUNNABLE, memory_order_relaxed);
+	grt__runqput(m->p, gp, true);
+	grt__wakep();
+	grt__releasem(m);
+	return 0;
+}
+
+uint64_t grt_id(void)
+{
+	struct grt_g *gp = grt__curg();
+
+	return gp ? gp->id : 0;
+}
+
+unsigned int grt_nprocs(void)
+{
+	return atomic_load(&grt_running) ? S.nprocs : 0;
+}
+
+/* ---- The scheduler loop --------------------------------------------------- */
+
+static void stop_world_locked(void);
+
+/* Work stealing: four rounds over all Ps in random order. */
+static struct grt_g *stealwork(struct grt_m *m, struct grt_p *p)
+{
+	int64_t now = 0;
+	uint32_t i, k, start;
+	bool inherit;
+
+	for (i = 0; i < 4; i++) {
+		bool last = i == 3;
+
+		start = grt__fastrand(m) % S.nprocs;
+		for (k = 0; k < S.nprocs; k++) {
+			struct grt_p *p2 = S.allp[(start + k) % S.nprocs];
+			struct grt_g *gp;
+			int64_t w;
+
+			if (p2 == p)
+				continue;
+			w = atomic_load_explicit(&p2->timer0,
+						 memory_order_relaxed);
+			if (last && w) {
+				if (!now)
+					now = grt__nanotime();
+				if (w <= now && grt__timers_run(p2, now)) {
+					gp = runqget(p, &inherit);
+					if (gp)
+						return gp;
+				}
+			}
+			if (atomic_load_explicit(&p2->status,
+						 memory_order_relaxed) ==
+			    GRT_PIDLE)
+				continue;
+			gp = runqsteal(p, p2, last);
+			if (gp)
+				return gp;
+		}
+	}
+	return NULL;
+}
+
+static bool any_runq_nonempty(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < S.nprocs; i++)
+		if (!grt__runqempty(S.allp[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Find a runnable G for m (which holds a P), parking m when there is none.
+ * Returns NULL when the runtime stops.
+ */
+static struct grt_g *findrunnable(struct grt_m *m, bool *inherit)
+{
+	struct grt_p *p;
+	struct grt_g *gp;
+
+top:
+	if (grt_stopping())
+		return NULL;
+	p = m->p;
+	*inherit = false;
+	if (gwi_unlikely(atomic_load_explicit(&S.nlockedwait,
+					      memory_order_relaxed)) &&
+	    give_p_to_locked(m)) {
+		if (!stopm(m))
+			return NULL;
+		goto top;
+	}
+	if (atomic_load_explicit(&p->timer0, memory_order_relaxed))
+		grt__timers_run(p, grt__nanotime());
+	/* Fairness: two Gs respawning each other must not starve the
+	 * global queue. */
+	if (atomic_load_explicit(&p->schedtick, memory_order_relaxed) % 61 == 0 &&
+	    !gq_empty()) {
+		gp = globrunqget(p, 1);
+		if (gp)
+			return gp;
+	}
+	gp = runqget(p, inherit);
+	if (gp)
+		return gp;
+	gp = globrunqget(p, 0);
+	if (gp)
+		return gp;
+
+	if (m->spinning ||
+	    2 * atomic_load(&S.nmspinning) <
+		    S.nprocs - atomic_load(&S.npidle)) {
+		if (!m->spinning) {
+			m->spinning = true;
+			atomic_fetch_add(&S.nmspinning, 1);
+		}
+		gp = stealwork(m, p);
+		if (gp)
+			return gp;
+	}
+
+	/* Nothing: give up the P. */
+	grt__lock();
+	if (grt_stopping()) {
+		grt__unlock();
+		return NULL;
+	}
+	if (!gq_empty()) {
+		gp = globrunqget(p, 0);
+		grt__unlock();
+		if (gp)
+			return gp;
+		goto top;
+	}
+	p = grt__releasep(m);
+	pidleput_locked(p);
+	grt__unlock();
+
+	if (m->spinning) {
+		/*
+		 * Spinning to idle: drop nmspinning (full barrier), then look
+		 * at every source of work again. See the essay at the top.
+		 */
+		m->spinning = false;
+		atomic_fetch_sub(&S.nmspinning, 1);
+		if (any_runq_nonempty() || !gq_empty()) {
+			p = grt__pidleget();
+			if (p) {
+				grt__acquirep(m, p);
+				m->spinning = true;
+				atomic_fetch_add(&S.nmspinning, 1);
+				goto top;
+			}
+		}
+	}
+	if (!stopm(m))
+		return NULL;
+	goto top;
+}
+
+static void resetspinning(struct grt_m *m)
+{
+	m->spinning = false;
+	/* The last spinner found work: make sure somebody keeps looking. */
+	if (atomic_fetch_sub(&S.nmspinning, 1) == 1)
+		grt__wakep();
+}
+
+/* Main exit: sched.lock held. */
+static void stop_world_locked(void)
+{
+	struct grt_m *m;
+
+	atomic_store(&S.stopping, 1);
+	for (m = S.allm; m; m = m->alllink)
+		if (!m->dead && m->handle)
+			gwake_wake(m->handle);
+	grt__monitor_kick();
+}
+
+/*
+ * A locked G parked: hand the P off and sleep on the M's own wake word
+ * until grt__ready() of the G wakes us, then get a P back. Returns false
+ * when stopping.
+ */
+static bool stoplockedm(struct grt_m *m)
+{
+	grt__handoffp(grt__releasep(m));
+	atomic_fetch_add(&S.nmidlelocked, 1);
+	grt__lock();
+	grt__checkdead();
+	grt__unlock();
+	while (!atomic_exchange_explicit(&m->lockedg_ready, 0,
+					 memory_order_acquire)) {
+		if (grt_stopping()) {
+			atomic_fetch_sub(&S.nmidlelocked, 1);
+			return false;
+		}
+		gwake_block(-1);
+	}
+	atomic_fetch_sub(&S.nmidlelocked, 1);
+	return wait_for_p_(m);
+}
+
+/* A locked G wants to let others run (yield, preemption). */
+static bool locked_yield(struct grt_m *m)
+{
+	if (grt__runqempty(m->p) && gq_empty())
+		return true;
+	grt__handoffp(grt__releasep(m));
+	return wait_for_p_(m);
+}
+
+static void gdestroy(struct grt_m *m, struct grt_g *gp, bool *mexit)
+{
+	bool locked = gp->lockedm != NULL;
+
+	atomic_store_explicit(&gp->status, GRT_GDEAD, memory_order_relaxed);
+	gp->m = NULL;
+	gp->lockedm = NULL;
+	gp->lockcount = 0;
+	gp->lockedint = false;
+	m->curg = NULL;
+	m->lockedg = NULL;
+	if (gp == S.maing) {
+		grt__lock();
+		stop_world_locked();
+		grt__unlock();
+		S.maing = NULL;
+	}
+	gfput(m->p, gp);
+	/*
+	 * A G that exits while locked takes its thread with it, as in Go:
+	 * it may have changed thread state (signal mask, namespaces,
+	 * credentials) that another G must not inherit. The thread that
+	 * called grt_run() is the exception; it goes back to work.
+	 */
+	if (locked && m != S.m0)
+		*mexit = true;
+}
+
+/*
+ * On g0, after gp switched back with m->action. Returns a G to run at
+ * once (the same gp in most cases) or NULL to look for work. *mexit: the
+ * M must end its thread.
+ */
+static struct grt_g *post_switch(struct grt_m *m, struct grt_g *gp,
+				 bool *inherit, bool *mexit)
+{
+	enum grt__gaction act = m->action;
+
+	m->action = GRT_ACT_NONE;
+	*inherit = true;
+	switch (act) {
+	case GRT_ACT_PARK:
+		m->curg = NULL;
+		gp->m = NULL;
+		atomic_store_explicit(&gp->status, GRT_GWAITING,
+				      memory_order_release);
+		if (m->commit && !m->commit(gp, m->commit_arg)) {
+			atomic_store_explicit(&gp->status, GRT_GRUNNABLE,
+					      memory_order_relaxed);
+			return gp;
+		}
+		if (gp->lockedm) {
+			if (!stoplockedm(m))
+				return NULL;
+			return gp;
+		}
+		return NULL;
+	case GRT_ACT_YIELD:
+	case GRT_ACT_PREEMPT:
+		m->curg = NULL;
+		gp->m = NULL;
+		atomic_store_explicit(&gp->status, GRT_GRUNNABLE,
+				      memory_order_relaxed);
+		if (gp->lockedm)
+			return locked_yield(m) ? gp : NULL;
+		if (act == GRT_ACT_YIELD) {
+			grt__runqput(m->p, gp, false);
+		} else {
+			grt__globrunqput(gp);
+		}
+		return NULL;
+	case GRT_ACT_EXIT:
+		gdestroy(m, gp, mexit);
+		return NULL;
+	case GRT_ACT_NOP:
+		/* Back from a system call and no P to be had. */
+		m->curg = NULL;
+		gp->m = NULL;
+		atomic_store_explicit(&gp->status, GRT_GRUNNABLE,
+				      memory_order_relaxed);
+		if (gp->lockedm)
+			return wait_for_p_(m) ? gp : NULL;
+		grt__globrunqput(gp);
+		grt__wakep();
+		return NULL;
+	default:
+		grt__fatal("post_switch: unknown action %d", act);
+	}
+}
+
+/* The scheduler loop of one M. Returns when the M must end. */
+static void schedule(struct grt_m *m, struct grt_g *gp)
+{
+	bool inherit = false, mexit = false;
+
+	for (;;) {
+		if (!gp) {
+			if (!m->p) {
+				if (!stopm(m))
+					return;
+			}
+			gp = findrunnable(m, &inherit);
+			if (!gp)
+				return;
+			if (m->spinning)
+				resetspinning(m);
+		}
+		if (gp->lockedm && gp->lockedm != m)
+			grt__fatal("G%llu is locked to another M but was "
+				   "found in a run queue",
+				   (unsigned long long)gp->id);
+		if (grt_stopping())
+			return;
+		gp = execute(m, gp, inherit);
+		gp = post_switch(m, gp, &inherit, &mexit);
+		if (mexit) {
+			if (m->p)
+				grt__handoffp(grt__releasep(m));
+			grt__lock();
+			m->dead = true;
+			S.mcount--;
+			grt__checkdead();
+			grt__unlock();
+			return;
+		}
+		if (grt_stopping())
+			return;
+	}
+}
+
+void grt__schedule(struct grt_m *m, struct grt_g *gp)
+{
+	schedule(m, gp);
+}
+
+static void *sched_body(struct grt_m *m)
+{
+	struct grt_p *p;
+
+	/* Wait for the P our creator hands over (startm). */
+	for (;;) {
+		p = atomic_exchange_explicit(&m->nextp, NULL,
+					     memory_order_acquire);
+		if (p)
+			break;
+		if (grt_stopping())
+			return NULL;
+		gwake_block(-1);
+	}
+	grt__acquirep(m, p);
+	schedule(m, NULL);
+	return NULL;
+}
+
+/* Learn the bounds of the thread's own stack: the M's g0. */
+static void m_init_g0(struct grt_m *m)
+{
+	pthread_attr_t attr;
+	void *lo = NULL;
+	size_t size = 0;
+
+	if (!pthread_getattr_np(pthread_self(), &attr)) {
+		pthread_attr_getstack(&attr, &lo, &size);
+		pthread_attr_destroy(&attr);
+	}
+	m->g0.stack_lo = lo;
+	m->g0.stack_size = size;
+	m->tid = (pid_t)syscall(SYS_gettid);
+}
+
+static void *mstart(void *arg)
+{
+	struct grt_m *m = arg;
+	int err;
+
+	grt__tls_m = m;
+	m_init_g0(m);
+	err = gwake_self(&m->handle);
+	if (err)
+		grt__fatal("M%d: gwake_self: %s", m->id, strerror(-err));
+	return m->start(m);
+}
+
+/* ---- Deadlock detection ----------------------------------------------------- */
+
+static const char *gstatus_name(uint32_t st)
+{
+	static const char *const names[] = {
+		"idle", "runnable", "running", "waiting", "syscall", "dead",
+	};
+
+	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+static void print_g(FILE *f, struct grt_g *gp)
+{
+	uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+	Dl_info info;
+	const char *sym = NULL;
+
+	if (dladdr((void *)(uintptr_t)gp->fn, &info) && info.dli_sname)
+		sym = info.dli_sname;
+	fprintf(f, "G%llu [%s%s%s]%s: %s %p\n",
+		(unsigned long long)gp->id,
+		st == GRT_GWAITING && gp->waitreason ? gp->waitreason :
+			gstatus_name(st),
+		gp->lockedm ? ", locked to thread" : "",
+		gp == S.maing ? ", main" : "",
+		gp->coro ? " coroutine" : "",
+		sym ? sym : "fn", (void *)(uintptr_t)gp->fn);
+}
+
+/*
+ * Called with sched.lock held whenever an M goes idle. If no M is running
+ * (all are idle or parked with their locked G), no G is in a system call,
+ * no timer is pending and the main G has not returned, nothing can ever
+ * make progress again: report every G and stop the runtime; grt_run()
+ * returns -EDEADLK. Only Gs, Ms and timers can ready a G: a thread that
+ * is not an M and will later send on a channel is not seen (documented).
+ */
+void grt__checkdead(void)
+{
+	int64_t run;
+	uint32_t i;
+	struct grt_g *gp;
+
+	if (grt_stopping() || !S.maing)
+		return;
+	run = (int64_t)S.mcount - S.nmidle -
+	      atomic_load(&S.nmidlelocked);
+	if (run > 0)
+		return;
+	for (i = 0; i < S.nprocs; i++)
+		if (atomic_load(&S.allp[i]->timer0))
+			return;
+	if (!gq_empty() || any_runq_nonempty())
+		return;
+	S.deadlock = true;
+	fprintf(stderr, "grt: all goroutines are asleep - deadlock!\n\n");
+	for (gp = S.allg; gp; gp = gp->alllink) {
+		uint32_t st = atomic_load_explicit(&gp->status,
+						   memory_order_relaxed);
+
+		if (st != GRT_GDEAD && st != GRT_GIDLE)
+			print_g(stderr, gp);
+	}
+	fflush(stderr);
+	stop_world_locked();
+}
+
+/* ---- grt_run ------------------------------------------------------------------ */
+
+static void teardown(void)
+{
+	struct grt_m *m, *mn;
+	struct grt_g *gp, *gn;
+	uint32_t i;
+
+	grt__monitor_stop();
+	for (m = S.allm; m; m = m->alllink)
+		if (m != S.m0 && m->joinable)
+			pthread_join(m->thread, NULL);
+	grt__threads_free_all();
+	for (gp = S.allg; gp; gp = gn) {
+		gn = gp->alllink;
+		grt__stack_free(gp);
+		free(gp);
+	}
+	for (m = S.allm; m; m = mn) {
+		mn = m->alllink;
+		free(m);
+	}
+	for (i = 0; i < S.nprocs; i++) {
+		grt__timers_free(S.allp[i]);
+		pthread_mutex_destroy(&S.allp[i]->timerlock);
+		free(S.allp[i]);
+	}
+	free(S.allp);
+	pthread_mutex_destroy(&S.gqlock);
+	pthread_mutex_destroy(&S.lock);
+	memset(&S, 0, sizeof(S));
+	grt__tls_m = NULL;
+}
+
+static unsigned int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned int)n : 1;
+}
+
+
+int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
+{
+	static const struct grt_config defcfg;
+	uint32_t zero = 0;
+	struct grt_m *m0;
+	struct grt_g *gp;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	bool deadlock;
+	uint32_t i;
+	int err;
+
+	if (!main_fn)
+		return -EINVAL;
+	if (!cfg)
+		cfg = &defcfg;
+	if (cfg->flags & ~GRT_LOCK_MAIN)
+		return -EINVAL;
+	if (cfg->nprocs > GRT_NPROCS_MAX)
+		return -EINVAL;
+	if (cfg->stack_size && (cfg->stack_size < GRT_STACK_MIN ||
+				cfg->stack_size > GRT_STACK_MAX))
+		return -EINVAL;
+	if (!atomic_compare_exchange_strong(&grt_running, &zero, 1))
+		return -EBUSY;
+
+	memset(&S, 0, sizeof(S));
+	pthread_mutex_init(&S.lock, NULL);
+	pthread_mutex_init(&S.gqlock, NULL);
+	__cds_wfcq_init(&S.gqhead, &S.gqtail);
+	S.nprocs = cfg->nprocs ? cfg->nprocs : online_cpus();
+	S.stack_size = cfg->stack_size ? cfg->stack_size : GRT_STACK_DEFAULT;
+#ifdef GRT_ASAN
+	if (!cfg->stack_size)
+		S.stack_size *= 4;	/* redzones */
+#endif
+	S.stack_size = (S.stack_size + pg - 1) & ~(pg - 1);
+	S.preempt_signal = cfg->preempt_signal == 0 ? SIGURG :
+			   cfg->preempt_signal < 0 ? 0 : cfg->preempt_signal;
+
+	err = -ENOMEM;
+	S.allp = calloc(S.nprocs, sizeof(*S.allp));
+	m0 = calloc(1, sizeof(*m0));
+	if (!S.allp || !m0)
+		goto fail_alloc;
+	for (i = 0; i < S.nprocs; i++) {
+		struct grt_p *p = aligned_alloc(GRT_CACHELINE, sizeof(*p));
+
+		if (!p)
+			goto fail_alloc;
+		memset(p, 0, sizeof(*p));
+		p->id = (int)i;
+		pthread_mutex_init(&p->timerlock, NULL);
+		S.allp[i] = p;
+	}
+
+	/* The calling thread is M0. */
+	err = gwake_self(&m0->handle);
+	if (err)
+		goto fail_alloc;
+	m0->id = (int)S.mnext++;
+	m0->fastrand = 0x2545f491u;
+	m0->thread = pthread_self();
+	S.allm = m0;
+	S.mcount = 1;
+	S.m0 = m0;
+	m_init_g0(m0);
+	grt__tls_m = m0;
+
+	/* Ps 1.. are idle; M0 takes P0. */
+	for (i = S.nprocs; i-- > 1;) {
+		S.allp[i]->link = S.pidle;
+		S.pidle = S.allp[i];
+		S.npidle++;
+	}
+	grt__acquirep(m0, S.allp[0]);
+
+	gp = galloc_(m0->p, main_fn, arg, grt__gentry, &err);
+	if (!gp)
+		goto fail_m0;
+	S.maing = gp;
+	atomic_store_explicit(&gp->status, GRT_GRUNNABLE, memory_order_relaxed);
+	if (cfg->flags & GRT_LOCK_MAIN) {
+		gp->lockedm = m0;
+		gp->lockcount = 1;
+		m0->lockedg = gp;
+	}
+
+	err = grt__monitor_start();
+	if (err)
+		goto fail_m0;
+
+	schedule(m0, gp);
+
+	/* The runtime stops: main returned, or a deadlock. */
+	grt__lock();
+	if (!grt_stopping())
+		stop_world_locked();
+	grt__unlock();
+	deadlock = S.deadlock;
+	teardown();
+	atomic_store(&grt_running, 0);
+	return deadlock ? -EDEADLK : 0;
+
+fail_m0:
+	teardown();
+	atomic_store(&grt_running, 0);
+	return err;
+fail_alloc:
+	if (S.allp)
+		for (i = 0; i < S.nprocs; i++)
+			free(S.allp[i]);
+	free(S.allp);
+	free(m0);
+	memset(&S, 0, sizeof(S));
+	atomic_store(&grt_running, 0);
+	return err;
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * G stacks: one private anonymous mapping per stack, with a PROT_NONE
+ * guard page at its low end so that an overflow faults instead of
+ * silently corrupting the neighbouring memory.
+ *
+ * Costs and limits that shape the scheduler:
+ *  - mmap + mprotect are two system calls (microseconds here), so stacks
+ *    are never freed when a G exits: a dead G keeps its stack on a per-P
+ *    free list (proc.c, gfput/gfget) and the next grt_go() reuses both.
+ *  - Each stack is two VMAs (the stack and its guard never merge), and
+ *    vm.max_map_count is 65530 by default: about 32,000 stacks at once.
+ *    The runtime does not raise or depend on the sysctl; grt_go() returns
+ *    -EAGAIN when the kernel refuses a mapping, and the run queues keep
+ *    spawn trees depth first (struct grt_p, lifo) so that a million Gs
+ *    spawned in a tree (skynet) need only a few hundred stacks at a time.
+ *  - MAP_NORESERVE: untouched stack pages cost nothing.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sched.h"
+
+#ifdef GRT_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+static size_t grt_pagesize(void)
+{
+	static size_t pg;
+
+	if (!pg)
+		pg = (size_t)sysconf(_SC_PAGESIZE);
+	return pg;
+}
+
+int grt__stack_alloc(struct grt_g *gp)
+{
+	size_t guard = grt_pagesize();
+	size_t size = grt__sched.stack_size;
+	char *p;
+
+	p = mmap(NULL, size + guard, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return errno == ENOMEM ? -EAGAIN : -errno;
+	if (mprotect(p, guard, PROT_NONE)) {
+		int err = errno;
+
+		munmap(p, size + guard);
+		return err == ENOMEM ? -EAGAIN : -err;
+	}
+	gp->stack_map = p;
+	gp->stack_map_size = size + guard;
+	gp->ctx.stack_lo = p + guard;
+	gp->ctx.stack_size = size;
+	atomic_fetch_add_explicit(&grt__sched.live_stacks, 1,
+				  memory_order_relaxed);
+	return 0;
+}
+
+void grt__stack_free(struct grt_g *gp)
+{
+	if (!gp->stack_map)
+		return;
+	munmap(gp->stack_map, gp->stack_map_size);
+	gp->stack_map = NULL;
+	gp->ctx.stack_lo = NULL;
+	gp->ctx.stack_size = 0;
+	atomic_fetch_sub_explicit(&grt__sched.live_stacks, 1,
+				  memory_order_relaxed);
+}
+
+/*
+ * A dead G's stack is about to run a new function. Under ASan the frames
+ * the previous function never returned from (it exited from inside
+ * grt_exit(), or was discarded) left poisoned redzones in the shadow
+ * memory; clear them or the new G trips over them.
+ */
+void grt__stack_reuse(struct grt_g *gp)
+{
+#ifdef GRT_ASAN
+	__asan_unpoison_memory_region(gp->ctx.stack_lo, gp->ctx.stack_size);
+#else
+	(void)gp;
+#endif
+}

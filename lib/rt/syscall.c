@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Blocking system calls (Go's entersyscall/exitsyscall).
+ *
+ * A G about to block in the kernel marks its M "in a system call": the
+ * P stays attached but in state SYSCALL, which lets the monitor take it
+ * (CAS SYSCALL -> IDLE, lib/rt/sysmon.c) and hand it to another M if the
+ * call lasts more than 20 us while other Gs wait. On return the M tries,
+ * in order: CAS its own P back (SYSCALL -> RUNNING: nobody took it), any
+ * idle P, and otherwise puts the G on the global run queue and parks
+ * itself (a locked G instead waits for a P on its own M).
+ *
+ * The preemption signal uses the same state change to detach a G that
+ * hogs its P (grt__entersyscall from the signal handler: it only stores
+ * to fields of the current M and does lock-free atomics, so it is
+ * async-signal-safe). Any later runtime call of that G goes through
+ * grt__acquirem(), sees m->in_syscall and comes back through
+ * grt__exitsyscall().
+ */
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sched.h"
+
+#define S grt__sched
+
+/* Same thread as the G; only stores and lock-free atomics (see above). */
+void grt__entersyscall(struct grt_m *m, struct grt_g *gp)
+{
+	struct grt_p *p = m->p;
+
+	m->oldp = p;
+	m->p = NULL;
+	m->in_syscall = true;
+	atomic_store_explicit(&gp->status, GRT_GSYSCALL, memory_order_relaxed);
+	atomic_fetch_add(&S.nmsyscall, 1);
+	if (!p)
+		return;
+	atomic_store_explicit(&p->syscalltick,
+			      atomic_load_explicit(&p->syscalltick,
+						   memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	/* Release: the monitor that takes the P sees a consistent P. */
+	atomic_store_explicit(&p->status, GRT_PSYSCALL, memory_order_release);
+}
+
+/* Give the P away now (the call is known to block for long). */
+void grt__entersyscall_block(struct grt_m *m)
+{
+	struct grt_p *p = m->oldp;
+	uint32_t st = GRT_PSYSCALL;
+
+	if (p && atomic_compare_exchange_strong(&p->status, &st, GRT_PIDLE)) {
+		m->oldp = NULL;
+		grt__handoffp(p);
+	}
+}
+
+/*
+ * Back from a system call (or from a detach). Returns the M the G runs on
+ * afterwards (another one if it had to be queued).
+ */
+struct grt_m *grt__exitsyscall(struct grt_m *m)
+{
+	struct grt_g *gp = m->curg;
+	struct grt_p *p = m->oldp;
+	uint32_t st = GRT_PSYSCALL;
+
+	m->oldp = NULL;
+	atomic_fetch_sub(&S.nmsyscall, 1);
+	if (p && atomic_compare_exchange_strong(&p->status, &st,
+						GRT_PRUNNING)) {
+		/* Nobody took it. */
+		m->p = p;
+		p->m = m;
+		m->in_syscall = false;
+		atomic_store_explicit(&gp->status, GRT_GRUNNING,
+				      memory_order_relaxed);
+		return m;
+	}
+	p = grt__pidleget();
+	if (p) {
+		grt__acquirep(m, p);
+		m->in_syscall = false;
+		atomic_store_explicit(&gp->status, GRT_GRUNNING,
+				      memory_order_relaxed);
+		return m;
+	}
+	/* No P: g0 queues the G (or waits for a P if it is locked). */
+	m->in_syscall = false;
+	grt__mcall(m, gp, GRT_ACT_NOP);
+	return grt__curm();
+}
+
+struct grt_m *grt__acquirem_slow(struct grt_m *m)
+{
+	return grt__exitsyscall(m);
+}
+
+void grt_syscall_enter(void)
+{
+	struct grt_m *m = grt__acquirem();
+	struct grt_g *gp = m ? m->curg : NULL;
+	struct grt_p *p;
+
+	if (!gp)
+		return;
+	p = m->p;
+	grt__entersyscall(m, gp);
+	/*
+	 * The monitor backs off to 10 ms ticks when nothing happens. If Gs
+	 * are waiting for this P, make sure it looks again within 20 us.
+	 */
+	if (atomic_load_explicit(&S.mon_delay, memory_order_relaxed) >
+		    GRT_SYSMON_MIN_NS &&
+	    !grt__runqempty(p))
+		grt__monitor_kick();
+	gp->nopreempt--;
+}
+
+void grt_syscall_exit(void)
+{
+	struct grt_m *m = grt__curm();
+	struct grt_g *gp = m ? m->curg : NULL;
+
+	if (!gp)
+		return;
+	gp->nopreempt++;
+	if (m->in_syscall)
+		m = grt__exitsyscall(m);
+	grt__releasem(m);
+}
+
+ssize_t grt_read(int fd, void *buf, size_t count)
+{
+	ssize_t r;
+	int err;
+
+	grt_syscall_enter();
+	r = read(fd, buf, count);
+	err = errno;
+	grt_syscall_exit();
+	return r < 0 ? -err : r;
+}
+
+ssize_t grt_write(int fd, const void *buf, size_t count)
+{
+	ssize_t r;
+	int err;
+
+	grt_syscall_enter();
+	r = write(fd, buf, count);
+	err = errno;
+	grt_syscall_exit();
+	return r < 0 ? -err : r;
+}
+
+int grt_nanosleep(int64_t ns)
+{
+	struct timespec ts;
+	int r, err;
+
+	if (ns < 0)
+		return -EINVAL;
+	ts.tv_sec = ns / 1000000000;
+	ts.tv_nsec = ns % 1000000000;
+	grt_syscall_enter();
+	do {
+		r = nanosleep(&ts, &ts);
+		err = errno;
+	} while (r && err == EINTR && !atomic_load(&S.stopping));
+	grt_syscall_exit();
+	return r ? -err : 0;
+}

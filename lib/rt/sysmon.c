@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The monitor (Go's sysmon): a thread that is not an M and holds no P.
+ *
+ *  - Retakes Ps stuck in a system call: a P whose M has been in the same
+ *    system call for more than 20 us, while Gs wait for it (or no other M
+ *    is spinning or idle, or for more than 10 ms in any case), is taken
+ *    (CAS SYSCALL -> IDLE) and handed to another M (grt__handoffp).
+ *  - Preempts: a P that has been running the same G for more than 10 ms
+ *    gets its G flagged (the G yields at its next safe point: any runtime
+ *    call, grt_preempt_check()) and its M signalled. The signal handler
+ *    never switches Gs; if the G is outside the runtime it detaches it
+ *    from its P exactly as grt_syscall_enter() would, so the next tick
+ *    hands the P and its run queue to another M. The hog keeps its own
+ *    thread (the kernel time-slices it) until it calls into the runtime,
+ *    where it finds no P and queues itself. That is safe at any
+ *    instruction outside the runtime -- inside malloc, holding a user
+ *    mutex -- because the G is never moved off its thread while it runs
+ *    foreign code; see docs/runtime.md, "Preemption".
+ *  - Wakes an M when a timer of an idle P expires.
+ *
+ * Idle: when every P is idle the monitor blocks on its wake word, with
+ * the earliest timer as deadline or none at all: an idle runtime has no
+ * ticking thread. The deep sleep is a Dekker handshake: the monitor sets
+ * mon_sleeping (seq_cst) then re-checks npidle; a P leaving the idle set
+ * decrements npidle (seq_cst RMW) then reads mon_sleeping and kicks it
+ * (grt__acquirep). A P with timers entering the idle set kicks it too
+ * (pidleput), so that it recomputes its deadline.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sched.h>
+#include <ucontext.h>
+
+#include "sched.h"
+
+#define S grt__sched
+
+static struct sigaction old_sa;
+static bool sa_installed;
+static _Atomic uint32_t mon_ready;
+
+void grt__monitor_kick(void)
+{
+	if (S.mon_handle)
+		gwake_wake(S.mon_handle);
+}
+
+static void preemptone(struct grt_p *p)
+{
+	struct grt_m *m = p->m;
+	struct grt_g *gp = m ? m->curg : NULL;
+
+	if (!gp)
+		return;
+	atomic_store_explicit(&gp->preempt, 1, memory_order_relaxed);
+	if (S.preempt_signal)
+		pthread_kill(m->thread, S.preempt_signal);
+}
+
+static uint32_t retake(int64_t now)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < S.nprocs; i++) {
+		struct grt_p *p = S.allp[i];
+		uint32_t st = atomic_load(&p->status), t;
+
+		if (st == GRT_PIDLE)
+			continue;
+		t = atomic_load_explicit(&p->schedtick, memory_order_relaxed);
+		if (p->mon_schedtick != t || st != GRT_PRUNNING) {
+			p->mon_schedtick = t;
+			p->mon_schedwhen = now;
+		} else if (now - p->mon_schedwhen >= GRT_PREEMPT_NS) {
+			preemptone(p);
+			p->mon_schedwhen = now;	/* again in 10 ms */
+		}
+		if (st != GRT_PSYSCALL)
+			continue;
+		t = atomic_load_explicit(&p->syscalltick, memory_order_relaxed);
+		if (p->mon_syscalltick != t) {
+			p->mon_syscalltick = t;
+			p->mon_syscallwhen = now;
+			continue;
+		}
+		if (now - p->mon_syscallwhen < GRT_SYSMON_MIN_NS)
+			continue;
+		/* Nothing waits for this P and others are free: let it be,
+		 * unless the call has taken 10 ms. */
+		if (grt__runqempty(p) &&
+		    atomic_load(&S.nmspinning) + atomic_load(&S.npidle) > 0 &&
+		    now - p->mon_syscallwhen < GRT_SYSMON_MAX_NS)
+			continue;
+		if (atomic_compare_exchange_strong(&p->status, &st,
+						   GRT_PIDLE)) {
+			n++;
+			atomic_fetch_add(&p->syscalltick, 1);
+			grt__handoffp(p);
+		}
+	}
+	return n;
+}
+
+static void *monitor(void *arg)
+{
+	int64_t delay = GRT_SYSMON_MIN_NS, now, next;
+	uint32_t idle = 0;
+	bool kicked = false;
+	int err;
+
+	(void)arg;
+	err = gwake_self(&S.mon_handle);
+	if (err)
+		grt__fatal("monitor: gwake_self: %s", strerror(-err));
+	/* Signals go to Ms, never here. */
+	{
+		sigset_t all;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, NULL);
+	}
+	atomic_store(&mon_ready, 1);
+	while (!atomic_load(&S.stopping)) {
+		if (atomic_load(&S.npidle) == S.nprocs) {
+			/* Deep sleep: nothing runs. */
+			atomic_store(&S.mon_sleeping, 1);
+			next = 0;
+			if (atomic_load(&S.npidle) == S.nprocs &&
+			    !atomic_load(&S.stopping)) {
+				next = grt__timers_earliest();
+				now = grt__nanotime();
+				if (!next)
+					(void)gwake_block(-1);
+				else if (next > now)
+					(void)gwake_block(next - now);
+			}
+			atomic_store(&S.mon_sleeping, 0);
+			delay = GRT_SYSMON_MIN_NS;
+			idle = 0;
+		} else {
+			atomic_store_explicit(&S.mon_delay, delay,
+					      memory_order_relaxed);
+			kicked = gwake_block(delay) == 0;
+		}
+		if (atomic_load(&S.stopping))
+			break;
+		now = grt__nanotime();
+		if (retake(now))
+			idle = 0;
+		else
+			idle++;
+		/* A timer of an idle P expired: get an M to run it. */
+		next = grt__timers_earliest();
+		if (next && next <= now)
+			grt__wakep();
+		if (idle == 0 || kicked)
+			delay = GRT_SYSMON_MIN_NS;
+		else if (idle > 50 && delay < GRT_SYSMON_MAX_NS)
+			delay *= 2;
+		if (delay > GRT_SYSMON_MAX_NS)
+			delay = GRT_SYSMON_MAX_NS;
+	}
+	return NULL;
+}
+
+/*
+ * The preemption signal. Runs on the signalled M's thread, on whatever
+ * stack it was on. Never switches G: see the comment at the top.
+ */
+static void preempt_handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	struct grt_m *m = grt__tls_m;
+	struct grt_g *gp;
+	uintptr_t sp, lo;
+	int saved = errno;
+
+	(void)sig;
+	(void)si;
+	if (!m || m->in_syscall || !m->p)
+		goto out;
+	gp = m->curg;
+	if (!gp || gp->nopreempt ||
+	    atomic_load_explicit(&gp->status, memory_order_relaxed) !=
+		    GRT_GRUNNING)
+		goto out;
+	/* On the G's own stack, not on g0 between two switches. */
+	sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	lo = (uintptr_t)gp->ctx.stack_lo;
+	if (sp < lo || sp >= lo + gp->ctx.stack_size)
+		goto out;
+	grt__entersyscall(m, gp);
+out:
+	errno = saved;
+}
+
+int grt__monitor_start(void)
+{
+	pthread_attr_t attr;
+	int err;
+
+	if (S.preempt_signal) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = preempt_handler;
+		sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(S.preempt_signal, &sa, &old_sa))
+			return -errno;
+		sa_installed = true;
+	}
+	atomic_store(&mon_ready, 0);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256u << 10);
+	err = pthread_create(&S.mon_thread, &attr, monitor, NULL);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		if (sa_installed)
+			sigaction(S.preempt_signal, &old_sa, NULL);
+		sa_installed = false;
+		return -err;
+	}
+	S.mon_started = true;
+	/* Its handle must exist before anyone kicks it. */
+	while (!atomic_load(&mon_ready))
+		sched_yield();
+	return 0;
+}
+
+void grt__monitor_stop(void)
+{
+	if (S.mon_started) {
+		atomic_store(&S.stopping, 1);
+		grt__monitor_kick();
+		pthread_join(S.mon_thread, NULL);
+		S.mon_started = false;
+	}
+	S.mon_handle = 0;
+	if (sa_installed) {
+		sigaction(S.preempt_signal, &old_sa, NULL);
+		sa_installed = false;
+	}
+}
