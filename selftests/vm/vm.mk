@@ -1,2 +1,75 @@
 # SPDX-License-Identifier: GPL-2.0
-# selftests/vm (placeholder).
+#
+# selftests/vm: every selftest inside a QEMU VM with gwake.ko loaded.
+#
+#   make vm-check  [KERNEL_FLAVOR=generic|rt|cloud] [VM_TIMEOUT=900]
+#                  [VM_APPEND="extra kernel parameters"]
+#   make vm-check-all            generic, rt and cloud in turn
+#   make vm-shell                the same VM with an interactive shell
+#   make vm-initrd               stop after packing the initramfs
+#
+# vm-initrd runs four steps, each owned by someone else's script or fragment:
+#   1. Debian's kernel image and headers for the flavour into
+#      $(CACHE)/kernel/$(KERNEL_FLAVOR) (fetch-kernel.sh);
+#   2. $(KMOD_KO) (kmod/kmod.mk) against those headers;
+#   3. the selftests, fully static, in their own tree:
+#      $(MAKE) O=$(O)/vm STATIC=1 selftests (no sanitizers: ASan cannot
+#      link statically);
+#   4. the initramfs: busybox-static, the module, the test programs,
+#      run_tests.sh and /init (mkinitramfs.sh).
+# vm-check then boots it and judges the console (run-vm.sh); the logs are
+# in $(O)/vm/$(KERNEL_FLAVOR)/. selftests/vm/README.md has the details.
+#
+# The steps are sub-makes in sequence, not prerequisites: the module's rule
+# and the test list come from fragments included after this one, the module
+# must not start building before its headers exist (even under -j), and the
+# static tests live in their own O= tree. Each sub-make is incremental.
+
+VM_DIR		= $(O)/vm/$(KERNEL_FLAVOR)
+VM_KERNEL_DIR	= $(CACHE)/kernel/$(KERNEL_FLAVOR)
+VM_INITRD	= $(VM_DIR)/initrd.cpio.gz
+VM_STATIC_O	= $(O)/vm
+VM_RUN_TESTS	?= selftests/run_tests.sh
+VM_TIMEOUT	?= 900
+VM_APPEND	?=
+VM_FLAVORS	:= generic rt cloud
+
+VM_RUN = selftests/vm/run-vm.sh --name "$(KERNEL_FLAVOR)" \
+	--kernel $(VM_KERNEL_DIR)/vmlinuz --initrd $(VM_INITRD) \
+	--dir $(VM_DIR) --timeout $(VM_TIMEOUT) --append "$(VM_APPEND)"
+
+.PHONY: vm-check vm-check-all vm-shell vm-initrd vm-list-tests
+
+vm-check: vm-initrd
+	$(VM_RUN)
+
+vm-shell: vm-initrd
+	$(VM_RUN) --mode shell
+
+vm-check-all:
+	@rc=0; for f in $(VM_FLAVORS); do \
+		$(MAKE) --no-print-directory KERNEL_FLAVOR=$$f vm-check || rc=1; \
+	done; exit $$rc
+
+vm-initrd:
+	selftests/vm/fetch-kernel.sh $(KERNEL_FLAVOR) $(CACHE)
+	$(MAKE) --no-print-directory KERNEL_FLAVOR=$(KERNEL_FLAVOR) $(KMOD_KO)
+	$(MAKE) --no-print-directory O=$(VM_STATIC_O) STATIC=1 SAN= selftests
+	@mkdir -p $(VM_DIR)
+	@$(MAKE) -s --no-print-directory O=$(VM_STATIC_O) STATIC=1 SAN= \
+		vm-list-tests > $(VM_DIR)/tests.list
+	busybox=$$(selftests/vm/fetch-busybox.sh $(CACHE)) && \
+	selftests/vm/mkinitramfs.sh --out $(VM_INITRD) --busybox "$$busybox" \
+		--module $(KMOD_KO) --run-tests $(VM_RUN_TESTS) \
+		--modules-dir $(VM_KERNEL_DIR)/root/lib/modules/$$(cat $(VM_KERNEL_DIR)/release) \
+		--tests-list $(VM_DIR)/tests.list
+
+# What goes into the VM's /selftests, one path a line: the programs of
+# TEST_GEN_PROGS (a name without a directory is taken to be in
+# $(O)/selftests), and the files the runner reads beside them (the
+# kselftest "settings" file with the per-program timeout, TEST_FILES).
+# Run in the sub-make that built them, so the list matches that tree.
+VM_TEST_PATHS = $(foreach p,$(TEST_GEN_PROGS) $(TEST_FILES),\
+		  $(if $(findstring /,$(p)),$(p),$(O)/selftests/$(p)))
+vm-list-tests:
+	@printf '%s\n' $(VM_TEST_PATHS) $(wildcard $(O)/selftests/settings)

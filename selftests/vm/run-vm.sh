@@ -1,0 +1,180 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-vm.sh: boot the gwake test VM and judge the run.
+#
+#   run-vm.sh --kernel VMLINUZ --initrd INITRD --dir DIR [--name LABEL]
+#             [--timeout SECONDS] [--append "KERNEL ARGS"] [--mode check|shell]
+#
+# check (the default): boots with no terminal (stdin from /dev/null, the
+# console on qemu's stdout), streams the console to stdout and to
+# DIR/console.log, keeps the kernel log /init dumps on the second serial
+# port in DIR/dmesg.log, and exits non-zero, naming every cause, unless:
+# the VM reached its result marker with rc=0, /init reported no error, it
+# finished (module unloaded, checks done), and the console holds no line
+# matching selftests/vm/kernel-problems.
+#
+# shell: the same VM, interactive (/init loads the module and starts a
+# shell on the console). Ctrl-A X quits qemu, Ctrl-A C is its monitor.
+#
+# Environment: QEMU (default qemu-system-x86_64), VM_ACCEL (default: kvm
+# when /dev/kvm is usable, falling back to tcg,thread=multi), VM_SMP (2),
+# VM_MEM (1G).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+kernel= initrd= dir= name=vm timeout=900 append= mode=check
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) kernel=$2; shift 2 ;;
+	--initrd) initrd=$2; shift 2 ;;
+	--dir) dir=$2; shift 2 ;;
+	--name) name=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--mode) mode=$2; shift 2 ;;
+	*) echo "run-vm.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+[ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$dir" ] ||
+	{ echo "run-vm.sh: --kernel, --initrd and --dir are required" >&2; exit 2; }
+for f in "$kernel" "$initrd"; do
+	[ -f "$f" ] || { echo "run-vm.sh: $f: not found" >&2; exit 1; }
+done
+mkdir -p "$dir"
+log=$dir/console.log
+dmesg_log=$dir/dmesg.log
+
+# KVM when this machine can really use it: /dev/kvm read-write *and* the
+# CPU has VMX or SVM. A /dev/kvm without them is a paravirtual KVM (this
+# project's CI machines have "kvm-pvm", which only boots PVM-enabled guest
+# kernels: Debian's hangs in early boot), so it is not usable here. qemu
+# takes the first -accel that initialises, so KVM still falls back to TCG.
+if [ -n "${VM_ACCEL:-}" ]; then
+	accel=(-accel "$VM_ACCEL")
+elif [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -q -w -E 'vmx|svm' /proc/cpuinfo; then
+	accel=(-accel kvm -accel tcg,thread=multi)
+else
+	accel=(-accel tcg,thread=multi)
+fi
+
+# Kernel parameters (README.md explains the choice):
+#   panic=-1          a panic reboots at once, and -no-reboot turns that into
+#                     qemu exiting: a crash ends the run instead of hanging
+#   oops=panic        after an Oops the kernel runs on with whatever the dead
+#                     task held: stop there, the first report is the useful one
+#   panic_on_warn=0   a WARN leaves the kernel consistent: keep going so the
+#                     run shows which tests still pass; the scan fails it
+#   loglevel=5        warnings and worse reach the console, interleaved with
+#                     the KTAP output they belong to; info stays in dmesg.log
+#   hung_task_timeout_secs=60   report a task stuck in D state well before
+#                     the wall-clock timeout (default 120 s)
+cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=0 loglevel=5"
+cmdline+=" sysctl.kernel.hung_task_timeout_secs=60 gwake_vm=$mode"
+[ -n "$append" ] && cmdline+=" $append"
+
+# -nodefaults: no NIC (no iPXE ROM to load), no VGA, no default serial.
+# -display none rather than -nographic: the same "no window", but SeaBIOS
+# does not copy its screen (and terminal escape codes) to the serial port.
+# ttyS0 is the console on stdio; ttyS1 receives the full kernel log.
+qemu=("${QEMU:-qemu-system-x86_64}" "${accel[@]}" -cpu max
+      -smp "${VM_SMP:-2}" -m "${VM_MEM:-1G}"
+      -nodefaults -display none -no-reboot
+      -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
+
+if [ "$mode" = shell ]; then
+	echo "run-vm.sh: $name: interactive VM; Ctrl-A X quits qemu, Ctrl-A C is its monitor" >&2
+	exec "${qemu[@]}" -serial mon:stdio -serial "file:$dmesg_log"
+fi
+
+problems=$(grep -v -e '^#' -e '^$' "$here/kernel-problems")
+rm -f "$log" "$dmesg_log"
+echo "run-vm.sh: $name: booting $(basename "$kernel") (${accel[*]}), timeout ${timeout}s"
+echo "run-vm.sh: console log: $log"
+start=$EPOCHREALTIME
+booted= interrupted=
+# Ctrl-C reaches qemu directly (same process group); note it for the verdict.
+trap 'interrupted=1' INT TERM
+
+# qemu never sees a terminal: stdin is /dev/null and stdout a pipe, so it
+# neither needs a TTY nor leaves one in raw mode. --foreground keeps it in
+# our process group, so Ctrl-C at a terminal stops it too. The loop drops
+# the serial line's CRs, keeps the log, and notes when /init first spoke.
+timeout --foreground -k 10 "$timeout" "${qemu[@]}" \
+	-monitor none -serial stdio -serial "file:$dmesg_log" < /dev/null 2>&1 |
+while IFS= read -r line || [ -n "$line" ]; do
+	line=${line%$'\r'}
+	printf '%s\n' "$line"
+	printf '%s\n' "$line" >> "$log"
+	if [ -z "$booted" ] && [[ $line == "GWAKE-VM: booted"* ]]; then
+		booted=1
+		echo "$EPOCHREALTIME" > "$dir/.booted"
+	fi
+done
+status=${PIPESTATUS[0]}
+end=$EPOCHREALTIME
+wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+boot=- booted=
+if [ -f "$dir/.booted" ]; then
+	booted=1
+	boot=$(awk -v a="$start" -v b="$(cat "$dir/.booted")" 'BEGIN { printf "%.1f", b - a }')
+	rm -f "$dir/.booted"
+fi
+touch "$log"
+
+# The verdict: every cause, most fundamental first.
+causes=()
+cause() { causes+=("$*"); }
+if [ -n "$interrupted" ]; then
+	echo "run-vm.sh: $name: interrupted; console log: $log" >&2
+	exit 130
+fi
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+	cause "timed out after ${timeout}s (raise VM_TIMEOUT if the tests are just slow)"
+elif [ "$status" -ne 0 ]; then
+	cause "qemu exited with status $status"
+fi
+[ -n "$booted" ] || cause "/init never started (kernel or initramfs problem)"
+while IFS= read -r l; do
+	cause "in the VM: ${l#GWAKE-VM-ERROR }"
+done < <(grep '^GWAKE-VM-ERROR ' "$log")
+
+result=$(sed -n 's/^GWAKE-VM-RESULT rc=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+if [ -n "$booted" ] && [ -z "$result" ] && ! grep -q '^GWAKE-VM-ERROR ' "$log"; then
+	cause "no GWAKE-VM-RESULT marker: the VM crashed, hung or powered off during the tests"
+elif [ -n "$result" ] && [ "$result" -ne 0 ]; then
+	cause "selftests failed: run_tests.sh exited with rc=$result"
+fi
+# KTAP, at any nesting depth: a failure, or a SKIP (which --no-skip makes
+# a failure too). "not ok ... # TODO" is an expected failure.
+ktap_fail=$(grep -E '^[#[:space:]]*not ok [0-9]+' "$log" | grep -v -E '# *TODO')
+ktap_skip=$(grep -E -i '^[#[:space:]]*ok [0-9]+.*# *SKIP' "$log")
+[ -z "$ktap_fail" ] || cause "KTAP failures:"$'\n'"$ktap_fail"
+[ -z "$ktap_skip" ] || cause "KTAP skips (a skip is not a pass):"$'\n'"$ktap_skip"
+if [ -n "$result" ] && ! grep -q '^GWAKE-VM-DONE ' "$log"; then
+	cause "/init did not finish after the tests (module unload or final checks)"
+fi
+# /init's GWAKE-VM-DMESG lines repeat what the console may already show.
+found=$(grep -v -i 'command line' "$log" | grep -E -e "$problems" |
+	sed 's/^GWAKE-VM-DMESG //' | sort -u)
+[ -z "$found" ] || cause "kernel problems on the console:"$'\n'"$found"
+
+ok=$(grep -c -E '^[#[:space:]]*ok [0-9]+' "$log")
+notok=$(grep -c -E '^[#[:space:]]*not ok [0-9]+' "$log")
+echo
+echo "run-vm.sh: $name: boot ${boot}s (qemu start to /init), total ${wall}s," \
+     "KTAP lines: $ok ok, $notok not ok"
+if [ ${#causes[@]} -eq 0 ]; then
+	echo "run-vm.sh: $name: PASS"
+	exit 0
+fi
+{
+	echo "run-vm.sh: $name: FAIL"
+	for c in "${causes[@]}"; do
+		printf '  - %s\n' "${c//$'\n'/$'\n'      }"
+	done
+	echo "  console log: $log"
+	[ -s "$dmesg_log" ] && echo "  full kernel log: $dmesg_log"
+	echo "  debug interactively: make vm-shell KERNEL_FLAVOR=... (selftests/vm/README.md)"
+} >&2
+exit 1
