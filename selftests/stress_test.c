@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Random wakes, wake_manys, swaps and blocks from several threads, with
+ * random timeouts and signals, checked for lost and spurious wakeups.
+ * Both backends.
+ *
+ * The work: STRESS_TOKENS tokens circulate among STRESS_THREADS workers.
+ * A worker holding a token passes it to a random other worker (moving the
+ * count, then waking the receiver with gwake_wake(), gwake_wake_many() or
+ * gwake_swap()); a worker without one blocks until woken. Random extra
+ * wakes, self-wakes and timeouts add permits and races; the main thread
+ * sends signals (handler without SA_RESTART) to interrupt blocks.
+ *
+ * The checks, none of which depends on timing:
+ *
+ *  - Lost wakeup, exactly. Each worker counts its consumptions (calls that
+ *    returned 0): its epoch. A waker reads the target's epoch E before a
+ *    wake and, once the wake has returned, raises the target's "witnessed"
+ *    to E. If a worker with epoch E sees witnessed >= E before it blocks, a
+ *    wake started after its last consumption and completed: a permit must be
+ *    pending (nothing but the worker consumes it, and a consumption would
+ *    have moved the epoch). That block then has to return 0 (or -EINTR);
+ *    -ETIMEDOUT means the wake was lost.
+ *  - Lost wakeup in an unbounded block: the same condition while a worker
+ *    sits in one block; the main thread fails the test if that lasts
+ *    GWAKE_TEST_LONG_NS (a wake takes micro- to milliseconds), and if no
+ *    worker makes progress at all for as long, instead of hanging.
+ *  - Spurious wakeup: a consumption needs a wake, so a worker's epoch never
+ *    exceeds the number of wakes aimed at it (counted before each call).
+ *  - Return values: a wake returns 0 or 1 for a live worker; 1 (or a
+ *    wake_many count) only for workers that may have been blocked during
+ *    the call: a worker whose count of block calls entered and left did
+ *    not move and was even (not in a call) throughout was not blocked.
+ *  - Tokens are conserved.
+ */
+#include <sched.h>
+#include <stdarg.h>
+
+#include "gwake_test.h"
+
+/* The minimum: 10^6 wake, wake_many, swap and block calls in all. */
+#define STRESS_OPS		1000000
+#define STRESS_THREADS		4
+#define STRESS_TOKENS		2
+/* How often the main thread checks progress and sends a signal. */
+#define STRESS_TICK_US		1000
+#define STRESS_SIGNAL_EVERY	2	/* ticks */
+
+struct worker {
+	/* Written by the worker only; read by the others. */
+	_Alignas(64) atomic_llong epoch;	/* consumptions */
+	atomic_llong blocks_entered, blocks_left;
+	atomic_llong ops;
+	/* Written by others. */
+	_Alignas(64) atomic_int tokens;
+	atomic_llong witnessed;			/* see the file comment; -1: none */
+	atomic_llong wakes_started;
+	/* Set once before the start. */
+	pthread_t thread;
+	gwake_t handle;
+	unsigned int idx;
+	/* The worker's own, read after pthread_join(). */
+	uint64_t rng;
+	long long woke, permits, timeouts, eintrs, swaps, wake_manys;
+	char err[256];				/* the first failure, if any */
+};
+
+struct stress {
+	struct worker w[STRESS_THREADS];
+	gwake_t stale;			/* the handle of a thread that exited */
+	atomic_int registered;		/* workers that have their handle */
+	atomic_int ready, done;
+	atomic_int failed;		/* some worker filled its err */
+};
+
+static struct stress *stress;
+
+static uint64_t rnd(struct worker *w)
+{
+	/* xorshift64 */
+	w->rng ^= w->rng << 13;
+	w->rng ^= w->rng >> 7;
+	w->rng ^= w->rng << 17;
+	return w->rng;
+}
+
+static void fail(struct worker *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail(struct worker *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->err, sizeof(w->err), fmt, ap);
+	va_end(ap);
+	atomic_store(&stress->failed, 1);
+}
+
+static void raise_to(atomic_llong *v, long long x)
+{
+	long long cur = atomic_load(v);
+
+	while (cur < x && !atomic_compare_exchange_weak(v, &cur, x))
+		;
+}
+
+/* A random timeout: unbounded only if allowed, mostly short. */
+static int64_t random_timeout(struct worker *w, bool may_sleep_for_ever)
+{
+	switch (rnd(w) % 8) {
+	case 0:
+	case 1:
+		return may_sleep_for_ever ? -1 : 100 * NSEC_PER_USEC;
+	case 2:
+		return 0;
+	case 3:
+		return 1;
+	case 4:
+		return 10 * NSEC_PER_USEC;
+	case 5:
+		return 100 * NSEC_PER_USEC;
+	case 6:
+		return NSEC_PER_MSEC;
+	default:
+		return may_sleep_for_ever ? INT64_MAX : 5 * NSEC_PER_MSEC;
+	}
+}
+
+/* A target's block-call counts, to tell "certainly not blocked". */
+struct snap {
+	long long entered, left;
+};
+
+static struct snap snap(struct worker *t)
+{
+	struct snap s;
+
+	s.entered = atomic_load(&t->blocks_entered);
+	s.left = atomic_load(&t->blocks_left);
+	return s;
+}
+
+static bool not_blocked_throughout(struct snap a, struct snap b)
+{
+	return a.entered == a.left && b.entered == b.left && a.entered == b.entered;
+}
+
+/*
+ * A blocking call by worker @w (gwake_block(), or gwake_swap() to @target
+ * when it is not NULL), with the lost and spurious wakeup checks.
+ */
+static int checked_block(struct worker *w, struct worker *target, int64_t timeout)
+{
+	long long e = atomic_load(&w->epoch);	/* only I write it */
+	long long seen = atomic_load(&w->witnessed);
+	long long te = 0;
+	int r;
+
+	if (target) {
+		te = atomic_load(&target->epoch);
+		atomic_fetch_add(&target->wakes_started, 1);
+	}
+	atomic_fetch_add(&w->blocks_entered, 1);
+	r = target ? gwake_swap(target->handle, timeout) : gwake_block(timeout);
+	atomic_fetch_add(&w->blocks_left, 1);
+	atomic_fetch_add(&w->ops, 1);
+	if (target) {
+		w->swaps++;
+		/* The wake half is done once the call has returned. */
+		if (r == 0 || r == -ETIMEDOUT || r == -EINTR)
+			raise_to(&target->witnessed, te);
+	}
+
+	switch (r) {
+	case 0:
+		atomic_store(&w->epoch, e + 1);
+		if (e + 1 > atomic_load(&w->wakes_started))
+			fail(w, "spurious wakeup: consumption %lld with only %lld wakes sent",
+			     e + 1, atomic_load(&w->wakes_started));
+		break;
+	case -ETIMEDOUT:
+		w->timeouts++;
+		if (seen >= e)
+			fail(w, "LOST WAKEUP: %s(%lld ns) timed out with a permit due "
+			     "(a wake started after consumption %lld had completed)",
+			     target ? "gwake_swap" : "gwake_block", (long long)timeout, e);
+		if (timeout < 0 || timeout == INT64_MAX)
+			fail(w, "an unbounded block returned -ETIMEDOUT");
+		break;
+	case -EINTR:
+		w->eintrs++;
+		break;
+	default:
+		fail(w, "%s(%lld ns) returned %d", target ? "gwake_swap" : "gwake_block",
+		     (long long)timeout, r);
+		break;
+	}
+	return r;
+}
+
+/* gwake_wake(), with the return value checks. */
+static void checked_wake(struct worker *w, struct worker *t)
+{
+	long long te = atomic_load(&t->epoch);
+	struct snap a, b;
+	int r;
+
+	atomic_fetch_add(&t->wakes_started, 1);
+	a = snap(t);
+	r = gwake_wake(t->handle);
+	b = snap(t);
+	atomic_fetch_add(&w->ops, 1);
+	if (r == 1) {
+		w->woke++;
+		if (not_blocked_throughout(a, b))
+			fail(w, "gwake_wake() returned 1 for worker %u, which was not blocked",
+			     t->idx);
+	} else if (r == 0) {
+		w->permits++;
+	} else {
+		fail(w, "gwake_wake(worker %u) returned %d", t->idx, r);
+		return;
+	}
+	raise_to(&t->witnessed, te);
+}
+
+/*
+ * gwake_wake_many() to @t and up to 3 other distinct workers (maybe me),
+ * plus the stale handle at a random place.
+ */
+static void checked_wake_many(struct worker *w, struct worker *t)
+{
+	struct worker *ts[STRESS_THREADS];
+	long long te[STRESS_THREADS];
+	struct snap a[STRESS_THREADS], b;
+	gwake_t hs[STRESS_THREADS + 1];
+	unsigned int n = 0, nh, i, j, stale_at, maybe_blocked = 0;
+	int r;
+
+	ts[n++] = t;
+	for (i = 0; i < STRESS_THREADS; i++) {
+		struct worker *o = &stress->w[i];
+
+		if (o != t && rnd(w) % 2)
+			ts[n++] = o;
+	}
+	stale_at = rnd(w) % (n + 1);
+	for (i = 0, nh = 0; i < n; i++) {
+		if (i == stale_at)
+			hs[nh++] = stress->stale;
+		hs[nh++] = ts[i]->handle;
+	}
+	if (stale_at == n)
+		hs[nh++] = stress->stale;
+	for (i = 0; i < n; i++) {
+		te[i] = atomic_load(&ts[i]->epoch);
+		atomic_fetch_add(&ts[i]->wakes_started, 1);
+		a[i] = snap(ts[i]);
+	}
+	r = gwake_wake_many(hs, nh);
+	for (i = 0; i < n; i++) {
+		b = snap(ts[i]);
+		if (!not_blocked_throughout(a[i], b))
+			maybe_blocked++;
+	}
+	atomic_fetch_add(&w->ops, 1);
+	w->wake_manys++;
+	if (r < 0 || (unsigned int)r > maybe_blocked) {
+		fail(w, "gwake_wake_many(%u handles, %u live) returned %d, %u targets may have been blocked",
+		     nh, n, r, maybe_blocked);
+		return;
+	}
+	for (j = 0; j < n; j++)
+		raise_to(&ts[j]->witnessed, te[j]);
+}
+
+static void pass_token(struct worker *w)
+{
+	struct worker *t;
+	unsigned int j;
+	int left;
+
+	j = (w->idx + 1 + rnd(w) % (STRESS_THREADS - 1)) % STRESS_THREADS;
+	t = &stress->w[j];
+	left = atomic_fetch_sub(&w->tokens, 1) - 1;
+	atomic_fetch_add(&t->tokens, 1);
+	switch (rnd(w) % 8) {
+	case 0:
+	case 1:
+		checked_wake_many(w, t);
+		break;
+	case 2:
+	case 3:
+		/* Unbounded only if I hold no token: a holder never sleeps for ever. */
+		checked_block(w, t, random_timeout(w, left == 0));
+		break;
+	default:
+		checked_wake(w, t);
+		break;
+	}
+}
+
+/* A wake to myself leaves a permit that block(0) must find. */
+static void self_wake(struct worker *w)
+{
+	long long e = atomic_load(&w->epoch);
+	int r;
+
+	atomic_fetch_add(&w->wakes_started, 1);
+	r = gwake_wake(w->handle);
+	atomic_fetch_add(&w->ops, 1);
+	if (r != 0)
+		fail(w, "gwake_wake(myself) returned %d", r);
+	raise_to(&w->witnessed, e);
+	if (checked_block(w, NULL, 0) == -ETIMEDOUT)
+		fail(w, "the permit of gwake_wake(myself) was lost");
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int dice;
+	gwake_t h;
+
+	if (gwake_self(&w->handle))
+		fail(w, "gwake_self() failed");
+	atomic_fetch_add(&stress->registered, 1);
+	/* After this, every worker's handle is set (release/acquire on ready). */
+	while (!atomic_load(&stress->ready))
+		usleep(100);
+	while (!atomic_load(&stress->done) && !atomic_load(&stress->failed)) {
+		dice = rnd(w) % 16;
+		if (atomic_load(&w->tokens) > 0) {
+			/* Mostly pass it on; never sleep for ever while holding one. */
+			if (dice < 12)
+				pass_token(w);
+			else if (dice < 14)
+				self_wake(w);
+			else if (dice < 15)
+				checked_wake(w, &stress->w[rnd(w) % STRESS_THREADS]);
+			else
+				checked_block(w, NULL, random_timeout(w, false));
+		} else {
+			/* Mostly wait for a token. */
+			if (dice < 2)
+				self_wake(w);
+			else if (dice < 3)
+				checked_wake(w, &stress->w[rnd(w) % STRESS_THREADS]);
+			else
+				checked_block(w, NULL, random_timeout(w, true));
+		}
+	}
+	/* The handle must still be mine. */
+	if (gwake_self(&h) || h != w->handle)
+		fail(w, "gwake_self() changed during the run");
+	return NULL;
+}
+
+static void sigusr1_handler(int sig)
+{
+	(void)sig;
+}
+
+static void *exit_at_once(void *arg)
+{
+	gwake_self(arg);
+	return NULL;
+}
+
+FIXTURE(stress) {
+	int unused;
+};
+
+FIXTURE_VARIANT(stress) {
+	const char *backend;
+};
+
+FIXTURE_VARIANT_ADD(stress, user) {
+	.backend = "user",
+};
+
+FIXTURE_VARIANT_ADD(stress, kmod) {
+	.backend = "kmod",
+};
+
+FIXTURE_SETUP(stress)
+{
+	GWAKE_SETUP_BACKEND(variant->backend);
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+}
+
+/* Per worker: in which block call the lost-wakeup condition was first seen. */
+struct watch {
+	long long block;
+	int64_t since;
+};
+
+/*
+ * The main thread's tick: true if worker @w has sat in one block call for
+ * GWAKE_TEST_LONG_NS although a completed wake is due to it.
+ */
+static bool stuck(struct worker *w, struct watch *wt, int64_t now)
+{
+	long long e = atomic_load(&w->blocks_entered);
+	long long ep = atomic_load(&w->epoch);
+	long long seen = atomic_load(&w->witnessed);
+	long long l = atomic_load(&w->blocks_left);
+
+	if (e != l + 1 || seen < ep) {
+		wt->block = -1;
+		return false;
+	}
+	if (wt->block != e) {
+		wt->block = e;
+		wt->since = now;
+		return false;
+	}
+	return now - wt->since > GWAKE_TEST_LONG_NS;
+}
+
+TEST_F_TIMEOUT(stress, random_ops, 600)
+{
+	struct sigaction sa = { .sa_handler = sigusr1_handler, .sa_flags = 0 };
+	struct watch watch[STRESS_THREADS];
+	long long total = 0, last_total = -1, tokens = 0;
+	int64_t t0, now, last_progress;
+	unsigned int i, tick = 0, signals = 0;
+	pthread_t t;
+
+	stress = calloc(1, sizeof(*stress));
+	ASSERT_NE(NULL, stress);
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, exit_at_once, &stress->stale));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_NE(0, stress->stale);
+
+	for (i = 0; i < STRESS_THREADS; i++) {
+		struct worker *w = &stress->w[i];
+
+		w->idx = i;
+		w->rng = 0x9e3779b97f4a7c15ULL * (i + 1);
+		atomic_init(&w->witnessed, -1);
+		atomic_init(&w->tokens, i < STRESS_TOKENS);
+		watch[i].block = -1;
+	}
+	for (i = 0; i < STRESS_THREADS; i++) {
+		ASSERT_EQ(0, pthread_create(&stress->w[i].thread, NULL, worker_main,
+					    &stress->w[i]));
+	}
+	while (atomic_load(&stress->registered) < STRESS_THREADS)
+		usleep(100);
+	t0 = gwake_test_now_ns();
+	last_progress = t0;
+	atomic_store(&stress->ready, 1);
+
+	/* Watch progress and stuck workers; interrupt blocks with signals. */
+	while (!atomic_load(&stress->failed)) {
+		usleep(STRESS_TICK_US);
+		now = gwake_test_now_ns();
+		total = 0;
+		for (i = 0; i < STRESS_THREADS; i++)
+			total += atomic_load(&stress->w[i].ops);
+		if (total >= STRESS_OPS)
+			break;
+		if (total != last_total) {
+			last_total = total;
+			last_progress = now;
+		} else if (now - last_progress > GWAKE_TEST_LONG_NS) {
+			TH_LOG("no progress for %lld s after %lld operations: every worker is stuck",
+			       GWAKE_TEST_LONG_NS / NSEC_PER_SEC, total);
+			break;
+		}
+		for (i = 0; i < STRESS_THREADS; i++) {
+			if (stuck(&stress->w[i], &watch[i], now)) {
+				TH_LOG("LOST WAKEUP: worker %u sits in block call %lld "
+				       "although a wake completed after its consumption %lld",
+				       i, watch[i].block, atomic_load(&stress->w[i].epoch));
+				break;
+			}
+		}
+		if (i < STRESS_THREADS)
+			break;
+		if (++tick % STRESS_SIGNAL_EVERY == 0) {
+			i = (tick / STRESS_SIGNAL_EVERY) % STRESS_THREADS;
+			pthread_kill(stress->w[i].thread, SIGUSR1);
+			signals++;
+		}
+	}
+	now = gwake_test_now_ns();
+
+	/*
+	 * Stop: every worker checks "done" before each call that may sleep for
+	 * ever, and a wake sent after "done" ends that call; keep waking until
+	 * all have left (these wakes may also hide a lost one, but only now).
+	 */
+	atomic_store(&stress->done, 1);
+	for (i = 0; i < STRESS_THREADS; i++) {
+		struct worker *w = &stress->w[i];
+		struct timespec ts;
+
+		for (;;) {
+			gwake_wake(w->handle);
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 10 * NSEC_PER_MSEC;
+			if (ts.tv_nsec >= NSEC_PER_SEC) {
+				ts.tv_sec++;
+				ts.tv_nsec -= NSEC_PER_SEC;
+			}
+			if (!pthread_timedjoin_np(w->thread, NULL, &ts))
+				break;
+		}
+	}
+
+	for (i = 0; i < STRESS_THREADS; i++) {
+		struct worker *w = &stress->w[i];
+
+		tokens += atomic_load(&w->tokens);
+		TH_LOG("worker %u: %lld ops, %lld consumed, %lld woke a sleeper, %lld left a permit, "
+		       "%lld swaps, %lld wake_manys, %lld timeouts, %lld EINTR",
+		       i, atomic_load(&w->ops), atomic_load(&w->epoch), w->woke, w->permits,
+		       w->swaps, w->wake_manys, w->timeouts, w->eintrs);
+		EXPECT_EQ(0, w->err[0]) TH_LOG("worker %u: %s", i, w->err);
+	}
+	TH_LOG("%s: %lld operations in %.2f s, %u signals", variant->backend, total,
+	       (now - t0) / 1e9, signals);
+	EXPECT_EQ(STRESS_TOKENS, tokens) TH_LOG("tokens were not conserved");
+	EXPECT_LE(STRESS_OPS, total) TH_LOG("stopped early");
+	free(stress);
+}
+
+/*
+ * The narrowest races: a block that ends by timeout or by a signal just as
+ * a wake arrives. "As if it came after": the block may return 0 or its
+ * error, but the wake must then be a pending permit. The sleeper (worker 0)
+ * blocks with timeouts of a few microseconds; the waker (worker 1) wakes it
+ * at random moments, half of the time then waiting until the wake has been
+ * consumed; the main thread sends the sleeper signals. The checks are
+ * those of checked_block() and checked_wake(); a backend that clears the
+ * wake word on timeout or EINTR without looking loses a wake here.
+ */
+#define RACE_BLOCKS		100000
+
+static void delay(struct worker *w, unsigned int max)
+{
+	unsigned int n = rnd(w) % max;
+
+	while (n--)
+		__asm__ __volatile__("" ::: "memory");
+}
+
+static void *race_sleeper(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int i;
+
+	if (gwake_self(&w->handle))
+		fail(w, "gwake_self() failed");
+	atomic_fetch_add(&stress->registered, 1);
+	while (!atomic_load(&stress->ready))
+		usleep(100);
+	for (i = 0; i < RACE_BLOCKS && !atomic_load(&stress->failed); i++)
+		checked_block(w, NULL, rnd(w) % 16 ? (int64_t)(rnd(w) % 16 + 1) * NSEC_PER_USEC : 0);
+	atomic_store(&stress->done, 1);
+	return NULL;
+}
+
+static void *race_waker(void *arg)
+{
+	struct worker *w = arg;
+
+	if (gwake_self(&w->handle))
+		fail(w, "gwake_self() failed");
+	atomic_fetch_add(&stress->registered, 1);
+	while (!atomic_load(&stress->ready))
+		usleep(100);
+	while (!atomic_load(&stress->done) && !atomic_load(&stress->failed)) {
+		struct worker *t = &stress->w[0];
+		long long e = atomic_load(&t->epoch);
+
+		checked_wake(w, t);
+		if (rnd(w) % 2) {
+			delay(w, 20000);
+			continue;
+		}
+		/*
+		 * No other wake until this one is consumed, so that a lost one
+		 * is not masked by the next: the sleeper's following blocks
+		 * then see a permit due and time out.
+		 */
+		while (atomic_load(&t->epoch) == e && !atomic_load(&stress->done) &&
+		       !atomic_load(&stress->failed))
+			sched_yield();
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, timeout_and_signal_race, 300)
+{
+	struct sigaction sa = { .sa_handler = sigusr1_handler, .sa_flags = 0 };
+	struct worker *sleeper, *waker;
+	unsigned int signals = 0;
+	int64_t t0;
+
+	stress = calloc(1, sizeof(*stress));
+	ASSERT_NE(NULL, stress);
+	sleeper = &stress->w[0];
+	waker = &stress->w[1];
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	sleeper->rng = 0x2545f4914f6cdd1dULL;
+	waker->rng = 0x9e3779b97f4a7c15ULL;
+	sleeper->idx = 0;
+	waker->idx = 1;
+	atomic_init(&sleeper->witnessed, -1);
+	atomic_init(&waker->witnessed, -1);
+	ASSERT_EQ(0, pthread_create(&sleeper->thread, NULL, race_sleeper, sleeper));
+	ASSERT_EQ(0, pthread_create(&waker->thread, NULL, race_waker, waker));
+	while (atomic_load(&stress->registered) < 2)
+		usleep(100);
+	t0 = gwake_test_now_ns();
+	atomic_store(&stress->ready, 1);
+	while (!atomic_load(&stress->done) && !atomic_load(&stress->failed)) {
+		pthread_kill(sleeper->thread, SIGUSR1);
+		signals++;
+		delay(waker, 200000);
+	}
+	/* Both end by themselves: all the sleeper's timeouts are finite. */
+	atomic_store(&stress->done, 1);
+	ASSERT_EQ(0, pthread_join(sleeper->thread, NULL));
+	ASSERT_EQ(0, pthread_join(waker->thread, NULL));
+	TH_LOG("%s: %lld blocks in %.2f s: %lld consumed, %lld timeouts, %lld EINTR; "
+	       "%lld wakes (%lld woke it), %u signals", variant->backend,
+	       atomic_load(&sleeper->ops), (gwake_test_now_ns() - t0) / 1e9,
+	       atomic_load(&sleeper->epoch), sleeper->timeouts, sleeper->eintrs,
+	       atomic_load(&waker->ops), waker->woke, signals);
+	EXPECT_EQ(0, sleeper->err[0]) TH_LOG("sleeper: %s", sleeper->err);
+	EXPECT_EQ(0, waker->err[0]) TH_LOG("waker: %s", waker->err);
+	free(stress);
+}
+
+TEST_HARNESS_MAIN
