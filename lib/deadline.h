@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libgwake internals: relative timeouts to absolute CLOCK_MONOTONIC
+ * libgwake internals: CLOCK_MONOTONIC, and relative timeouts to absolute
  * deadlines.
  *
  * The API takes a relative timeout (gwake_block(timeout_ns)); both the
@@ -45,6 +45,15 @@ static inline bool gwi_deadline_ns(int64_t timeout_ns, uint64_t *abs_ns)
 		return false;
 	*abs_ns = (uint64_t)(ns + timeout_ns);
 	return true;
+}
+
+/* CLOCK_MONOTONIC now, in ns (vDSO: no system call). */
+static inline uint64_t gwi_now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * GWI_NSEC_PER_SEC + (uint64_t)now.tv_nsec;
 }
 
 static inline struct timespec gwi_ns_to_timespec(uint64_t ns)

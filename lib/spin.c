@@ -1,29 +1,42 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libgwake: calibration of the user backend's spin limit (see spin.h).
+ * libgwake: the user backend's spin limit (see spin.h): the cost of one
+ * pause, measured once, and the cost of a sleep, measured continuously.
  */
+#include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "spin.h"
 
 #define CAL_PAUSES	128u
 #define CAL_ROUNDS	5
 
-uint32_t gwi_spin_limit;
+_Atomic uint32_t gwi_spin_limit;
 
-static uint64_t now_ns(void)
+/* Written once by gwi_spin_calibrate(), before the backend is published. */
+static bool spin_disabled;
+static uint32_t pause_ps;		/* picoseconds per gwi_cpu_relax() */
+
+/* Moving averages of S and L in ns (estimates: updated racily). */
+static _Atomic uint32_t futex_wake_ns = GWI_SPIN_S0_NS;
+static _Atomic uint32_t wakeup_ns = GWI_SPIN_L0_NS;
+
+static uint32_t limit_for(uint32_t s_ns, uint32_t l_ns)
 {
-	struct timespec ts;
+	uint64_t ns = 2 * ((uint64_t)s_ns + l_ns);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (ns < GWI_SPIN_MIN_NS)
+		ns = GWI_SPIN_MIN_NS;
+	if (ns > GWI_SPIN_MAX_NS)
+		ns = GWI_SPIN_MAX_NS;
+	return (uint32_t)(ns * 1000 / pause_ps);
 }
 
 void gwi_spin_calibrate(void)
 {
-	uint64_t best = UINT64_MAX, limit;
+	uint64_t best = UINT64_MAX, ps;
 	int round;
 
 	/*
@@ -33,27 +46,66 @@ void gwi_spin_calibrate(void)
 	 * change at any time, the CPU count practically cannot.)
 	 */
 	if (sysconf(_SC_NPROCESSORS_ONLN) <= 1) {
-		gwi_spin_limit = 0;
+		spin_disabled = true;
+		atomic_store_explicit(&gwi_spin_limit, 0, memory_order_relaxed);
 		return;
 	}
-	/* The fastest of a few rounds: preemption only makes rounds slower. */
+	/*
+	 * A pause costs from a few cycles to 150 (Skylake and later), and
+	 * whatever QEMU makes of it. The fastest of a few rounds: preemption
+	 * only makes a round slower.
+	 */
 	for (round = 0; round < CAL_ROUNDS; round++) {
-		uint64_t t0 = now_ns(), t;
+		uint64_t t0 = gwi_now_ns(), t;
 		unsigned int i;
 
 		for (i = 0; i < CAL_PAUSES; i++)
 			gwi_cpu_relax();
-		t = now_ns() - t0;
+		t = gwi_now_ns() - t0;
 		if (t < best)
 			best = t;
 	}
-	if (!best)
-		best = 1;
-	limit = (uint64_t)GWI_SPIN_LIMIT_NS * CAL_PAUSES / best;
-	/* Sane bounds whatever the clock said: 64 pauses .. 2^20. */
-	if (limit < 64)
-		limit = 64;
-	if (limit > 1u << 20)
-		limit = 1u << 20;
-	gwi_spin_limit = (uint32_t)limit;
+	ps = best * 1000 / CAL_PAUSES;
+	if (ps < 100)		/* < 0.1 ns: the clock is too coarse to tell */
+		ps = 100;
+	if (ps > 10000000)	/* > 10 us a pause: absurd, keep spins short */
+		ps = 10000000;
+	pause_ps = (uint32_t)ps;
+	atomic_store_explicit(&gwi_spin_limit, limit_for(GWI_SPIN_S0_NS, GWI_SPIN_L0_NS),
+			      memory_order_relaxed);
+}
+
+/* avg += (sample - avg) / 8, then a new limit from both averages. */
+static void sample(_Atomic uint32_t *avg, uint64_t ns)
+{
+	uint32_t a;
+
+	if (spin_disabled)
+		return;
+	/*
+	 * A sleeper that waited for a CPU for milliseconds says the machine
+	 * is busy, not that spinning for milliseconds would pay: samples
+	 * beyond the largest limit count as that limit.
+	 */
+	if (ns > GWI_SPIN_MAX_NS)
+		ns = GWI_SPIN_MAX_NS;
+	a = atomic_load_explicit(avg, memory_order_relaxed);
+	a = a - a / 8 + (uint32_t)ns / 8;
+	atomic_store_explicit(avg, a, memory_order_relaxed);
+	atomic_store_explicit(&gwi_spin_limit,
+			      limit_for(atomic_load_explicit(&futex_wake_ns,
+							     memory_order_relaxed),
+					atomic_load_explicit(&wakeup_ns,
+							     memory_order_relaxed)),
+			      memory_order_relaxed);
+}
+
+void gwi_spin_sample_futex_wake(uint64_t ns)
+{
+	sample(&futex_wake_ns, ns);
+}
+
+void gwi_spin_sample_wakeup(uint64_t ns)
+{
+	sample(&wakeup_ns, ns);
 }

@@ -160,6 +160,21 @@ static inline int consume(_Atomic uint32_t *word, uint32_t idle)
 	return 0;
 }
 
+/*
+ * After a FUTEX_WAIT that ended with our permit: how long since the waker
+ * decided to wake us (spin.h). The stamp was stored before the waker's
+ * CAS, which our consume synchronised with; if several wakers raced, any
+ * of their stamps is a fair sample.
+ */
+static void wakeup_sample(struct gwi_slot *slot)
+{
+	uint64_t t = atomic_load_explicit(&slot->wake_ns, memory_order_relaxed);
+	uint64_t now = gwi_now_ns();
+
+	if (t && t <= now)
+		gwi_spin_sample_wakeup(now - t);
+}
+
 static int user_block(int64_t timeout_ns)
 {
 	uint32_t idle, permit, sleeping, w, n, i;
@@ -211,8 +226,12 @@ static int user_block(int64_t timeout_ns)
 	/* 4. Sleep until the word leaves SLEEPING. */
 	for (;;) {
 		r = gwi_futex_wait(word, sleeping, deadline);
-		if (atomic_load_explicit(word, memory_order_relaxed) == permit)
-			return consume(word, idle);
+		if (atomic_load_explicit(word, memory_order_relaxed) == permit) {
+			consume(word, idle);
+			if (!r)		/* slept and was woken: sample L */
+				wakeup_sample(uself.slot);
+			return 0;
+		}
 		if (r == 0 || r == -EAGAIN)
 			continue;	/* spurious: still SLEEPING */
 		/*
@@ -231,6 +250,7 @@ static int user_block(int64_t timeout_ns)
 static int user_wake(gwake_t h)
 {
 	struct gwi_slot *slot;
+	uint64_t stamp = 0;
 	uint32_t gen, w;
 
 	slot = gwi_slot_lookup(h, &gen);
@@ -240,6 +260,16 @@ static int user_wake(gwake_t h)
 	do {
 		if (gwi_word_gen(w) != gen || gwi_word_state(w) == GWI_FREE)
 			return -ESRCH;
+		/*
+		 * About to wake a sleeper: stamp the slot for the owner's
+		 * latency sample. If the CAS fails, or the slot is no longer
+		 * the handle's, the stamp is only a stale hint.
+		 */
+		if (gwi_word_state(w) == GWI_SLEEPING) {
+			stamp = gwi_now_ns();
+			atomic_store_explicit(&slot->wake_ns, stamp,
+					      memory_order_relaxed);
+		}
 	} while (!atomic_compare_exchange_weak_explicit(&slot->word, &w,
 							gwi_word(gen, GWI_PERMIT),
 							memory_order_release,
@@ -252,6 +282,7 @@ static int user_wake(gwake_t h)
 	 * next owner of the slot, who sleeps again. Either is harmless.
 	 */
 	gwi_futex_wake(&slot->word);
+	gwi_spin_sample_futex_wake(gwi_now_ns() - stamp);
 	return 1;
 }
 
