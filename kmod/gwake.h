@@ -24,7 +24,9 @@
  *   perhaps reused) never matches a later registration. The generation has
  *   64 - GWAKE_TID_BITS = 42 bits: a stale handle could alias a new
  *   registration only after 2^42 further registrations system-wide, and only
- *   one of a thread with the same TID.
+ *   one of a thread with the same TID. A thread that has begun to exit
+ *   (PF_EXITING) is stale for its wakers at once, before its registration
+ *   is removed at sched_process_exit.
  *
  * The wake word (struct gwake_reg.state)
  *

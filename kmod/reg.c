@@ -153,8 +153,9 @@ static struct gwake_reg *gwake_reg_find_task(struct task_struct *task,
  *
  * Context: rcu_read_lock() held by the caller; the result is valid until
  * it drops it.
- * Return: the registration @handle names if it is still registered and
- * belongs to the caller's mm, else NULL (stale, foreign or never issued).
+ * Return: the registration @handle names if it is still registered, its
+ * thread is not exiting and it belongs to the caller's mm, else NULL
+ * (stale, foreign or never issued).
  */
 struct gwake_reg *gwake_reg_lookup(u64 handle)
 {
@@ -163,8 +164,20 @@ struct gwake_reg *gwake_reg_lookup(u64 handle)
 	struct gwake_reg *reg;
 
 	hlist_bl_for_each_entry_rcu(reg, pos, gwake_bucket(tid), hnode) {
-		if (reg->handle == handle)
-			return reg->mm == current->mm ? reg : NULL;
+		if (reg->handle != handle)
+			continue;
+		if (reg->mm != current->mm)
+			return NULL;
+		/*
+		 * A thread that has begun to exit is gone for its wakers. Its
+		 * registration is removed later, at sched_process_exit, which
+		 * comes after exit_mm() has already told pthread_join() (by
+		 * clearing the TID word) that the thread is dead: without
+		 * this, a joined thread's handle could still be live.
+		 */
+		if (READ_ONCE(reg->task->flags) & PF_EXITING)
+			return NULL;
+		return reg;
 	}
 	return NULL;
 }
