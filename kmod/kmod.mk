@@ -32,8 +32,12 @@ endif
 # The build tree mirrors the source tree (kmod/ beside include/uapi/), so
 # kmod/Kbuild finds <linux/gwake.h> the same way in both. cp -p keeps the
 # sources' times, so Kbuild rebuilds only what changed. Each flavour has its
-# own tree: objects are never shared between kernels.
+# own tree: objects are never shared between kernels. A failed build leaves
+# no $(KMOD_KO) behind, so nothing can load a stale module, and a build with
+# warnings also drops its objects, so the next run compiles (and warns)
+# again instead of finding them up to date.
 $(KMOD_KO): $(KMOD_SRCS) kmod/Kbuild include/uapi/linux/gwake.h kmod/kmod.mk
+	@rm -f $@
 	selftests/vm/fetch-kernel.sh $(KERNEL_FLAVOR) $(CACHE)
 	@mkdir -p $(KMOD_DIR)/kmod $(KMOD_DIR)/include/uapi/linux
 	cp -p $(KMOD_SRCS) kmod/Kbuild $(KMOD_DIR)/kmod/
@@ -43,6 +47,7 @@ $(KMOD_KO): $(KMOD_SRCS) kmod/Kbuild include/uapi/linux/gwake.h kmod/kmod.mk
 	if [ $$rc -ne 0 ]; then exit $$rc; fi; \
 	if grep -qi 'warning' $(KMOD_DIR)/build.log; then \
 		echo "kmod: warnings building gwake.ko for $(KERNEL_FLAVOR) (see above)" >&2; \
+		rm -rf $(KMOD_DIR)/kmod; \
 		exit 1; \
 	fi
 	cp $(KMOD_DIR)/kmod/gwake.ko $@
