@@ -43,8 +43,8 @@
 static_assert(PID_MAX_LIMIT <= (1 << GWAKE_TID_BITS));
 
 /*
- * 4096 chains (32 KiB). TIDs are dense and hash_32() spreads them, so a
- * chain holds about one registration per 4096 registered threads.
+ * 4096 chains (32 KiB). TIDs are dense and hash_32() spreads them: with N
+ * registered threads a chain holds about N / 4096 registrations.
  */
 #define GWAKE_HASH_BITS		12
 static struct hlist_bl_head gwake_table[1 << GWAKE_HASH_BITS];
