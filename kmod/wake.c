@@ -55,9 +55,11 @@ static int gwake_word_wake(struct gwake_reg *reg, bool sync)
 /*
  * Consume @reg's permit, sleeping until one is set, a signal arrives or
  * @deadline (absolute CLOCK_MONOTONIC, or NULL for none) passes. The
- * caller is @reg's owner. Returns 0, -EINTR or -ETIMEDOUT.
+ * caller is @reg's owner. Returns 0, -ETIMEDOUT, or @intr when a signal
+ * interrupted the wait.
  */
-static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline)
+static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
+			    int intr)
 {
 	struct hrtimer_sleeper timer, *to = NULL;
 	DEFINE_WAIT(wait);
@@ -95,7 +97,7 @@ static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline)
 			goto out;
 		}
 		if (signal_pending(current)) {
-			ret = -EINTR;
+			ret = intr;
 			break;
 		}
 		if (to && !to->task) {
@@ -143,8 +145,9 @@ static int __gwake_wake(u64 handle, bool sync)
  * @deadline:	absolute CLOCK_MONOTONIC deadline, or NULL to wait without one.
  *
  * Context: process context, sleeps interruptibly.
- * Return: 0 when woken or a permit was pending, -ETIMEDOUT, -EINTR, or
- * -ENOENT if the caller is not registered on @gf.
+ * Return: 0 when woken or a permit was pending, -ETIMEDOUT, -EINTR (seen
+ * by userspace only when a signal handler runs; other signals restart the
+ * call), or -ENOENT if the caller is not registered on @gf.
  */
 int gwake_block(struct gwake_file *gf, const ktime_t *deadline)
 {
@@ -152,7 +155,14 @@ int gwake_block(struct gwake_file *gf, const ktime_t *deadline)
 
 	if (!self)
 		return -ENOENT;
-	return gwake_word_block(self, deadline);
+	/*
+	 * -ERESTARTNOHAND: a signal that runs a handler ends the call with
+	 * -EINTR; one that does not (a stop, a ptrace attach, as when a
+	 * debugger attaches) restarts it transparently, as futex waits are.
+	 * Restarting is exact because the deadline is absolute and nothing
+	 * was done yet: a permit that arrived meanwhile is still in the word.
+	 */
+	return gwake_word_block(self, deadline, -ERESTARTNOHAND);
 }
 
 /**
@@ -180,8 +190,9 @@ int gwake_wake(u64 handle)
  * the target may be placed on the waker's CPU.
  *
  * Context: process context, sleeps interruptibly.
- * Return: what gwake_block() returns; -ENOENT without waking if the caller
- * is not registered on @gf; -ESRCH without blocking if @handle is stale.
+ * Return: what gwake_block() returns, except that any signal ends the wait
+ * with -EINTR, handler or not; -ENOENT without waking if the caller is not
+ * registered on @gf; -ESRCH without blocking if @handle is stale.
  */
 int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline)
 {
@@ -193,7 +204,12 @@ int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline)
 	ret = __gwake_wake(handle, true);
 	if (ret < 0)
 		return ret;
-	return gwake_word_block(self, deadline);
+	/*
+	 * Plain -EINTR, for every signal: a transparent restart would replay
+	 * the wake above, and a second wake can reach the target after it
+	 * consumed the first, as a spurious permit.
+	 */
+	return gwake_word_block(self, deadline, -EINTR);
 }
 
 /**

@@ -123,9 +123,10 @@ struct gwake_unregister {
  *
  * Consumes the calling thread's permit, sleeping interruptibly until one is
  * set. Returns 0 when woken (or a permit was pending), -ETIMEDOUT when the
- * deadline passed, -EINTR when a signal arrived first (a wake that arrives
- * later is kept as a permit), -ENOENT if the thread is not registered on
- * this file.
+ * deadline passed, -EINTR when a signal handler ran first (a wake that
+ * arrives later is kept as a permit; a signal that runs no handler, such as
+ * a stop or a ptrace attach, restarts the call transparently), -ENOENT if
+ * the thread is not registered on this file.
  */
 struct gwake_block {
 	__u64 flags;
@@ -155,8 +156,10 @@ struct gwake_wake {
  *
  * Wakes @handle as GWAKE_IOC_WAKE does, with the scheduler's sync hint (the
  * waker is about to sleep), then blocks the caller as GWAKE_IOC_BLOCK does.
- * Returns what the block returns; -ESRCH without blocking if @handle is
- * stale; -ENOENT without waking if the caller is not registered on this file.
+ * Returns what the block returns, except that any signal, handler or not,
+ * ends it with -EINTR (restarting would repeat the wake); -ESRCH without
+ * blocking if @handle is stale; -ENOENT without waking if the caller is not
+ * registered on this file.
  */
 struct gwake_swap {
 	__u64 flags;
