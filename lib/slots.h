@@ -100,12 +100,14 @@ struct gwi_slot {
 	_Atomic uint32_t word;
 	uint32_t next_free;	/* free list link, under the table mutex */
 	/*
-	 * CLOCK_MONOTONIC ns at which a waker that found the owner SLEEPING
-	 * decided to wake it, stored (relaxed) before its CAS, so the owner
-	 * reads it after its acquire consume: the wakeup latency sample of
-	 * spin.h. A hint only: a racing waker may overwrite it.
+	 * The low 32 bits of CLOCK_MONOTONIC ns at which a waker that found
+	 * the owner SLEEPING decided to wake it, stored (relaxed) before its
+	 * CAS, so the owner reads it after its acquire consume: the wakeup
+	 * latency sample of spin.h (a difference modulo 2^32 ns, 4.3 s, is
+	 * plenty for latencies that are clamped to 100 us). A hint only: a
+	 * racing waker may overwrite it.
 	 */
-	_Atomic uint64_t wake_ns;
+	_Atomic uint32_t wake_ns;
 } __attribute__((aligned(64)));
 
 static inline gwake_t gwi_handle(uint32_t gen, uint32_t tag, uint32_t index)

@@ -17,7 +17,7 @@ _Atomic uint32_t gwi_spin_limit;
 
 /* Written once by gwi_spin_calibrate(), before the backend is published. */
 static bool spin_disabled;
-static uint32_t pause_ps;		/* picoseconds per gwi_cpu_relax() */
+uint32_t gwi_pause_ps = 1000;		/* picoseconds per gwi_cpu_relax() */
 
 /* Moving averages of S and L in ns (estimates: updated racily). */
 static _Atomic uint32_t futex_wake_ns = GWI_SPIN_S0_NS;
@@ -31,7 +31,7 @@ static uint32_t limit_for(uint32_t s_ns, uint32_t l_ns)
 		ns = GWI_SPIN_MIN_NS;
 	if (ns > GWI_SPIN_MAX_NS)
 		ns = GWI_SPIN_MAX_NS;
-	return (uint32_t)(ns * 1000 / pause_ps);
+	return (uint32_t)(ns * 1000 / gwi_pause_ps);
 }
 
 void gwi_spin_calibrate(void)
@@ -70,13 +70,13 @@ void gwi_spin_calibrate(void)
 		ps = 100;
 	if (ps > 10000000)	/* > 10 us a pause: absurd, keep spins short */
 		ps = 10000000;
-	pause_ps = (uint32_t)ps;
+	gwi_pause_ps = (uint32_t)ps;
 	atomic_store_explicit(&gwi_spin_limit, limit_for(GWI_SPIN_S0_NS, GWI_SPIN_L0_NS),
 			      memory_order_relaxed);
 }
 
 /* avg += (sample - avg) / 8, then a new limit from both averages. */
-static void sample(_Atomic uint32_t *avg, uint64_t ns)
+static void sample(_Atomic uint32_t *avg, uint32_t ns)
 {
 	uint32_t a;
 
@@ -90,7 +90,7 @@ static void sample(_Atomic uint32_t *avg, uint64_t ns)
 	if (ns > GWI_SPIN_MAX_NS)
 		ns = GWI_SPIN_MAX_NS;
 	a = atomic_load_explicit(avg, memory_order_relaxed);
-	a = a - a / 8 + (uint32_t)ns / 8;
+	a = a - a / 8 + ns / 8;
 	atomic_store_explicit(avg, a, memory_order_relaxed);
 	atomic_store_explicit(&gwi_spin_limit,
 			      limit_for(atomic_load_explicit(&futex_wake_ns,
@@ -100,12 +100,12 @@ static void sample(_Atomic uint32_t *avg, uint64_t ns)
 			      memory_order_relaxed);
 }
 
-void gwi_spin_sample_futex_wake(uint64_t ns)
+void gwi_spin_sample_futex_wake(uint32_t ns)
 {
 	sample(&futex_wake_ns, ns);
 }
 
-void gwi_spin_sample_wakeup(uint64_t ns)
+void gwi_spin_sample_wakeup(uint32_t ns)
 {
 	sample(&wakeup_ns, ns);
 }

@@ -78,8 +78,24 @@ void gwi_spin_calibrate(void);
  * FUTEX_WAKE call, measured by the waker (S), and the time from a waker's
  * stamp to the woken sleeper running, measured by the sleeper (L).
  */
-void gwi_spin_sample_futex_wake(uint64_t ns);
-void gwi_spin_sample_wakeup(uint64_t ns);
+void gwi_spin_sample_futex_wake(uint32_t ns);
+void gwi_spin_sample_wakeup(uint32_t ns);
+
+/*
+ * The number of pauses that takes about ns nanoseconds, at most n: caps a
+ * spin by a timeout. Set once, before the backend is published.
+ */
+extern uint32_t gwi_pause_ps;
+
+static inline uint32_t gwi_spin_clamp(uint32_t n, uint64_t ns)
+{
+	uint64_t max;
+
+	if (ns >= GWI_SPIN_MAX_NS)	/* longer than any spin; no overflow */
+		return n;
+	max = ns * 1000 / gwi_pause_ps;
+	return max < n ? (uint32_t)max : n;
+}
 
 static inline uint32_t gwi_spin_max(void)
 {

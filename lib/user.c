@@ -21,9 +21,13 @@
  *
  * gwake_wake (any thread): one compare-and-exchange from IDLE, PERMIT or
  * SLEEPING of the handle's generation to PERMIT of that generation. From
- * SLEEPING it then calls FUTEX_WAKE; otherwise it makes no system call.
+ * SLEEPING it then calls FUTEX_WAKE and returns 1; otherwise it makes no
+ * system call and returns 0, also for a target still spinning in
+ * gwake_block() (it takes the permit without ever having been asleep).
  * A PERMIT is rewritten as PERMIT rather than left alone so that every
  * wake, not only the first, is a release the consumer synchronises with.
+ * Lock-free and async-signal-safe: it may be called from a signal handler
+ * once the backend is chosen.
  *
  * gwake_block (the owner):
  *  1. A PERMIT is consumed at once (PERMIT -> IDLE) and 0 returned.
@@ -168,16 +172,14 @@ static inline int consume(_Atomic uint32_t *word, uint32_t idle)
  */
 static void wakeup_sample(struct gwi_slot *slot)
 {
-	uint64_t t = atomic_load_explicit(&slot->wake_ns, memory_order_relaxed);
-	uint64_t now = gwi_now_ns();
+	uint32_t t = atomic_load_explicit(&slot->wake_ns, memory_order_relaxed);
 
-	if (t && t <= now)
-		gwi_spin_sample_wakeup(now - t);
+	gwi_spin_sample_wakeup((uint32_t)gwi_now_ns() - t);
 }
 
 static int user_block(int64_t timeout_ns)
 {
-	uint32_t idle, permit, sleeping, w, n, i;
+	uint32_t idle, permit, sleeping, w, full, n, i;
 	struct timespec ts, *deadline = NULL;
 	_Atomic uint32_t *word;
 	uint64_t abs_ns;
@@ -204,8 +206,12 @@ static int user_block(int64_t timeout_ns)
 		deadline = &ts;
 	}
 
-	/* 2. Spin, adaptively. */
-	n = gwi_spin_begin(&uself.spin);
+	/*
+	 * 2. Spin, adaptively, but never past the timeout: a spin that the
+	 * timeout cut short and that failed says nothing about spinning.
+	 */
+	full = gwi_spin_begin(&uself.spin);
+	n = deadline ? gwi_spin_clamp(full, (uint64_t)timeout_ns) : full;
 	for (i = 1; i <= n; i++) {
 		gwi_cpu_relax();
 		if (atomic_load_explicit(word, memory_order_relaxed) == permit) {
@@ -213,8 +219,18 @@ static int user_block(int64_t timeout_ns)
 			return consume(word, idle);
 		}
 	}
-	if (n)
+	if (n && n == full)
 		gwi_spin_lost(&uself.spin);
+
+	/*
+	 * A deadline that passed while we spun: FUTEX_WAIT would add the
+	 * timer slack (50 us by default) before reporting it.
+	 */
+	if (deadline && gwi_now_ns() >= abs_ns) {
+		if (atomic_load_explicit(word, memory_order_relaxed) == permit)
+			return consume(word, idle);
+		return -ETIMEDOUT;
+	}
 
 	/* 3. Announce the sleep; a failed CAS means a wake got in. */
 	w = idle;
@@ -250,8 +266,7 @@ static int user_block(int64_t timeout_ns)
 static int user_wake(gwake_t h)
 {
 	struct gwi_slot *slot;
-	uint64_t stamp = 0;
-	uint32_t gen, w;
+	uint32_t gen, w, stamp = 0;
 
 	slot = gwi_slot_lookup(h, &gen);
 	if (!slot)
@@ -266,7 +281,7 @@ static int user_wake(gwake_t h)
 		 * the handle's, the stamp is only a stale hint.
 		 */
 		if (gwi_word_state(w) == GWI_SLEEPING) {
-			stamp = gwi_now_ns();
+			stamp = (uint32_t)gwi_now_ns();
 			atomic_store_explicit(&slot->wake_ns, stamp,
 					      memory_order_relaxed);
 		}
@@ -282,7 +297,7 @@ static int user_wake(gwake_t h)
 	 * next owner of the slot, who sleeps again. Either is harmless.
 	 */
 	gwi_futex_wake(&slot->word);
-	gwi_spin_sample_futex_wake(gwi_now_ns() - stamp);
+	gwi_spin_sample_futex_wake((uint32_t)gwi_now_ns() - stamp);
 	return 1;
 }
 
