@@ -179,7 +179,7 @@ static void wakeup_sample(struct gwi_slot *slot)
 
 static int user_block(int64_t timeout_ns)
 {
-	uint32_t idle, permit, sleeping, w, full, n, i;
+	uint32_t idle, permit, sleeping, w, n, i;
 	struct timespec ts, *deadline = NULL;
 	_Atomic uint32_t *word;
 	uint64_t abs_ns;
@@ -207,11 +207,14 @@ static int user_block(int64_t timeout_ns)
 	}
 
 	/*
-	 * 2. Spin, adaptively, but never past the timeout: a spin that the
-	 * timeout cut short and that failed says nothing about spinning.
+	 * 2. Spin, adaptively, but never past the timeout. A spin the
+	 * timeout cut short that failed still counts as a failure: a thread
+	 * that polls with timeouts shorter than its budget (a monitor
+	 * thread's 20 us tick) must learn to sleep, not spin every tick.
 	 */
-	full = gwi_spin_begin(&uself.spin);
-	n = deadline ? gwi_spin_clamp(full, (uint64_t)timeout_ns) : full;
+	n = gwi_spin_begin(&uself.spin);
+	if (deadline)
+		n = gwi_spin_clamp(n, (uint64_t)timeout_ns);
 	for (i = 1; i <= n; i++) {
 		gwi_cpu_relax();
 		if (atomic_load_explicit(word, memory_order_relaxed) == permit) {
@@ -219,7 +222,7 @@ static int user_block(int64_t timeout_ns)
 			return consume(word, idle);
 		}
 	}
-	if (n && n == full)
+	if (n)
 		gwi_spin_lost(&uself.spin);
 
 	/*
