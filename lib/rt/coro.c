@@ -36,11 +36,7 @@ struct grt_coro {
 	uint32_t lockcount;
 };
 
-struct coro_xfer {
-	struct grt_coro *c;
-	struct grt_g *from;
-	bool exit;
-};
+#define coro_xfer grt__xfer
 
 /* On the G just resumed: finish what the switcher could not. */
 static int coro_finish(struct coro_xfer *x)
@@ -60,7 +56,7 @@ static int coro_switch(struct grt_coro *c, bool exit)
 {
 	struct grt_m *m = grt__acquirem();
 	struct grt_g *gp = m ? m->curg : NULL, *next;
-	struct coro_xfer xfer = { .c = c, .exit = exit };
+	struct coro_xfer xfer = { .kind = GRT_X_CORO, .c = c, .exit = exit };
 	struct coro_xfer *x;
 	void *fake = NULL;
 	bool locked;
@@ -131,6 +127,7 @@ static void corostart(struct grt_g *gp, void *xfer)
 
 	grt__switch_fiber_finish(NULL);
 	coro_finish(xfer);
+	gp->nopreempt--;	/* new Gs start at 1: see grt__gentry */
 	c->fn(c, c->arg);
 	err = coro_switch(c, true);
 	grt__fatal("coroutine %p: G%llu cannot end: error %d (its thread "

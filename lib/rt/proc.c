@@ -827,18 +827,25 @@ static uint64_t newgoid(struct grt_p *p)
  * inherits the spawner's MXCSR and x87 control word, as a new thread
  * inherits its creator's floating-point environment.
  */
-static void gctx_init(struct grt_g *gp, void (*entry)(struct grt_g *, void *))
+static uint64_t fpctl_now(void)
 {
-	uintptr_t top = (uintptr_t)gp->ctx.stack_lo + gp->ctx.stack_size;
-	uint64_t *sp;
 	uint32_t mxcsr;
 	uint16_t fpucw;
 
-	top &= ~(uintptr_t)15;
-	sp = (uint64_t *)top - 8;
 	__asm__ __volatile__("stmxcsr %0" : "=m"(mxcsr));
 	__asm__ __volatile__("fnstcw %0" : "=m"(fpucw));
-	sp[0] = (uint64_t)mxcsr | ((uint64_t)fpucw << 32);
+	return (uint64_t)mxcsr | ((uint64_t)fpucw << 32);
+}
+
+static void gctx_init(struct grt_g *gp)
+{
+	uintptr_t top = (uintptr_t)gp->ctx.stack_lo + gp->ctx.stack_size;
+	void (*entry)(struct grt_g *, void *) = gp->entry;
+	uint64_t *sp;
+
+	top &= ~(uintptr_t)15;
+	sp = (uint64_t *)top - 8;
+	sp[0] = gp->fpctl;
 	sp[1] = 0;				/* r15 */
 	sp[2] = 0;				/* r14 */
 	sp[3] = (uint64_t)(uintptr_t)entry;	/* r13 */
@@ -853,6 +860,7 @@ static void gctx_init(struct grt_g *gp, void (*entry)(struct grt_g *, void *))
 static void gfput(struct grt_p *p, struct grt_g *gp)
 {
 	if (!p) {
+		grt__stack_put(gp);
 		grt__lock();
 		gp->schedlink = S.gfree;
 		S.gfree = gp;
@@ -864,18 +872,18 @@ static void gfput(struct grt_p *p, struct grt_g *gp)
 	p->gfree = gp;
 	if (++p->ngfree < GRT_GFREE_LOCAL_MAX)
 		return;
-	grt__lock();
 	while (p->ngfree > GRT_GFREE_LOCAL_MAX / 2) {
 		gp = p->gfree;
 		p->gfree = gp->schedlink;
 		p->ngfree--;
-		if (S.ngfree >= GRT_GFREE_GLOBAL_MAX)
-			grt__stack_free(gp);	/* keep the G, drop its stack */
+		/* Global dead Gs keep no stack: it goes to the cache. */
+		grt__stack_put(gp);
+		grt__lock();
 		gp->schedlink = S.gfree;
 		S.gfree = gp;
 		S.ngfree++;
+		grt__unlock();
 	}
-	grt__unlock();
 }
 
 static struct grt_g *gfget(struct grt_p *p)
@@ -919,7 +927,8 @@ static struct grt_g *gfget(struct grt_p *p)
  * current P's free list or new. NULL with errno-style code in *err.
  */
 static struct grt_g *galloc_(struct grt_p *p, void (*fn)(void *), void *arg,
-			     void (*entry)(struct grt_g *, void *), int *err)
+			     void (*entry)(struct grt_g *, void *), bool eager,
+			     int *err)
 {
 	struct grt_g *gp = gfget(p);
 
@@ -935,16 +944,10 @@ static struct grt_g *galloc_(struct grt_p *p, void (*fn)(void *), void *arg,
 		S.ngs++;
 		grt__unlock();
 	}
-	if (!gp->stack_map) {
-		*err = grt__stack_alloc(gp);
-		if (*err) {
-			gfput(p, gp);
-			return NULL;
-		}
-	} else {
-		grt__stack_reuse(gp);
-	}
 	gp->fn = fn;
+	gp->entry = entry;
+	gp->fpctl = fpctl_now();
+	gp->ctx.sp = NULL;
 	gp->arg = arg;
 	gp->m = NULL;
 	gp->lockedm = NULL;
@@ -953,10 +956,22 @@ static struct grt_g *galloc_(struct grt_p *p, void (*fn)(void *), void *arg,
 	gp->waitreason = NULL;
 	gp->coro = NULL;
 	gp->started = false;
-	gp->nopreempt = 0;
+	gp->nopreempt = 1;	/* see grt__gentry */
 	atomic_store_explicit(&gp->preempt, 0, memory_order_relaxed);
 	gp->id = newgoid(p);
-	gctx_init(gp, entry);
+	/* A recycled G brings its stack: set the context up now. Others get
+	 * a stack when they first run (execute), unless needed now. */
+	if (gp->stack_map) {
+		grt__stack_reuse(gp);
+		gctx_init(gp);
+	} else if (eager) {
+		*err = grt__stack_alloc(gp);
+		if (*err) {
+			gfput(p, gp);
+			return NULL;
+		}
+		gctx_init(gp);
+	}
 	return gp;
 }
 
@@ -966,7 +981,7 @@ struct grt_g *grt__galloc(void (*fn)(void *), void *arg,
 	struct grt_m *m = grt__curm();
 	int err;
 
-	return galloc_(m ? m->p : NULL, fn, arg, entry, &err);
+	return galloc_(m ? m->p : NULL, fn, arg, entry, true, &err);
 }
 
 /* Free a G that will never run again (not running anywhere). */
@@ -988,6 +1003,10 @@ static struct grt_g *execute(struct grt_m *m, struct grt_g *gp, bool inherit)
 	struct grt_g *back;
 	void *fake = NULL;
 
+	if (gwi_unlikely(!gp->ctx.sp)) {
+		grt__stack_get(gp);
+		gctx_init(gp);
+	}
 	m->curg = gp;
 	gp->m = m;
 	gp->started = true;
@@ -1007,6 +1026,7 @@ static struct grt_g *execute(struct grt_m *m, struct grt_g *gp, bool inherit)
 /* From a G (nopreempt raised): switch to g0, which performs act. */
 void grt__mcall(struct grt_m *m, struct grt_g *gp, enum grt__gaction act)
 {
+	struct grt__xfer *x;
 	void *fake = NULL;
 
 	m->action = act;
@@ -1017,8 +1037,21 @@ void grt__mcall(struct grt_m *m, struct grt_g *gp, enum grt__gaction act)
 		__builtin_unreachable();
 	}
 	grt__switch_fiber_start(&fake, &m->g0);
-	grt__ctx_swap(&gp->ctx, &m->g0, gp);
+	x = grt__ctx_swap(&gp->ctx, &m->g0, gp);
 	grt__switch_fiber_finish(fake);
+	grt__resumed(x);
+}
+
+/*
+ * Resumed by a direct switch: finish the switcher's yield. We run on the
+ * switcher's M and P, with our nopreempt raised.
+ */
+void grt__resumed(struct grt__xfer *x)
+{
+	if (gwi_likely(!x))
+		return;
+	if (x->kind == GRT_X_YIELD)
+		runqput_ring(grt__curm()->p, x->from);
 }
 
 /* ---- Park, ready, yield, spawn, exit ------------------------------------- */
@@ -1078,19 +1111,67 @@ void grt__ready(struct grt_g *gp)
 		grt__releasem(m);
 }
 
+/*
+ * Yield by switching straight to the next local G, without the g0 round
+ * trip (one context switch instead of two); the G we switch to puts us
+ * at the tail of the run queue once we are off our stack (grt__resumed).
+ * Everything unusual -- a locked G, locked Ms waiting for a P, timers,
+ * the global queue's turn, the runtime stopping -- takes the general
+ * path through g0 and findrunnable().
+ */
 void grt_yield(void)
 {
 	struct grt_m *m = grt__acquirem();
-	struct grt_g *gp = m ? m->curg : NULL;
+	struct grt_g *gp = m ? m->curg : NULL, *next;
+	struct grt__xfer xfer, *x;
+	struct grt_p *p;
+	void *fake = NULL;
+	bool inherit;
 
 	if (!gp)
 		return;
-	/* Nothing else to run here: Go would still switch; we save two. */
-	if (!gp->lockedm && grt__runqempty(m->p) && gq_empty() &&
-	    !atomic_load_explicit(&S.nlockedwait, memory_order_relaxed)) {
+	p = m->p;
+	if (gwi_unlikely(gp->lockedm ||
+			 atomic_load_explicit(&S.nlockedwait,
+					      memory_order_relaxed) ||
+			 atomic_load_explicit(&p->timer0,
+					      memory_order_relaxed) ||
+			 grt_stopping()))
+		goto slow;
+	if (atomic_load_explicit(&p->schedtick, memory_order_relaxed) % 61 == 0)
+		goto slow;
+	next = runqget(p, &inherit);
+	if (!next) {
+		/* Nothing else here: Go would still switch; we do not. */
+		if (!gq_empty())
+			goto slow;
 		grt__releasem(m);
 		return;
 	}
+	if (gwi_unlikely(!next->ctx.sp)) {
+		grt__stack_get(next);
+		gctx_init(next);
+	}
+	atomic_store_explicit(&p->schedtick,
+			      atomic_load_explicit(&p->schedtick,
+						   memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_store_explicit(&gp->status, GRT_GRUNNABLE, memory_order_relaxed);
+	gp->m = NULL;
+	m->curg = next;
+	next->m = m;
+	next->started = true;
+	atomic_store_explicit(&next->preempt, 0, memory_order_relaxed);
+	atomic_store_explicit(&next->status, GRT_GRUNNING, memory_order_relaxed);
+	xfer.kind = GRT_X_YIELD;
+	xfer.from = gp;
+	grt__switch_fiber_start(&fake, &next->ctx);
+	x = grt__ctx_swap(&gp->ctx, &next->ctx, &xfer);
+	grt__switch_fiber_finish(fake);
+	grt__resumed(x);
+	grt__releasem(grt__curm());
+	return;
+slow:
 	grt__mcall(m, gp, GRT_ACT_YIELD);
 	grt__releasem(grt__curm());
 }
@@ -1118,15 +1199,26 @@ void grt_preempt_check(void)
 	}
 }
 
+static void gexit_(void);
+
 void grt__gentry(struct grt_g *gp, void *xfer)
 {
-	(void)xfer;
 	grt__switch_fiber_finish(NULL);
+	/* New Gs start with nopreempt 1, until the switcher's request is
+	 * done (it needs our P). */
+	grt__resumed(xfer);
+	gp->nopreempt--;
 	gp->fn(gp->arg);
-	grt__gexit();
+	gexit_();
 }
 
-void grt__gexit(void)
+/*
+ * Not declared noreturn on purpose: a call to a noreturn function makes
+ * ASan unpoison the whole thread stack (and query sigaltstack, a system
+ * call) first, on every G exit. The G's stack is recycled with its shadow
+ * cleared anyway (stack.c).
+ */
+static void gexit_(void)
 {
 	struct grt_m *m = grt__curm();
 	struct grt_g *gp = m ? m->curg : NULL;
@@ -1135,12 +1227,18 @@ void grt__gexit(void)
 		grt__fatal("grt_exit called outside a G");
 	gp->nopreempt++;
 	grt__mcall(m, gp, GRT_ACT_EXIT);
+}
+
+void grt__gexit(void)
+{
+	gexit_();
 	__builtin_unreachable();
 }
 
 void grt_exit(void)
 {
-	grt__gexit();
+	gexit_();
+	__builtin_unreachable();
 }
 
 int grt_go(void (*fn)(void *), void *arg)
@@ -1154,7 +1252,7 @@ int grt_go(void (*fn)(void *), void *arg)
 	m = grt__acquirem();
 	if (!m || !m->curg)
 		return -EPERM;
-	gp = galloc_(m->p, fn, arg, grt__gentry, &err);
+	gp = galloc_(m->p, fn, arg, grt__gentry, false, &err);
 	if (!gp) {
 		grt__releasem(m);
 		return err;
@@ -1638,6 +1736,7 @@ static void teardown(void)
 		if (m != S.m0 && m->joinable)
 			pthread_join(m->thread, NULL);
 	grt__threads_free_all();
+	grt__stackcache_free();
 	for (gp = S.allg; gp; gp = gn) {
 		gn = gp->alllink;
 		grt__stack_free(gp);
@@ -1743,7 +1842,7 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 	}
 	grt__acquirep(m0, S.allp[0]);
 
-	gp = galloc_(m0->p, main_fn, arg, grt__gentry, &err);
+	gp = galloc_(m0->p, main_fn, arg, grt__gentry, false, &err);
 	if (!gp)
 		goto fail_m0;
 	S.maing = gp;

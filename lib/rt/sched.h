@@ -119,6 +119,25 @@ struct grt__ctx {
 
 void *grt__ctx_swap(struct grt__ctx *from, const struct grt__ctx *to,
 		    void *xfer);
+
+/*
+ * What a G that switches directly to another G (no g0 in between) asks
+ * the resumed G to do once the switcher's stack is no longer in use.
+ * Passed as grt__ctx_swap's xfer; NULL when resumed from g0.
+ */
+enum grt__xkind {
+	GRT_X_YIELD = 1,	/* put from at the tail of the local run queue */
+	GRT_X_CORO,		/* coroutine switch (coro.c) */
+};
+
+struct grt__xfer {
+	enum grt__xkind kind;
+	struct grt_g *from;
+	struct grt_coro *c;
+	bool exit;
+};
+
+void grt__resumed(struct grt__xfer *x);
 void grt__ctx_entry(void);
 
 /*
@@ -184,6 +203,9 @@ struct grt_g {
 	uint64_t id;
 	void (*fn)(void *);
 	void *arg;
+	/* First code on its stack, and the MXCSR/x87 CW it starts with. */
+	void (*entry)(struct grt_g *gp, void *xfer);
+	uint64_t fpctl;
 	/* Usable stack [stack_lo, stack_lo + stack_size); guard page below. */
 	void *stack_map;		/* the mapping, guard page included */
 	size_t stack_map_size;
@@ -364,6 +386,9 @@ struct grt_sched {
 	pthread_t mon_thread;
 	bool mon_started;
 	gwake_t mon_handle;
+	/* Spare stacks (struct grt_g used as a stack holder), under lock. */
+	struct grt__stack *stackcache;
+	uint32_t nstackcache;
 	_Atomic uint32_t mon_sleeping;	/* 1: blocked with no deadline */
 	_Atomic int64_t mon_until;	/* deadline it sleeps to, 0 none */
 	_Atomic int64_t mon_delay;	/* current tick, ns */
@@ -453,7 +478,15 @@ void grt__switch_fiber_start(void **fake, const struct grt__ctx *to);
 void grt__switch_fiber_finish(void *fake);
 
 /* stack.c */
+struct grt__stack {
+	struct grt__stack *next;
+	void *map;
+	size_t size;
+};
 int grt__stack_alloc(struct grt_g *gp);
+void grt__stack_get(struct grt_g *gp);
+void grt__stack_put(struct grt_g *gp);
+void grt__stackcache_free(void);
 void grt__stack_free(struct grt_g *gp);
 void grt__stack_reuse(struct grt_g *gp);
 

@@ -11,8 +11,9 @@
  *  - Each stack is two VMAs (the stack and its guard never merge), and
  *    vm.max_map_count is 65530 by default: about 32,000 stacks at once.
  *    The runtime does not raise or depend on the sysctl; grt_go() returns
- *    -EAGAIN when the kernel refuses a mapping, and the run queues keep
- *    spawn trees depth first (struct grt_p, lifo) so that a million Gs
+ *    aborts with a message when the kernel refuses a mapping; stacks are
+ *    attached only when a G first runs (below), and the run queues keep
+ *    spawn trees depth first (struct grt_p, lifo), so that a million Gs
  *    spawned in a tree (skynet) need only a few hundred stacks at a time.
  *  - MAP_NORESERVE: untouched stack pages cost nothing.
  */
@@ -56,6 +57,9 @@ int grt__stack_alloc(struct grt_g *gp)
 	gp->stack_map_size = size + guard;
 	gp->ctx.stack_lo = p + guard;
 	gp->ctx.stack_size = size;
+	/* ASan's shadow of a recycled address range may still carry the
+	 * redzones of frames that lived in an earlier, unmapped stack. */
+	grt__stack_reuse(gp);
 	atomic_fetch_add_explicit(&grt__sched.live_stacks, 1,
 				  memory_order_relaxed);
 	return 0;
@@ -86,4 +90,84 @@ void grt__stack_reuse(struct grt_g *gp)
 #else
 	(void)gp;
 #endif
+}
+
+/*
+ * Gs that never ran have no stack (struct grt_g is all grt_go() needs);
+ * one is attached when the G first runs, from the cache of stacks that
+ * dead Gs gave back, or a new mapping. A spawner that outruns its Gs
+ * therefore costs G structures, not mappings.
+ *
+ * The cache keeps at most GRT_STACKCACHE_MAX stacks; the rest are
+ * unmapped. The bookkeeping record lives at the bottom of the cached
+ * stack itself (it is unused memory), so caching allocates nothing.
+ */
+#define GRT_STACKCACHE_MAX	1024u
+
+void grt__stack_put(struct grt_g *gp)
+{
+	struct grt__stack *s;
+
+	if (!gp->stack_map)
+		return;
+	grt__lock();
+	if (grt__sched.nstackcache >= GRT_STACKCACHE_MAX) {
+		grt__unlock();
+		grt__stack_free(gp);
+		return;
+	}
+	s = gp->ctx.stack_lo;
+	grt__stack_reuse(gp);
+	s->map = gp->stack_map;
+	s->size = gp->stack_map_size;
+	s->next = grt__sched.stackcache;
+	grt__sched.stackcache = s;
+	grt__sched.nstackcache++;
+	grt__unlock();
+	gp->stack_map = NULL;
+	gp->ctx.stack_lo = NULL;
+	gp->ctx.stack_size = 0;
+}
+
+/* Attach a stack to gp, or abort: a G that cannot run cannot report. */
+void grt__stack_get(struct grt_g *gp)
+{
+	size_t guard = grt_pagesize();
+	struct grt__stack *s;
+	int err;
+
+	grt__lock();
+	s = grt__sched.stackcache;
+	if (s) {
+		grt__sched.stackcache = s->next;
+		grt__sched.nstackcache--;
+	}
+	grt__unlock();
+	if (s) {
+		gp->stack_map = s->map;
+		gp->stack_map_size = s->size;
+		gp->ctx.stack_lo = (char *)s->map + guard;
+		gp->ctx.stack_size = s->size - guard;
+		return;
+	}
+	err = grt__stack_alloc(gp);
+	if (err)
+		grt__fatal("cannot map a stack for G%llu: error %d (%llu stacks "
+			   "live; each takes two of vm.max_map_count mappings)",
+			   (unsigned long long)gp->id, err,
+			   (unsigned long long)atomic_load(
+				   &grt__sched.live_stacks));
+}
+
+void grt__stackcache_free(void)
+{
+	struct grt__stack *s, *n;
+
+	for (s = grt__sched.stackcache; s; s = n) {
+		n = s->next;
+		munmap(s->map, s->size);
+		atomic_fetch_sub(&grt__sched.live_stacks, 1);
+	}
+	grt__sched.stackcache = NULL;
+	grt__sched.nstackcache = 0;
 }
