@@ -33,7 +33,9 @@
  *  1. A PERMIT is consumed at once (PERMIT -> IDLE) and 0 returned.
  *  2. Otherwise it spins for an adaptive number of pause iterations
  *     (spin.h) watching for PERMIT, with plain loads: no cache-line
- *     ping-pong with the waker.
+ *     ping-pong with the waker. The spin never outlasts the timeout, and
+ *     a deadline that passed during it returns -ETIMEDOUT from IDLE (or
+ *     consumes a PERMIT that just arrived) without a system call.
  *  3. Then IDLE -> SLEEPING by CAS. If that fails a wake arrived: consume.
  *  4. FUTEX_WAIT on the SLEEPING word with the absolute deadline, in a
  *     loop. After every return: PERMIT means woken (consume, return 0).
