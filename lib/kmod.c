@@ -23,6 +23,12 @@
  *    registration behind the cache's back, they register again and retry
  *    once.
  *
+ * Two things the library cannot hide: a thread the program registered
+ * itself on its own open file of /dev/gwake gets the module's -EBUSY from
+ * gwake_self() (one wake word per thread), and a program that closes every
+ * descriptor it does not know about (daemonising) after the first call
+ * closes the library's too, after which calls fail with -EBADF.
+ *
  * Memory ordering is the module's: a wake's update of the wake word and
  * the sleeper's consumption are ordered in the kernel (atomic RMWs and the
  * scheduler's wakeup barriers), and a system call on each side orders the
