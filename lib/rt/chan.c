@@ -64,7 +64,7 @@ int grt_chan_make(struct grt_chan **out, size_t elem_size, size_t cap)
 
 int grt_chan_free(struct grt_chan *c)
 {
-	bool busy;
+	bool busy, in_g;
 
 	if (!c)
 		return 0;
@@ -73,23 +73,24 @@ int grt_chan_free(struct grt_chan *c)
 	 * elsewhere: their G is awake and about to take the lock to remove
 	 * them, so the channel is still in use then, too.
 	 */
+	in_g = grt__sync_enter();
 	grt__sync_lock(&c->lock);
 	busy = !grt__waitq_empty(&c->recvq) || !grt__waitq_empty(&c->sendq);
 	grt__sync_unlock(&c->lock);
+	grt__sync_exit(in_g);
 	if (busy)
 		return -EBUSY;
 	free(c);
 	return 0;
 }
 
-static int chan_send(struct grt_chan *c, const void *elem, bool block)
+/* chan_send() with the caller's G (NULL outside a G), no preemption. */
+static int chan_send_g(struct grt_chan *c, const void *elem, bool block,
+		       struct grt_g *gp)
 {
 	struct grt__waiter *w, me;
-	struct grt_g *gp = NULL;
 
-	if (!c || (!elem && c->elem_size))
-		return -EINVAL;
-	if (block && !(gp = grt__curg()))
+	if (block && !gp)
 		return -EPERM;
 
 	grt__sync_lock(&c->lock);
@@ -123,14 +124,12 @@ static int chan_send(struct grt_chan *c, const void *elem, bool block)
 	return me.success ? 0 : -EPIPE;
 }
 
-static int chan_recv(struct grt_chan *c, void *elem, bool block)
+static int chan_recv_g(struct grt_chan *c, void *elem, bool block,
+		       struct grt_g *gp)
 {
 	struct grt__waiter *w, me;
-	struct grt_g *gp = NULL;
 
-	if (!c)
-		return -EINVAL;
-	if (block && !(gp = grt__curg()))
+	if (block && !gp)
 		return -EPERM;
 
 	grt__sync_lock(&c->lock);
@@ -170,6 +169,32 @@ static int chan_recv(struct grt_chan *c, void *elem, bool block)
 	return me.success ? 1 : 0;
 }
 
+static int chan_send(struct grt_chan *c, const void *elem, bool block)
+{
+	bool in_g;
+	int ret;
+
+	if (!c || (!elem && c->elem_size))
+		return -EINVAL;
+	in_g = grt__sync_enter();
+	ret = chan_send_g(c, elem, block, in_g ? grt__curg() : NULL);
+	grt__sync_exit(in_g);
+	return ret;
+}
+
+static int chan_recv(struct grt_chan *c, void *elem, bool block)
+{
+	bool in_g;
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	in_g = grt__sync_enter();
+	ret = chan_recv_g(c, elem, block, in_g ? grt__curg() : NULL);
+	grt__sync_exit(in_g);
+	return ret;
+}
+
 int grt_chan_send(struct grt_chan *c, const void *elem)
 {
 	return chan_send(c, elem, true);
@@ -193,13 +218,16 @@ int grt_chan_try_recv(struct grt_chan *c, void *elem)
 int grt_chan_close(struct grt_chan *c)
 {
 	struct grt__waiter *w, *ready = NULL, **tail = &ready;
+	bool in_g;
 
 	if (!c)
 		return -EINVAL;
 
+	in_g = grt__sync_enter();
 	grt__sync_lock(&c->lock);
 	if (c->closed) {
 		grt__sync_unlock(&c->lock);
+		grt__sync_exit(in_g);
 		return -EPIPE;
 	}
 	c->closed = 1;
@@ -229,6 +257,7 @@ int grt_chan_close(struct grt_chan *c)
 		ready = w->next;
 		grt__ready(gp);
 	}
+	grt__sync_exit(in_g);
 	return 0;
 }
 

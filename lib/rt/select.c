@@ -219,37 +219,23 @@ static bool sel_try_case(const struct grt_select_case *k, bool *okp,
 	return false;
 }
 
-int grt_select(const struct grt_select_case *cases, size_t n,
-	       unsigned int flags, bool *ok)
+/* grt_select() once the arguments are checked, without preemption. */
+static int select_g(const struct grt_select_case *cases, size_t n,
+		    size_t nact, bool block, bool *ok, struct grt_g *gp)
 {
 	uint32_t stack_order[2 * SELECT_STACK_CASES];
 	struct grt__waiter stack_waiters[SELECT_STACK_CASES];
 	struct grt__waiter *ws = stack_waiters, *winner;
 	uint32_t *po = stack_order, *lo;
-	bool block = !(flags & GRT_SELECT_NONBLOCK), case_ok = false;
+	bool case_ok = false;
 	struct grt__select sel = { 0 };
-	struct grt_g *gp = NULL, *peer = NULL;
+	struct grt_g *peer = NULL;
 	void *heap = NULL;
 	struct sel_park park;
-	size_t i, j, nact = 0;
+	size_t i, j;
 	int ret;
 
-	if ((flags & ~GRT_SELECT_NONBLOCK) || n > GRT_SELECT_MAX ||
-	    (n && !cases))
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		const struct grt_select_case *k = &cases[i];
-
-		if (k->dir != GRT_SELECT_SEND && k->dir != GRT_SELECT_RECV)
-			return -EINVAL;
-		if (!k->chan)
-			continue;
-		if (k->dir == GRT_SELECT_SEND && !k->elem &&
-		    k->chan->elem_size)
-			return -EINVAL;
-		nact++;
-	}
-	if (block && !(gp = grt__curg()))
+	if (block && !gp)
 		return -EPERM;
 
 	if (nact == 0) {
@@ -338,5 +324,33 @@ out:
 	if (ret >= 0 && ok)
 		*ok = case_ok;
 	free(heap);
+	return ret;
+}
+
+int grt_select(const struct grt_select_case *cases, size_t n,
+	       unsigned int flags, bool *ok)
+{
+	bool block = !(flags & GRT_SELECT_NONBLOCK), in_g;
+	size_t i, nact = 0;
+	int ret;
+
+	if ((flags & ~GRT_SELECT_NONBLOCK) || n > GRT_SELECT_MAX ||
+	    (n && !cases))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		const struct grt_select_case *k = &cases[i];
+
+		if (k->dir != GRT_SELECT_SEND && k->dir != GRT_SELECT_RECV)
+			return -EINVAL;
+		if (!k->chan)
+			continue;
+		if (k->dir == GRT_SELECT_SEND && !k->elem &&
+		    k->chan->elem_size)
+			return -EINVAL;
+		nact++;
+	}
+	in_g = grt__sync_enter();
+	ret = select_g(cases, n, nact, block, ok, in_g ? grt__curg() : NULL);
+	grt__sync_exit(in_g);
 	return ret;
 }

@@ -11,14 +11,16 @@
 void grt__sema_acquire(struct grt__sema *s, bool lifo, const char *reason)
 {
 	struct grt__waiter w = { 0 };
+	bool in_g = grt__sync_enter();
 
 	grt__sync_lock(&s->lock);
 	if (s->count > 0) {
 		s->count--;
 		grt__sync_unlock(&s->lock);
+		grt__sync_exit(in_g);
 		return;
 	}
-	w.g = grt__curg();
+	w.g = in_g ? grt__curg() : NULL;
 	if (!w.g) {
 		grt__sync_unlock(&s->lock);
 		grt__fatal("a thread outside the runtime would have to wait "
@@ -31,11 +33,13 @@ void grt__sema_acquire(struct grt__sema *s, bool lifo, const char *reason)
 	/* The commit releases s->lock once we are off the CPU. */
 	grt__park(grt__sync_unlock_commit, &s->lock, reason);
 	/* The releaser dequeued us and handed us its token. */
+	grt__sync_exit(in_g);
 }
 
 void grt__sema_release(struct grt__sema *s, uint32_t n)
 {
 	struct grt__waiter *w, *ready = NULL, **tail = &ready;
+	bool in_g = grt__sync_enter();
 
 	grt__sync_lock(&s->lock);
 	for (; n > 0 && (w = grt__waitq_dequeue(&s->q)); n--) {
@@ -54,4 +58,5 @@ void grt__sema_release(struct grt__sema *s, uint32_t n)
 		ready = w->next;
 		grt__ready(gp);
 	}
+	grt__sync_exit(in_g);
 }

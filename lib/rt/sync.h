@@ -13,6 +13,8 @@
  * - It is held for a few dozen instructions, never across a call into the
  *   scheduler that could run another G, and never while calling
  *   grt__ready(): wakers collect the Gs to ready, unlock, then ready them.
+ * - It is taken only between grt__sync_enter() and grt__sync_exit() (no
+ *   preemption of a G that holds one; see below).
  * - A G that parks holds the lock across grt__park() and the park commit
  *   (running on its M's scheduler stack once the G is switched out)
  *   releases it. A waker can therefore see a queued waiter only after its
@@ -36,6 +38,34 @@
 #include "sched.h"
 
 GWI_HIDDEN_BEGIN
+
+/*
+ * Every operation that takes an internal lock runs between
+ * grt__sync_enter() and grt__sync_exit() (Go's acquirem/releasem around
+ * lock()): the calling G's nopreempt is raised, so the preemption signal
+ * never detaches it from its P while it holds a lock, and a G that was
+ * detached before (preempted, or between grt_syscall_enter/exit) gets a
+ * P back first. Without this, a lock holder detached by the signal could
+ * lose its P for good at its next scheduling point -- grt__park(), with
+ * the lock still held -- while the Ms that do have Ps sleep on that lock:
+ * nobody would ever run the holder again.
+ *
+ * Returns whether the caller is a G (and nopreempt was raised); pass it to
+ * grt__sync_exit(). A G may come back from a park on another M: exit
+ * looks the M up again.
+ */
+static inline bool grt__sync_enter(void)
+{
+	struct grt_m *m = grt__acquirem();
+
+	return m && m->curg;
+}
+
+static inline void grt__sync_exit(bool in_g)
+{
+	if (in_g)
+		grt__releasem(grt__curm());
+}
 
 /*
  * The internal lock: a futex word, 0 free, 1 locked, 2 locked with
