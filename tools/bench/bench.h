@@ -126,6 +126,15 @@ static inline void cpu_relax(void)
 }
 
 /*
+ * Run body(arg) as the main G of a fresh runtime with nprocs Ps (0: one
+ * per CPU) and stack_size bytes of stack per G (0: the default). Returns
+ * grt_run()'s result; the runtime is torn down before it returns, so every
+ * repetition starts from the same state and start-up is never measured.
+ */
+int bench_rt_run(unsigned int nprocs, size_t stack_size,
+		 void (*body)(void *), void *arg);
+
+/*
  * The plain futex wake word of the C baselines: 0 idle, 1 a permit is
  * pending, 2 the owner sleeps. The waker makes the FUTEX_WAKE system call
  * only if the owner sleeps; the owner sleeps only if no permit is pending.

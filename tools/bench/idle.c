@@ -1,20 +1,90 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * idle: the CPU time a runtime burns while it has nothing to do: a few Gs
- * blocked on a channel, every M parked. getrusage(RUSAGE_SELF) user +
- * system time over a window of wall time, in microseconds of CPU per
+ * blocked on a channel, the main G asleep in a timer (grt_sleep; Go:
+ * time.Sleep), every M parked. getrusage(RUSAGE_SELF) user + system time,
+ * all threads, over a window of wall time, in microseconds of CPU per
  * second. The window is 10 slices (1 s by default), after 50 ms to let
  * start-up settle.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <gwake/rt.h>
 
 #include "bench.h"
 
+struct idle {
+	struct grt_chan *block;
+	struct grt_waitgroup wg;
+	double us_per_s;
+	int err;
+};
+
+static int64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * NSEC_PER_SEC +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+}
+
+static void blocked(void *arg)
+{
+	struct idle *id = arg;
+
+	grt_chan_recv(id->block, NULL);
+	grt_waitgroup_done(&id->wg);
+}
+
+static void idle_main(void *arg)
+{
+	struct idle *id = arg;
+	int64_t c0, t0, c1, t1;
+	int i;
+
+	if (grt_chan_make(&id->block, 0, 0)) {
+		id->err = -ENOMEM;
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		grt_waitgroup_add(&id->wg, 1);
+		if (grt_go(blocked, id)) {
+			id->err = -EAGAIN;
+			grt_waitgroup_done(&id->wg);
+		}
+	}
+	/* Settle, as the Go peer does; then the main G sleeps too. */
+	grt_sleep(50 * 1000000LL);
+	c0 = cpu_ns();
+	t0 = bench_now_ns();
+	grt_sleep(10 * bench_opts.slice_ns);
+	c1 = cpu_ns();
+	t1 = bench_now_ns();
+	id->us_per_s = (double)(c1 - c0) / 1e3 / ((double)(t1 - t0) / 1e9);
+	grt_chan_close(id->block);
+	grt_waitgroup_wait(&id->wg);
+	grt_chan_free(id->block);
+}
+
 static double run_rt(const struct bench_variant *v, const char **why)
 {
+	static struct idle id;
+	int ret;
+
 	(void)v;
-	*why = "the runtime core (lib/rt) is not there yet";
-	return -1;
+	memset(&id, 0, sizeof(id));
+	ret = bench_rt_run(0, 0, idle_main, &id);
+	if (ret || id.err) {
+		fprintf(stderr, "gwake-bench: idle: %s\n",
+			strerror(-(ret ? ret : id.err)));
+		*why = "runtime error (see stderr)";
+		return -1;
+	}
+	return id.us_per_s;
 }
 
 static double run_go(const struct bench_variant *v, const char **why)

@@ -126,8 +126,12 @@ static void run_group(const struct bench_group *g)
 		reps = 2;
 	if (reps > 64)
 		reps = 64;
+	if (!isatty(STDERR_FILENO))
+		fprintf(stderr, "gwake-bench: %s (%d reps)\n", g->id, reps);
 	for (r = 0; r < reps; r++) {
-		fprintf(stderr, "\r%-60s rep %d/%d", g->id, r + 1, reps);
+		if (isatty(STDERR_FILENO))
+			fprintf(stderr, "\r%-60s rep %d/%d", g->id, r + 1,
+				reps);
 		for (i = 0; i < g->nv; i++) {
 			const struct bench_variant *v = &g->v[i];
 			const char *reason = NULL;
@@ -144,7 +148,8 @@ static void run_group(const struct bench_group *g)
 			samples[i][n[i]++] = x;
 		}
 	}
-	fprintf(stderr, "\r%-72s\r", "");
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "\r%-72s\r", "");
 
 	for (i = 0; i < g->nv; i++) {
 		st[i] = compute(samples[i], n[i]);

@@ -8,11 +8,15 @@
  *               iter.Pull over runtime.coroswitch, appeared in Go 1.23 and
  *               is not in Debian 12's Go 1.19. ns per switch.
  *   rt/spawn    spawn a G that runs a trivial function and exits, waiting
- *               for a batch with a wait group. ns per G.
+ *               for batches of up to 1000 with a wait group. ns per G.
  *   rt/chan     two Gs ping-pong over two unbuffered channels, with one P
  *               and with two. ns per round trip.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+
+#include <gwake/rt.h>
 
 #include "bench.h"
 
@@ -23,12 +27,183 @@ enum micro {
 	U_CHAN,
 };
 
+struct mb {
+	enum micro what;
+	atomic_int stop;
+	struct grt_chan *ping, *pong;
+	struct grt_coro *coro;
+	struct grt_waitgroup wg;
+	long next;
+	double ns;
+	int err;
+};
+
+static void fail(struct mb *m, int err)
+{
+	if (!m->err)
+		m->err = err;
+}
+
+/* rt/gswitch: the peer yields until told to stop. */
+static void yielder(void *arg)
+{
+	struct mb *m = arg;
+
+	while (!atomic_load_explicit(&m->stop, memory_order_relaxed))
+		grt_yield();
+	grt_waitgroup_done(&m->wg);
+}
+
+static void yield_op(void *ctx, uint64_t n)
+{
+	(void)ctx;
+	while (n--)
+		grt_yield();
+}
+
+/* rt/coro: the coroutine's body switches back until told to stop. */
+static void coro_body(struct grt_coro *c, void *arg)
+{
+	struct mb *m = arg;
+
+	while (!atomic_load_explicit(&m->stop, memory_order_relaxed))
+		if (grt_coro_switch(c) < 0)
+			break;
+}
+
+static void coro_op(void *ctx, uint64_t n)
+{
+	struct mb *m = ctx;
+	int ret;
+
+	while (n--)
+		if ((ret = grt_coro_switch(m->coro))) {
+			fail(m, ret < 0 ? ret : -EPROTO);
+			return;
+		}
+}
+
+/* rt/spawn: a G that runs a trivial function and exits. */
+static void spawned(void *arg)
+{
+	struct mb *m = arg;
+
+	grt_waitgroup_done(&m->wg);
+}
+
+static void spawn_op(void *ctx, uint64_t n)
+{
+	struct mb *m = ctx;
+	uint64_t i;
+	int ret;
+
+	/* Batches of at most 1000 outstanding Gs, as Go's runs them. */
+	while (n) {
+		uint64_t b = n < 1000 ? n : 1000;
+
+		grt_waitgroup_add(&m->wg, (int)b);
+		for (i = 0; i < b; i++)
+			if ((ret = grt_go(spawned, m))) {
+				fail(m, ret);
+				grt_waitgroup_done(&m->wg);
+			}
+		grt_waitgroup_wait(&m->wg);
+		n -= b;
+	}
+}
+
+/* rt/chan: the peer echoes x + 1 until ping is closed. */
+static void echo(void *arg)
+{
+	struct mb *m = arg;
+	long v;
+
+	while (grt_chan_recv(m->ping, &v) == 1) {
+		v++;
+		if (grt_chan_send(m->pong, &v))
+			break;
+	}
+	grt_waitgroup_done(&m->wg);
+}
+
+static void chan_op(void *ctx, uint64_t n)
+{
+	struct mb *m = ctx;
+	long v, w = 0;
+
+	while (n--) {
+		v = m->next++;
+		if (grt_chan_send(m->ping, &v) || grt_chan_recv(m->pong, &w) != 1 ||
+		    w != v + 1) {
+			fail(m, -EPROTO);
+			return;
+		}
+	}
+}
+
+static void micro_main(void *arg)
+{
+	struct mb *m = arg;
+	int ret = 0;
+
+	switch (m->what) {
+	case U_GSWITCH:
+		grt_waitgroup_add(&m->wg, 1);
+		if ((ret = grt_go(yielder, m)))
+			break;
+		grt_yield();
+		/* Every yield of ours is two switches: there and back. */
+		m->ns = bench_timed(yield_op, m, bench_opts.slice_ns) / 2;
+		atomic_store(&m->stop, 1);
+		grt_waitgroup_wait(&m->wg);
+		break;
+	case U_CORO:
+		if ((ret = grt_coro_new(&m->coro, coro_body, m)))
+			break;
+		m->ns = bench_timed(coro_op, m, bench_opts.slice_ns) / 2;
+		atomic_store(&m->stop, 1);
+		/* Let the body see stop and return: the switch returns 1. */
+		if (grt_coro_switch(m->coro) != 1)
+			fail(m, -EPROTO);
+		grt_coro_free(m->coro);
+		break;
+	case U_SPAWN:
+		m->ns = bench_timed(spawn_op, m, bench_opts.slice_ns);
+		break;
+	case U_CHAN:
+		if ((ret = grt_chan_make(&m->ping, sizeof(long), 0)) ||
+		    (ret = grt_chan_make(&m->pong, sizeof(long), 0)))
+			break;
+		grt_waitgroup_add(&m->wg, 1);
+		if ((ret = grt_go(echo, m)))
+			break;
+		m->ns = bench_timed(chan_op, m, bench_opts.slice_ns);
+		grt_chan_close(m->ping);
+		grt_waitgroup_wait(&m->wg);
+		break;
+	}
+	if (ret)
+		fail(m, ret);
+	grt_chan_free(m->ping);
+	grt_chan_free(m->pong);
+}
+
 /* iarg: micro | nprocs << 8 */
 static double run_rt(const struct bench_variant *v, const char **why)
 {
-	(void)v;
-	*why = "the runtime core (lib/rt) is not there yet";
-	return -1;
+	static struct mb m;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	m.what = (enum micro)(v->iarg & 0xff);
+	ret = bench_rt_run((unsigned int)(v->iarg >> 8), 0, micro_main, &m);
+	if (ret || m.err) {
+		fprintf(stderr, "gwake-bench: rt %s: %s\n", v->name,
+			strerror(-(ret ? ret : m.err)));
+		*why = "runtime error (see stderr)";
+		return -1;
+	}
+	return m.ns;
 }
 
 /* arg: the Go scenario; iarg: GOMAXPROCS */

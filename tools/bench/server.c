@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gwake/rt.h>
+
 #include "bench.h"
 
 #define MAX_CLIENTS	8
@@ -282,12 +284,157 @@ enum rmech {
 	R_CHAN_LOCKED,
 };
 
-/* iarg: rmech | clients << 8 */
+/* A request of the runtime's channel server: Go's shape in C. */
+struct rt_req {
+	long arg;
+	struct grt_chan *reply;
+};
+
+struct rt_server {
+	enum rmech mech;
+	int nclients;
+	struct grt_thread *thread;	/* R_THREAD_CALL */
+	struct grt_chan *requests;	/* R_CHAN* */
+	struct grt_waitgroup clients, server;
+	atomic_int next;
+	double ns_per_call[MAX_CLIENTS];
+	int err;
+};
+
+struct rt_client {
+	struct rt_server *s;
+	struct grt_chan *reply;
+	long next_arg;
+};
+
+static long rt_serve(void *arg)
+{
+	return serve((long)(intptr_t)arg);
+}
+
+static void rt_fail(struct rt_server *s, int err)
+{
+	if (!s->err)
+		s->err = err;
+}
+
+static void rt_server_g(void *arg)
+{
+	struct rt_server *s = arg;
+	struct rt_req r;
+	long res;
+	int ret;
+
+	if (s->mech == R_CHAN_LOCKED && (ret = grt_lock_thread()))
+		rt_fail(s, ret);
+	while (grt_chan_recv(s->requests, &r) == 1) {
+		res = serve(r.arg);
+		if ((ret = grt_chan_send(r.reply, &res))) {
+			rt_fail(s, ret);
+			break;
+		}
+	}
+	if (s->mech == R_CHAN_LOCKED)
+		grt_unlock_thread();
+	grt_waitgroup_done(&s->server);
+}
+
+static void rt_client_op(void *ctx, uint64_t n)
+{
+	struct rt_client *cl = ctx;
+	struct rt_server *s = cl->s;
+	struct rt_req r = { .reply = cl->reply };
+	long res = -1;
+	int ret;
+
+	while (n--) {
+		r.arg = cl->next_arg++;
+		if (s->mech == R_THREAD_CALL) {
+			ret = grt_thread_call(s->thread, rt_serve,
+					      (void *)(intptr_t)r.arg, &res);
+		} else {
+			ret = grt_chan_send(s->requests, &r);
+			if (!ret)
+				ret = grt_chan_recv(cl->reply, &res) == 1 ?
+				      0 : -EPIPE;
+		}
+		if (ret || res != r.arg + 1) {
+			rt_fail(s, ret ? ret : -EPROTO);
+			return;
+		}
+	}
+}
+
+static void rt_client_g(void *arg)
+{
+	struct rt_server *s = arg;
+	int i = atomic_fetch_add(&s->next, 1);
+	struct rt_client cl = { .s = s };
+
+	if (s->mech != R_THREAD_CALL &&
+	    grt_chan_make(&cl.reply, sizeof(long), 0))
+		rt_fail(s, -ENOMEM);
+	else
+		s->ns_per_call[i] = bench_timed(rt_client_op, &cl,
+						bench_opts.slice_ns);
+	grt_chan_free(cl.reply);
+	grt_waitgroup_done(&s->clients);
+}
+
+static void rt_server_main(void *arg)
+{
+	struct rt_server *s = arg;
+	int i, ret;
+
+	if (s->mech == R_THREAD_CALL) {
+		ret = grt_thread_start(&s->thread);
+	} else {
+		ret = grt_chan_make(&s->requests, sizeof(struct rt_req), 0);
+		if (!ret) {
+			grt_waitgroup_add(&s->server, 1);
+			ret = grt_go(rt_server_g, s);
+		}
+	}
+	if (ret) {
+		rt_fail(s, ret);
+		return;
+	}
+	grt_waitgroup_add(&s->clients, s->nclients);
+	for (i = 0; i < s->nclients; i++)
+		if ((ret = grt_go(rt_client_g, s))) {
+			rt_fail(s, ret);
+			grt_waitgroup_done(&s->clients);
+		}
+	grt_waitgroup_wait(&s->clients);
+	if (s->mech == R_THREAD_CALL) {
+		grt_thread_free(s->thread);
+	} else {
+		grt_chan_close(s->requests);
+		grt_waitgroup_wait(&s->server);
+		grt_chan_free(s->requests);
+	}
+}
+
+/* iarg: rmech | clients << 8. As many Ps as CPUs (Go's default). */
 static double run_rt_server(const struct bench_variant *v, const char **why)
 {
-	(void)v;
-	*why = "the runtime core (lib/rt) is not there yet";
-	return -1;
+	static struct rt_server s;
+	double rate = 0;
+	int i, ret;
+
+	memset(&s, 0, sizeof(s));
+	s.mech = (enum rmech)(v->iarg & 0xff);
+	s.nclients = (int)(v->iarg >> 8);
+	ret = bench_rt_run(0, 0, rt_server_main, &s);
+	if (ret || s.err) {
+		fprintf(stderr, "gwake-bench: %s: %s\n", v->name,
+			strerror(-(ret ? ret : s.err)));
+		*why = "runtime error (see stderr)";
+		return -1;
+	}
+	for (i = 0; i < s.nclients; i++)
+		rate += 1.0 / s.ns_per_call[i];
+	return 1.0 / rate;
 }
 
 /* iarg: locked | clients << 8 | gomaxprocs << 16 */

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gwake/rt.h>
+
 #include "bench.h"
 
 int64_t bench_now_ns(void)
@@ -157,4 +159,15 @@ double bench_go(int gomaxprocs, const char *const *argv, const char **why)
 		return -1;
 	}
 	return v;
+}
+
+int bench_rt_run(unsigned int nprocs, size_t stack_size,
+		 void (*body)(void *), void *arg)
+{
+	struct grt_config cfg = {
+		.nprocs = nprocs,
+		.stack_size = stack_size,
+	};
+
+	return grt_run(&cfg, body, arg);
 }

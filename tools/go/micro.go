@@ -37,24 +37,29 @@ func goschedMain(args []string) float64 {
 	return ns / 2
 }
 
-// spawnMain: spawn goroutines that each run a trivial function and exit,
-// waiting for a batch with a WaitGroup. Prints ns per goroutine.
+// spawnMain: spawn goroutines that each run a trivial function (wg.Done)
+// and exit, waiting for each batch with a WaitGroup. Prints ns per
+// goroutine.
 func spawnMain(args []string) float64 {
 	fs := flag.NewFlagSet("spawn", flag.ExitOnError)
 	d := durationFlag(fs)
 	parse(fs, args)
 
 	var wg sync.WaitGroup
-	var sink atomic.Int64
 	return timed(time.Duration(*d), func(n int) {
-		wg.Add(n)
-		for i := 0; i < n; i++ {
-			go func(i int) {
-				sink.Add(int64(i))
-				wg.Done()
-			}(i)
+		// Batches of at most 1000 outstanding goroutines, as gwake-bench.
+		for n > 0 {
+			b := n
+			if b > 1000 {
+				b = 1000
+			}
+			wg.Add(b)
+			for i := 0; i < b; i++ {
+				go wg.Done()
+			}
+			wg.Wait()
+			n -= b
 		}
-		wg.Wait()
 	})
 }
 
