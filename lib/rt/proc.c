@@ -726,6 +726,8 @@ static bool stopm(struct grt_m *m)
 {
 	struct grt_p *p;
 
+	if (m->spinning)
+		grt__fatal("stopm: M%d is spinning", m->id);
 	grt__lock();
 	mput_locked(m);
 	grt__checkdead();
@@ -1078,7 +1080,20 @@ void grt__park(bool (*commit)(struct grt_g *gp, void *arg), void *arg,
 	grt__releasem(grt__curm());
 }
 
+static void ready_(struct grt_g *gp, bool next);
+
 void grt__ready(struct grt_g *gp)
+{
+	ready_(gp, true);
+}
+
+/* Timers: a batch of expired timers keeps deadline order (FIFO). */
+void grt__ready_fifo(struct grt_g *gp)
+{
+	ready_(gp, false);
+}
+
+static void ready_(struct grt_g *gp, bool next)
 {
 	uint32_t st = GRT_GWAITING;
 	struct grt_m *m, *lm;
@@ -1091,7 +1106,13 @@ void grt__ready(struct grt_g *gp)
 			   (unsigned long long)gp->id, st);
 	lm = gp->lockedm;
 	if (lm) {
-		/* Straight to its own M: never through a run queue. */
+		/*
+		 * Straight to its own M: never through a run queue. The M
+		 * counts as running again from now on (it was counted idle
+		 * before its G became visible to us, post_switch), so that
+		 * our own M going idle next cannot look like a deadlock.
+		 */
+		atomic_fetch_sub(&S.nmidlelocked, 1);
 		atomic_store_explicit(&lm->lockedg_ready, 1,
 				      memory_order_release);
 		gwake_wake(lm->handle);
@@ -1103,7 +1124,7 @@ void grt__ready(struct grt_g *gp)
 		cur->nopreempt++;	/* m->p must not change under us */
 	__asm__ __volatile__("" ::: "memory");
 	if (m && m->p)
-		grt__runqput(m->p, gp, true);
+		grt__runqput(m->p, gp, next);
 	else
 		grt__globrunqput(gp);
 	grt__wakep();
@@ -1279,6 +1300,7 @@ unsigned int grt_nprocs(void)
 /* ---- The scheduler loop --------------------------------------------------- */
 
 static void stop_world_locked(void);
+static void resetspinning(struct grt_m *m);
 
 /* Work stealing: four rounds over all Ps in random order. */
 static struct grt_g *stealwork(struct grt_m *m, struct grt_p *p)
@@ -1348,6 +1370,9 @@ top:
 	if (gwi_unlikely(atomic_load_explicit(&S.nlockedwait,
 					      memory_order_relaxed)) &&
 	    give_p_to_locked(m)) {
+		/* No P, no spinning: let someone else look (see resetspinning). */
+		if (m->spinning)
+			resetspinning(m);
 		if (!stopm(m))
 			return NULL;
 		goto top;
@@ -1447,20 +1472,17 @@ static void stop_world_locked(void)
  */
 static bool stoplockedm(struct grt_m *m)
 {
+	/* Counted in nmidlelocked by post_switch; the readier uncounts. */
 	grt__handoffp(grt__releasep(m));
-	atomic_fetch_add(&S.nmidlelocked, 1);
 	grt__lock();
 	grt__checkdead();
 	grt__unlock();
 	while (!atomic_exchange_explicit(&m->lockedg_ready, 0,
 					 memory_order_acquire)) {
-		if (grt_stopping()) {
-			atomic_fetch_sub(&S.nmidlelocked, 1);
+		if (grt_stopping())
 			return false;
-		}
 		gwake_block(-1);
 	}
-	atomic_fetch_sub(&S.nmidlelocked, 1);
 	return wait_for_p_(m);
 }
 
@@ -1519,7 +1541,13 @@ static struct grt_g *post_switch(struct grt_m *m, struct grt_g *gp,
 		gp->m = NULL;
 		atomic_store_explicit(&gp->status, GRT_GWAITING,
 				      memory_order_release);
+		/* A locked G's M is idle from the moment the G can be
+		 * readied, i.e. before the commit publishes it. */
+		if (gp->lockedm)
+			atomic_fetch_add(&S.nmidlelocked, 1);
 		if (m->commit && !m->commit(gp, m->commit_arg)) {
+			if (gp->lockedm)
+				atomic_fetch_sub(&S.nmidlelocked, 1);
 			atomic_store_explicit(&gp->status, GRT_GRUNNABLE,
 					      memory_order_relaxed);
 			return gp;

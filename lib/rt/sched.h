@@ -449,6 +449,7 @@ static inline void grt__releasem(struct grt_m *m)
 }
 
 /* proc.c */
+void grt__ready_fifo(struct grt_g *gp);
 int64_t grt__nanotime(void);
 uint32_t grt__fastrand(struct grt_m *m);
 void grt__lock(void);

@@ -164,17 +164,24 @@ static void tcall_serve(void *arg)
 		}
 		if (!cds_wfcq_empty(&t->head, &t->tail))
 			continue;
+		/*
+		 * Counted idle before sleeping is visible; the caller that
+		 * clears sleeping uncounts us (before it can go idle itself,
+		 * so that no false deadlock is seen in between).
+		 */
+		atomic_fetch_add(&S.nmidlelocked, 1);
 		atomic_store(&t->sleeping, 1);
 		if (cds_wfcq_empty(&t->head, &t->tail) &&
 		    !atomic_load(&S.stopping)) {
-			atomic_fetch_add(&S.nmidlelocked, 1);
 			grt__lock();
 			grt__checkdead();
 			grt__unlock();
-			(void)gwake_block(-1);
-			atomic_fetch_sub(&S.nmidlelocked, 1);
+			while (atomic_load(&t->sleeping) &&
+			       !atomic_load(&S.stopping))
+				(void)gwake_block(-1);
 		}
-		atomic_store(&t->sleeping, 0);
+		if (atomic_exchange(&t->sleeping, 0))
+			atomic_fetch_sub(&S.nmidlelocked, 1);
 	}
 	if (stopreq) {
 		atomic_fetch_or(&t->state, 1);
@@ -262,8 +269,10 @@ static int tcall_post(struct grt_thread *t, struct tcall_req *r)
 	/* An xchg: a full barrier before the load of sleeping. */
 	cds_wfcq_enqueue(&t->head, &t->tail, &r->node);
 	atomic_fetch_sub(&t->state, 2);
-	if (atomic_load(&t->sleeping))
+	if (atomic_load(&t->sleeping) && atomic_exchange(&t->sleeping, 0)) {
+		atomic_fetch_sub(&S.nmidlelocked, 1);
 		gwake_wake(t->m->handle);
+	}
 	return 0;
 }
 

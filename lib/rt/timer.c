@@ -132,7 +132,7 @@ void grt__timers_free(struct grt_p *p)
 
 static void sleep_fire(struct grt__timer *t)
 {
-	grt__ready(t->g);
+	grt__ready_fifo(t->g);
 }
 
 static bool sleep_commit(struct grt_g *gp, void *arg)
