@@ -69,14 +69,14 @@ static int coro_switch(struct grt_coro *c, bool exit)
 		grt__releasem(m);
 		return -EPERM;
 	}
-	if (exit && gp == grt__sched.maing) {
-		grt__releasem(m);
-		return -EPERM;
-	}
 	next = atomic_load_explicit(&c->gp, memory_order_acquire);
 	if (!next) {
 		grt__releasem(m);
 		return -ESRCH;
+	}
+	if (exit && gp == grt__sched.maing) {
+		grt__releasem(m);
+		return -EPERM;
 	}
 	if (next == gp) {
 		grt__releasem(m);

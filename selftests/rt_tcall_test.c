@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Thread calls (grt_thread_start/_call/_stop/_free, lib/rt/tcall.c): bad
+ * use and every error, calls run on the one server thread in order and one
+ * at a time, a call from the server itself, calls that use the runtime,
+ * a stop racing with callers (each call either ran or failed -ESRCH,
+ * none is lost), many concurrent callers with exact results, and a
+ * deadlock with an idle server. Both backends.
+ */
+#include "rt_test.h"
+
+FIXTURE(rt_tcall) {
+};
+
+FIXTURE_VARIANT(rt_tcall) {
+	const char *backend;
+};
+
+FIXTURE_VARIANT_ADD(rt_tcall, user) {
+	.backend = "user",
+};
+
+FIXTURE_VARIANT_ADD(rt_tcall, kmod) {
+	.backend = "kmod",
+};
+
+FIXTURE_SETUP(rt_tcall)
+{
+	GWAKE_SETUP_BACKEND(variant->backend);
+}
+
+FIXTURE_TEARDOWN(rt_tcall)
+{
+}
+
+static long tid_fn(void *arg)
+{
+	(void)arg;
+	return gwake_test_gettid();
+}
+
+static long add1(void *arg)
+{
+	return (long)arg + 1;
+}
+
+/* --- Bad use ------------------------------------------------------------------ */
+
+static struct grt_thread *stopped_thread;
+
+static long stop_self(void *arg)
+{
+	return grt_thread_stop(arg);
+}
+
+static long call_self(void *arg)
+{
+	long r = 0;
+	int err = grt_thread_call(arg, tid_fn, NULL, &r);
+
+	/* From the server itself: runs inline, on this very thread. */
+	return err ? err : (r == gwake_test_gettid() ? 1 : -1);
+}
+
+static void bad_use_body(void *arg)
+{
+	struct grt_thread *t;
+	long r = 0;
+
+	(void)arg;
+	RT_CHECK_EQ(-EINVAL, grt_thread_start(NULL));
+	RT_CHECK_EQ(0, grt_thread_start(&t));
+	RT_CHECK_EQ(-EINVAL, grt_thread_call(NULL, add1, NULL, &r));
+	RT_CHECK_EQ(-EINVAL, grt_thread_call(t, NULL, NULL, &r));
+	RT_CHECK_EQ(-EINVAL, grt_thread_stop(NULL));
+	RT_CHECK_EQ(-EINVAL, grt_thread_free(NULL));
+	/* A result pointer is optional. */
+	RT_CHECK_EQ(0, grt_thread_call(t, add1, (void *)41, NULL));
+	RT_CHECK_EQ(0, grt_thread_call(t, add1, (void *)41, &r));
+	RT_CHECK_EQ(42, r);
+	/* The server cannot wait for itself to stop. */
+	RT_CHECK_EQ(0, grt_thread_call(t, stop_self, t, &r));
+	RT_CHECK_EQ(-EDEADLK, r);
+	RT_CHECK_EQ(0, grt_thread_call(t, call_self, t, &r));
+	RT_CHECK_EQ(1, r);
+	RT_CHECK_EQ(0, grt_thread_stop(t));
+	/* A thread that has exited: a clear error, the call never ran. */
+	r = 7;
+	RT_CHECK_EQ(-ESRCH, grt_thread_call(t, add1, NULL, &r));
+	RT_CHECK_EQ(7, r);
+	RT_CHECK_EQ(-ESRCH, grt_thread_stop(t));
+	RT_CHECK_EQ(0, grt_thread_free(t));
+	/* Not freed: teardown frees it; calls still fail cleanly. */
+	RT_CHECK_EQ(0, grt_thread_start(&stopped_thread));
+	RT_CHECK_EQ(0, grt_thread_stop(stopped_thread));
+	RT_CHECK_EQ(-ESRCH, grt_thread_call(stopped_thread, add1, NULL, &r));
+}
+
+TEST_F(rt_tcall, bad_use_and_errors)
+{
+	struct grt_thread *t = NULL;
+	long r;
+
+	EXPECT_EQ(-EPERM, grt_thread_start(&t));
+	EXPECT_EQ(-EINVAL, grt_thread_call(NULL, add1, NULL, &r));
+	RT_RUN(2, bad_use_body, NULL);
+}
+
+/* --- One thread, in order, one call at a time ---------------------------------- */
+
+struct serial {
+	struct grt_thread *t;
+	long counter;			/* only the server touches it */
+	atomic_int inside;
+	atomic_int overlap;
+	long server_tid;
+	atomic_int bad_tid;
+	atomic_int bad_result;
+	struct grt_chan *done;
+};
+
+struct serial_arg {
+	struct serial *s;
+	long v;
+};
+
+static long serial_fn(void *arg)
+{
+	struct serial_arg *a = arg;
+	struct serial *s = a->s;
+
+	if (atomic_fetch_add(&s->inside, 1))
+		atomic_fetch_add(&s->overlap, 1);
+	if (gwake_test_gettid() != s->server_tid)
+		atomic_fetch_add(&s->bad_tid, 1);
+	s->counter++;		/* not atomic: calls never overlap */
+	atomic_fetch_sub(&s->inside, 1);
+	return a->v * 2;
+}
+
+#define CALLERS		64
+#define CALLS		2000
+
+static void caller_g(void *arg)
+{
+	struct serial *s = arg;
+	struct serial_arg a = { .s = s };
+	long r;
+	int i;
+
+	for (i = 0; i < CALLS; i++) {
+		a.v = (long)grt_id() * 100000 + i;
+		RT_CHECK_EQ(0, grt_thread_call(s->t, serial_fn, &a, &r));
+		if (r != a.v * 2)
+			atomic_fetch_add(&s->bad_result, 1);
+	}
+	grt_chan_send(s->done, NULL);
+}
+
+static void serial_body(void *arg)
+{
+	struct serial *s = arg;
+	long tid;
+	int i;
+
+	RT_CHECK_EQ(0, grt_thread_start(&s->t));
+	RT_CHECK_EQ(0, grt_thread_call(s->t, tid_fn, NULL, &tid));
+	RT_CHECK(tid != gwake_test_gettid());
+	s->server_tid = tid;
+	RT_CHECK_EQ(0, grt_chan_make(&s->done, 0, CALLERS));
+	for (i = 0; i < CALLERS; i++)
+		RT_GO(caller_g, s);
+	for (i = 0; i < CALLERS; i++)
+		grt_chan_recv(s->done, NULL);
+	RT_CHECK_EQ(0, grt_thread_free(s->t));
+	grt_chan_free(s->done);
+}
+
+TEST_F_TIMEOUT(rt_tcall, stress_many_callers_one_thread, 300)
+{
+	struct serial s = { 0 };
+
+	RT_RUN(0, serial_body, &s);
+	EXPECT_EQ((long)CALLERS * CALLS, s.counter);
+	EXPECT_EQ(0, atomic_load(&s.overlap));
+	EXPECT_EQ(0, atomic_load(&s.bad_tid));
+	EXPECT_EQ(0, atomic_load(&s.bad_result));
+	memset(&s, 0, sizeof(s));
+	RT_RUN(1, serial_body, &s);
+	EXPECT_EQ((long)CALLERS * CALLS, s.counter);
+	EXPECT_EQ(0, atomic_load(&s.overlap));
+}
+
+/* --- A call that uses the runtime ------------------------------------------------ */
+
+struct chatty {
+	struct grt_chan *c;
+	long tid;
+};
+
+static long chatty_fn(void *arg)
+{
+	struct chatty *ch = arg;
+	long v = 0;
+
+	/* Blocks on a channel and sleeps, on the server thread. */
+	if (grt_chan_recv(ch->c, &v) != 1)
+		return -1;
+	grt_sleep(100000);
+	if (gwake_test_gettid() != ch->tid)
+		return -2;
+	return v;
+}
+
+static void feeder(void *arg)
+{
+	struct chatty *ch = arg;
+	long v = 1234;
+
+	grt_sleep(1000000);
+	grt_chan_send(ch->c, &v);
+}
+
+static void chatty_body(void *arg)
+{
+	struct grt_thread *t;
+	struct chatty ch;
+	long r = 0;
+	int i;
+
+	(void)arg;
+	RT_CHECK_EQ(0, grt_thread_start(&t));
+	RT_CHECK_EQ(0, grt_thread_call(t, tid_fn, NULL, &ch.tid));
+	RT_CHECK_EQ(0, grt_chan_make(&ch.c, sizeof(long), 0));
+	for (i = 0; i < 5; i++) {
+		RT_GO(feeder, &ch);
+		RT_CHECK_EQ(0, grt_thread_call(t, chatty_fn, &ch, &r));
+		RT_CHECK_EQ(1234, r);
+	}
+	RT_CHECK_EQ(0, grt_thread_free(t));
+	grt_chan_free(ch.c);
+}
+
+TEST_F(rt_tcall, call_may_block_on_the_runtime)
+{
+	RT_RUN(1, chatty_body, NULL);
+	RT_RUN(2, chatty_body, NULL);
+}
+
+/* --- A stop racing with callers ----------------------------------------------- */
+
+struct race {
+	struct grt_thread *t;
+	long ran;			/* server only */
+	atomic_long ok;
+	atomic_long refused;
+	atomic_int bad;
+	struct grt_chan *done;
+};
+
+static long count_fn(void *arg)
+{
+	struct race *r = arg;
+
+	return ++r->ran;
+}
+
+static void racer(void *arg)
+{
+	struct race *r = arg;
+	long v;
+	int i, err;
+
+	for (i = 0; i < 500; i++) {
+		err = grt_thread_call(r->t, count_fn, r, &v);
+		if (!err)
+			atomic_fetch_add(&r->ok, 1);
+		else if (err == -ESRCH)
+			atomic_fetch_add(&r->refused, 1);
+		else
+			atomic_fetch_add(&r->bad, 1);
+		if (i % 16 == 0)
+			grt_yield();
+	}
+	grt_chan_send(r->done, NULL);
+}
+
+static void race_body(void *arg)
+{
+	struct race *r = arg;
+	int i;
+
+	RT_CHECK_EQ(0, grt_thread_start(&r->t));
+	RT_CHECK_EQ(0, grt_chan_make(&r->done, 0, 16));
+	for (i = 0; i < 16; i++)
+		RT_GO(racer, r);
+	grt_sleep(200000);
+	RT_CHECK_EQ(0, grt_thread_stop(r->t));
+	for (i = 0; i < 16; i++)
+		grt_chan_recv(r->done, NULL);
+	RT_CHECK_EQ(0, grt_thread_free(r->t));
+	grt_chan_free(r->done);
+}
+
+TEST_F(rt_tcall, stop_races_with_callers_nothing_lost)
+{
+	struct race r = { 0 };
+
+	RT_RUN(0, race_body, &r);
+	/* Every call either ran exactly once or was refused. */
+	EXPECT_EQ(16 * 500, atomic_load(&r.ok) + atomic_load(&r.refused));
+	EXPECT_EQ(r.ran, atomic_load(&r.ok));
+	EXPECT_EQ(0, atomic_load(&r.bad));
+}
+
+/* --- Deadlock with an idle server ------------------------------------------------ */
+
+static void idle_server_deadlock(void *arg)
+{
+	struct grt_thread *t;
+	struct grt_chan *c;
+	long r;
+
+	(void)arg;
+	grt_thread_start(&t);
+	grt_thread_call(t, add1, NULL, &r);
+	grt_chan_make(&c, 0, 0);
+	grt_chan_recv(c, NULL);		/* nobody sends; the server idles */
+}
+
+TEST_F(rt_tcall, deadlock_with_an_idle_server_is_reported)
+{
+	struct grt_config cfg = { .nprocs = 2 };
+	int saved, fd, ret;
+
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open("/dev/null", O_WRONLY);
+	dup2(fd, STDERR_FILENO);
+	ret = grt_run(&cfg, idle_server_deadlock, NULL);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	EXPECT_EQ(-EDEADLK, ret);
+}
+
+TEST_HARNESS_MAIN
