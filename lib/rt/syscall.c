@@ -134,32 +134,34 @@ void grt_syscall_exit(void)
 
 ssize_t grt_read(int fd, void *buf, size_t count)
 {
+	int saved = errno, err;
 	ssize_t r;
-	int err;
 
 	grt_syscall_enter();
 	r = read(fd, buf, count);
 	err = errno;
 	grt_syscall_exit();
+	errno = saved;
 	return r < 0 ? -err : r;
 }
 
 ssize_t grt_write(int fd, const void *buf, size_t count)
 {
+	int saved = errno, err;
 	ssize_t r;
-	int err;
 
 	grt_syscall_enter();
 	r = write(fd, buf, count);
 	err = errno;
 	grt_syscall_exit();
+	errno = saved;
 	return r < 0 ? -err : r;
 }
 
 int grt_nanosleep(int64_t ns)
 {
 	struct timespec ts;
-	int r, err;
+	int r, err, saved = errno;
 
 	if (ns < 0)
 		return -EINVAL;
@@ -171,5 +173,6 @@ int grt_nanosleep(int64_t ns)
 		err = errno;
 	} while (r && err == EINTR && !atomic_load(&S.stopping));
 	grt_syscall_exit();
+	errno = saved;
 	return r ? -err : 0;
 }
