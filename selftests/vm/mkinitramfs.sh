@@ -25,7 +25,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-out= busybox= module= modules_dir= run_tests= tests_list=
+out='' busybox='' module='' modules_dir='' run_tests='' tests_list=''
 tests=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -41,8 +41,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 die() { echo "mkinitramfs.sh: $*" >&2; exit 1; }
-[ -n "$out" ] && [ -n "$busybox" ] && [ -n "$module" ] && [ -n "$run_tests" ] ||
+if [ -z "$out" ] || [ -z "$busybox" ] || [ -z "$module" ] || [ -z "$run_tests" ]; then
 	die "usage: see the comment at the top of $0"
+fi
 [ -f "$module" ] || die "no module $module (did the kmod build run?)"
 [ -f "$run_tests" ] || die "no test runner $run_tests"
 [ -x "$busybox" ] || die "no busybox at $busybox"

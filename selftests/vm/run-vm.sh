@@ -23,7 +23,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-kernel= initrd= dir= name=vm timeout=900 append= mode=check
+kernel='' initrd='' dir='' name=vm timeout=900 append='' mode=check
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
@@ -36,8 +36,10 @@ while [ $# -gt 0 ]; do
 	*) echo "run-vm.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-[ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$dir" ] ||
-	{ echo "run-vm.sh: --kernel, --initrd and --dir are required" >&2; exit 2; }
+if [ -z "$kernel" ] || [ -z "$initrd" ] || [ -z "$dir" ]; then
+	echo "run-vm.sh: --kernel, --initrd and --dir are required" >&2
+	exit 2
+fi
 for f in "$kernel" "$initrd"; do
 	[ -f "$f" ] || { echo "run-vm.sh: $f: not found" >&2; exit 1; }
 done
@@ -53,9 +55,9 @@ dmesg_log=$dir/dmesg.log
 if [ -n "${VM_ACCEL:-}" ]; then
 	accel=(-accel "$VM_ACCEL")
 elif [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -q -w -E 'vmx|svm' /proc/cpuinfo; then
-	accel=(-accel kvm -accel tcg,thread=multi)
+	accel=(-accel kvm -accel "tcg,thread=multi")
 else
-	accel=(-accel tcg,thread=multi)
+	accel=(-accel "tcg,thread=multi")
 fi
 
 # Kernel parameters (README.md explains the choice):
@@ -92,7 +94,7 @@ rm -f "$log" "$dmesg_log"
 echo "run-vm.sh: $name: booting $(basename "$kernel") (${accel[*]}), timeout ${timeout}s"
 echo "run-vm.sh: console log: $log"
 start=$EPOCHREALTIME
-booted= interrupted=
+booted='' interrupted=''
 # Ctrl-C reaches qemu directly (same process group); note it for the verdict.
 trap 'interrupted=1' INT TERM
 

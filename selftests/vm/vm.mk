@@ -2,7 +2,7 @@
 #
 # selftests/vm: every selftest inside a QEMU VM with gwake.ko loaded.
 #
-#   make vm-check  [KERNEL_FLAVOR=generic|rt|cloud] [VM_TIMEOUT=900]
+#   make vm-check  [KERNEL_FLAVOR=generic|rt|cloud] [VM_TIMEOUT=2400]
 #                  [VM_APPEND="extra kernel parameters"]
 #   make vm-check-all            generic, rt and cloud in turn
 #   make vm-shell                the same VM with an interactive shell
@@ -30,7 +30,7 @@ VM_KERNEL_DIR	= $(CACHE)/kernel/$(KERNEL_FLAVOR)
 VM_INITRD	= $(VM_DIR)/initrd.cpio.gz
 VM_STATIC_O	= $(O)/vm
 VM_RUN_TESTS	?= selftests/run_tests.sh
-VM_TIMEOUT	?= 900
+VM_TIMEOUT	?= 2400
 VM_APPEND	?=
 VM_FLAVORS	:= generic rt cloud
 
