@@ -114,21 +114,48 @@ static inline char gwake_test_task_state(pid_t tid)
 }
 
 /*
+ * gwake_test_task_asleep() - is thread @tid of this process off the CPU in
+ * an interruptible sleep?
+ *
+ * The state alone is not enough: a sleeper sets TASK_INTERRUPTIBLE before
+ * it re-checks its condition (prepare_to_wait(), then the module moves the
+ * word IDLE -> SLEEPING), so 'S' can show while the wake word still says
+ * "not asleep". /proc's wchan is non-zero only for a task that schedule()
+ * took off its run queue, which is after that re-check.
+ */
+static inline bool gwake_test_task_asleep(pid_t tid)
+{
+	char path[64], buf[64];
+	ssize_t n;
+	int fd;
+
+	if (gwake_test_task_state(tid) != 'S')
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && !(n == 1 && buf[0] == '0');
+}
+
+/*
  * gwake_test_wait_asleep() - wait until thread @tid sleeps.
  *
  * Call it after the thread registered (gwake_self()) and then announced
  * that its next step is gwake_block() or gwake_swap(): from then on the
- * only place it can go to sleep is the wake word, so 'S' means "blocked"
- * for both backends (the userspace one sleeps in FUTEX_WAIT after its spin,
- * the module in an interruptible wait). Polls instead of sleeping for a
- * fixed time, so no test depends on timing; gives up after
+ * only place it can go to sleep is the wake word, so asleep means
+ * "blocked" for both backends (the userspace one sleeps in FUTEX_WAIT
+ * after its spin, the module in an interruptible wait). Polls instead of
+ * sleeping for a fixed time, so no test depends on timing; gives up after
  * GWAKE_TEST_LONG_NS and returns false so the caller fails with a message.
  */
 static inline bool gwake_test_wait_asleep(pid_t tid)
 {
 	int64_t end = gwake_test_now_ns() + GWAKE_TEST_LONG_NS;
 
-	while (gwake_test_task_state(tid) != 'S') {
+	while (!gwake_test_task_asleep(tid)) {
 		if (gwake_test_now_ns() > end)
 			return false;
 		usleep(100);
@@ -282,9 +309,9 @@ static inline int gwake_peer_result(struct gwake_peer *p)
 
 /*
  * Gives a blocking command (GWAKE_PEER_BLOCK or _SWAP) and waits until the
- * peer sleeps in it: the peer entered the call before /proc said 'S' and
- * had not left it after, and the wake word is the only place it can sleep
- * in between. False if it never slept: the call returned, or it spins.
+ * peer sleeps in it: the peer entered the call before /proc said it sleeps
+ * (gwake_test_task_asleep()) and had not left it after, and the wake word
+ * is the only place it can sleep in between. False if it never slept: the call returned, or it spins.
  */
 static inline bool gwake_peer_post_asleep(struct gwake_peer *p, enum gwake_peer_cmd cmd,
 					  gwake_t target, int64_t timeout)
@@ -295,7 +322,7 @@ static inline bool gwake_peer_post_asleep(struct gwake_peer *p, enum gwake_peer_
 	gwake_peer_post(p, cmd, target, timeout);
 	while (gwake_test_now_ns() < end) {
 		if (atomic_load(&p->blocks_entered) >= n &&
-		    gwake_test_task_state(p->tid) == 'S' &&
+		    gwake_test_task_asleep(p->tid) &&
 		    atomic_load(&p->blocks_left) < n)
 			return true;
 		usleep(100);

@@ -147,24 +147,24 @@ TEST_F(stale, exited_handle_never_reaches_successor)
 }
 
 /*
- * TID reuse: a thread registers and exits; thread IDs are then allocated
- * until they wrap around pid_max and a new thread gets the same TID. Its
- * registration must not answer to the old handle (the module keys its
- * table by TID; a generation check that is missing or compares too little
- * shows here), whether the old handle is woken by the new thread itself or
- * by another. Only threads whose TID was seen before register, so the wrap
- * costs plain thread creations.
+ * TID reuse: threads register and exit; thread IDs are then allocated
+ * until they wrap around pid_max and new threads get the same TIDs. A new
+ * registration must not answer to the old handle of its TID (the module
+ * keys its table by TID: a generation check that is missing or compares
+ * too little shows here): the thread wakes the old handle itself (the
+ * module's lookup does not depend on who asks) and must find no permit.
+ * Only threads whose TID was recorded register, so the wrap costs plain
+ * thread creations, made from two threads at once.
  */
 #define TID_RECORDED	256
 #define TID_REUSES	32
+#define TID_BURNERS	2
 
 struct tid_reuse {
 	gwake_t *old;		/* by TID: the handle an exited thread had */
 	int pid_max;
-	/* Set by the current thread before it posts event. */
-	gwake_t cur_old;	/* 0: its TID was not recorded, it is leaving */
-	sem_t event, woken_by_main;
-	unsigned int reuses, bad_self_wake, bad_wake, bad_permit, same_handle, errors;
+	atomic_uint created, reuses;
+	atomic_uint bad_wake, bad_wake_many, bad_permit, same_handle, errors;
 };
 
 static void *tid_reuse_thread(void *arg)
@@ -173,31 +173,39 @@ static void *tid_reuse_thread(void *arg)
 	pid_t tid = gwake_test_gettid();
 	gwake_t old = tid > 0 && tid <= tr->pid_max ? tr->old[tid] : 0, h;
 
-	tr->cur_old = old;
-	if (!old) {
-		sem_post(&tr->event);
+	if (!old)
+		return NULL;
+	/* Checked once per TID: only this thread has this TID now. */
+	tr->old[tid] = 0;
+	atomic_fetch_add(&tr->reuses, 1);
+	if (gwake_self(&h)) {
+		atomic_fetch_add(&tr->errors, 1);
 		return NULL;
 	}
-	/* Not recorded again: one check per TID is enough. */
-	tr->old[tid] = 0;
-	tr->reuses++;
-	if (gwake_self(&h)) {
-		tr->errors++;
-	} else {
-		if (h == old)
-			tr->same_handle++;
-		/* The old handle, from the thread that now has its TID... */
-		if (gwake_wake(old) != -ESRCH)
-			tr->bad_self_wake++;
-		if (gwake_block(0) != -ETIMEDOUT)
-			tr->bad_permit++;
-	}
-	/* ...and from the main thread. */
-	sem_post(&tr->event);
-	while (sem_wait(&tr->woken_by_main))
-		;
+	if (h == old)
+		atomic_fetch_add(&tr->same_handle, 1);
+	if (gwake_wake(old) != -ESRCH)
+		atomic_fetch_add(&tr->bad_wake, 1);
+	if (gwake_wake_many(&old, 1) != 0)
+		atomic_fetch_add(&tr->bad_wake_many, 1);
 	if (gwake_block(0) != -ETIMEDOUT)
-		tr->bad_permit++;
+		atomic_fetch_add(&tr->bad_permit, 1);
+	return NULL;
+}
+
+static void *tid_burner(void *arg)
+{
+	struct tid_reuse *tr = arg;
+	pthread_t t;
+
+	/* Other processes take TIDs too: allow two full wraps. */
+	while (atomic_load(&tr->reuses) < TID_REUSES &&
+	       atomic_fetch_add(&tr->created, 1) < 2U * tr->pid_max) {
+		if (pthread_create(&t, NULL, tid_reuse_thread, tr) || pthread_join(t, NULL)) {
+			atomic_fetch_add(&tr->errors, 1);
+			break;
+		}
+	}
 	return NULL;
 }
 
@@ -210,11 +218,12 @@ static void *record_tid(void *arg)
 	return (void *)(intptr_t)gwake_test_gettid();
 }
 
-TEST_F_TIMEOUT(stale, tid_reuse, 120)
+TEST_F_TIMEOUT(stale, tid_reuse, 180)
 {
 	struct tid_reuse *tr = calloc(1, sizeof(*tr));
-	unsigned int i, created = 0;
-	pthread_t t;
+	pthread_t t, burners[TID_BURNERS];
+	unsigned int i;
+	int64_t t0;
 	void *res;
 	gwake_t h;
 	FILE *f;
@@ -229,8 +238,6 @@ TEST_F_TIMEOUT(stale, tid_reuse, 120)
 		     tr->pid_max);
 	tr->old = calloc(tr->pid_max + 1, sizeof(*tr->old));
 	ASSERT_NE(NULL, tr->old);
-	ASSERT_EQ(0, sem_init(&tr->event, 0, 0));
-	ASSERT_EQ(0, sem_init(&tr->woken_by_main, 0, 0));
 
 	for (i = 0; i < TID_RECORDED; i++) {
 		ASSERT_EQ(0, pthread_create(&t, NULL, record_tid, &h));
@@ -238,29 +245,26 @@ TEST_F_TIMEOUT(stale, tid_reuse, 120)
 		ASSERT_NE(0, h);
 		tr->old[(intptr_t)res] = h;
 	}
-	/* Other processes take TIDs too: allow two full wraps. */
-	while (tr->reuses < TID_REUSES && created < 2U * tr->pid_max) {
-		ASSERT_EQ(0, pthread_create(&t, NULL, tid_reuse_thread, tr));
-		created++;
-		while (sem_wait(&tr->event))
-			;
-		if (tr->cur_old) {
-			if (gwake_wake(tr->cur_old) != -ESRCH)
-				tr->bad_wake++;
-			sem_post(&tr->woken_by_main);
-		}
-		ASSERT_EQ(0, pthread_join(t, NULL));
+	t0 = gwake_test_now_ns();
+	for (i = 0; i < TID_BURNERS; i++) {
+		ASSERT_EQ(0, pthread_create(&burners[i], NULL, tid_burner, tr));
 	}
-	TH_LOG("%u threads created after %u recorded, %u TIDs reused", created,
-	       TID_RECORDED, tr->reuses);
-	if (!tr->reuses)
-		SKIP(return, "tid_reuse: no TID came back in %u thread creations", created);
-	EXPECT_EQ(0, tr->same_handle) TH_LOG("the new thread got the old handle");
-	EXPECT_EQ(0, tr->bad_self_wake)
-		TH_LOG("a thread woke the old handle of its own TID and did not get -ESRCH");
-	EXPECT_EQ(0, tr->bad_wake) TH_LOG("the old handle of a reused TID was not -ESRCH");
-	EXPECT_EQ(0, tr->bad_permit) TH_LOG("a wake of the old handle left a permit");
-	EXPECT_EQ(0, tr->errors);
+	for (i = 0; i < TID_BURNERS; i++) {
+		ASSERT_EQ(0, pthread_join(burners[i], NULL));
+	}
+	TH_LOG("%u threads created after %u recorded (pid_max %d), %u TIDs reused, in %.1f s",
+	       atomic_load(&tr->created), TID_RECORDED, tr->pid_max,
+	       atomic_load(&tr->reuses), (gwake_test_now_ns() - t0) / 1e9);
+	if (!atomic_load(&tr->reuses))
+		SKIP(return, "tid_reuse: no TID came back in %u thread creations",
+		     atomic_load(&tr->created));
+	EXPECT_EQ(0, atomic_load(&tr->same_handle)) TH_LOG("a new thread got the old handle");
+	EXPECT_EQ(0, atomic_load(&tr->bad_wake))
+		TH_LOG("the old handle of a reused TID was not -ESRCH");
+	EXPECT_EQ(0, atomic_load(&tr->bad_wake_many))
+		TH_LOG("wake_many of the old handle of a reused TID woke somebody");
+	EXPECT_EQ(0, atomic_load(&tr->bad_permit)) TH_LOG("a wake of the old handle left a permit");
+	EXPECT_EQ(0, atomic_load(&tr->errors));
 	free(tr->old);
 	free(tr);
 }
