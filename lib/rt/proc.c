@@ -1736,7 +1736,7 @@ void grt__checkdead(void)
 	for (i = 0; i < S.nprocs; i++)
 		if (atomic_load(&S.allp[i]->timer0))
 			return;
-	if (!gq_empty() || any_runq_nonempty())
+	if (!gq_empty() || any_runq_nonempty() || grt__threads_have_work())
 		return;
 	S.deadlock = true;
 	fprintf(stderr, "grt: all goroutines are asleep - deadlock!\n\n");

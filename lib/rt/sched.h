@@ -509,6 +509,7 @@ void grt__monitor_stop(void);
 /* tcall.c */
 void grt__threads_stop_all(void);
 void grt__threads_free_all(void);
+bool grt__threads_have_work(void);
 
 /* Report a runtime invariant violation or misuse and abort. */
 void grt__fatal(const char *fmt, ...)

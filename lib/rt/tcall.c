@@ -398,3 +398,18 @@ void grt__threads_free_all(void)
 	}
 	S.threads = NULL;
 }
+
+/*
+ * sched.lock held (checkdead): a server counts as idle from just before
+ * it publishes "sleeping" until it has looked at its mailbox once more,
+ * so a non-empty mailbox means it is about to run, not a deadlock.
+ */
+bool grt__threads_have_work(void)
+{
+	struct grt_thread *t;
+
+	for (t = S.threads; t; t = t->next)
+		if (!cds_wfcq_empty(&t->head, &t->tail))
+			return true;
+	return false;
+}
