@@ -168,24 +168,17 @@ static inline bool grt_stopping(void)
 
 /* ---- Sanitizer fiber annotations --------------------------------------- */
 
+#ifdef GRT_ASAN
 void grt__switch_fiber_start(void **fake, const struct grt__ctx *to)
 {
-#ifdef GRT_ASAN
 	__sanitizer_start_switch_fiber(fake, to->stack_lo, to->stack_size);
-#else
-	(void)fake;
-	(void)to;
-#endif
 }
 
 void grt__switch_fiber_finish(void *fake)
 {
-#ifdef GRT_ASAN
 	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#else
-	(void)fake;
-#endif
 }
+#endif
 
 /* ---- The global run queue ---------------------------------------------- */
 
