@@ -20,6 +20,11 @@ KMOD_KO		:= $(KMOD_DIR)/gwake.ko
 KMOD_KDIR	:= $(CACHE)/kernel/$(KERNEL_FLAVOR)/headers
 CHECKPATCH	:= $(CACHE)/linux-source/scripts/checkpatch.pl
 
+# The kernel's make runs with none of our command-line variables: make
+# passes them down in MAKEFLAGS, and Kbuild would take ours for its own
+# (O= becomes its output directory, CC= or CFLAGS= its compiler flags).
+KBUILD_MAKE	:= env -u MAKEFLAGS -u MAKEOVERRIDES -u MFLAGS $(MAKE)
+
 .PHONY: modules kmod-all checkpatch kmod-clean
 clean: kmod-clean
 
@@ -27,7 +32,7 @@ modules:
 ifneq ($(filter $(CACHE)/%,$(KDIR)),)
 	selftests/vm/fetch-kernel.sh $(KERNEL_FLAVOR) $(CACHE)
 endif
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(KBUILD_MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 # The build tree mirrors the source tree (kmod/ beside include/uapi/), so
 # kmod/Kbuild finds <linux/gwake.h> the same way in both. cp -p keeps the
@@ -42,7 +47,7 @@ $(KMOD_KO): $(KMOD_SRCS) kmod/Kbuild include/uapi/linux/gwake.h kmod/kmod.mk
 	@mkdir -p $(KMOD_DIR)/kmod $(KMOD_DIR)/include/uapi/linux
 	cp -p $(KMOD_SRCS) kmod/Kbuild $(KMOD_DIR)/kmod/
 	cp -p include/uapi/linux/gwake.h $(KMOD_DIR)/include/uapi/linux/
-	@$(MAKE) -C $(KMOD_KDIR) M=$(abspath $(KMOD_DIR)/kmod) W=1 modules \
+	@$(KBUILD_MAKE) -C $(KMOD_KDIR) M=$(abspath $(KMOD_DIR)/kmod) W=1 modules \
 		> $(KMOD_DIR)/build.log 2>&1; rc=$$?; cat $(KMOD_DIR)/build.log; \
 	if [ $$rc -ne 0 ]; then exit $$rc; fi; \
 	if grep -qi 'warning' $(KMOD_DIR)/build.log; then \
