@@ -74,11 +74,12 @@ include kmod/kmod.mk
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
-# The native run: every selftest, built with ASan and UBSan, on whatever
+# The native run: the wake word's model (lib/wakeword.pml), every selftest, built with ASan and UBSan, on whatever
 # backend this machine has (the userspace one on a host without the module;
 # kmod variants then report SKIP and are not counted as passes). Then the
 # same tests inside a VM with gwake.ko loaded.
 check:
+	$(MAKE) model-check
 	$(MAKE) O=$(O)/san SAN=1 run-selftests
 	$(MAKE) vm-check
 

@@ -82,3 +82,14 @@ ifneq ($(STATIC),1)
 	ln -sf $(notdir $(LIBGWAKE_SO)) $(DESTDIR)$(PREFIX)/lib/$(LIBGWAKE_SONAME)
 	ln -sf $(LIBGWAKE_SONAME) $(DESTDIR)$(PREFIX)/lib/libgwake.so
 endif
+
+# The wake word's model: spin explores every interleaving of one owner and
+# two wakers over a reused slot (a few seconds). Needs Debian's spin.
+.PHONY: model-check
+model-check:
+	@mkdir -p $(O)/model
+	cd $(O)/model && spin -a $(CURDIR)/lib/wakeword.pml >/dev/null && \
+		$(CC) -O2 -DSAFETY -w -o pan pan.c && ./pan > pan.out; \
+		rc=$$?; cat pan.out | grep -E 'errors:|states, stored'; \
+		if [ $$rc -ne 0 ] || ! grep -q 'errors: 0' pan.out; then \
+			cat pan.out; echo "model-check: lib/wakeword.pml violated" >&2; exit 1; fi

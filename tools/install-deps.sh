@@ -22,6 +22,7 @@ pkgs=(
 	libnl-3-dev libnl-genl-3-dev	# gwakectl
 	golang-go		# the Go peer benchmarks
 	perl			# checkpatch.pl
+	spin			# make model-check (lib/wakeword.pml)
 	bc flex bison libelf-dev	# Kbuild's host tools
 )
 
