@@ -1101,9 +1101,9 @@ static void ready_(struct grt_g *gp, bool next)
 	if (lm) {
 		/*
 		 * Straight to its own M: never through a run queue. The M
-		 * counts as running again from now on (it was counted idle
-		 * before its G became visible to us, post_switch), so that
-		 * our own M going idle next cannot look like a deadlock.
+		 * counts as running again from now on (post_switch counted
+		 * it idle), so that our own M going idle next cannot look
+		 * like a deadlock.
 		 */
 		atomic_fetch_sub(&S.nmidlelocked, 1);
 		atomic_store_explicit(&lm->lockedg_ready, 1,
@@ -1534,17 +1534,22 @@ static struct grt_g *post_switch(struct grt_m *m, struct grt_g *gp,
 		gp->m = NULL;
 		atomic_store_explicit(&gp->status, GRT_GWAITING,
 				      memory_order_release);
-		/* A locked G's M is idle from the moment the G can be
-		 * readied, i.e. before the commit publishes it. */
-		if (gp->lockedm)
-			atomic_fetch_add(&S.nmidlelocked, 1);
 		if (m->commit && !m->commit(gp, m->commit_arg)) {
-			if (gp->lockedm)
-				atomic_fetch_sub(&S.nmidlelocked, 1);
 			atomic_store_explicit(&gp->status, GRT_GRUNNABLE,
 					      memory_order_relaxed);
 			return gp;
 		}
+		/*
+		 * A locked G's M counts as idle from here on; its readier
+		 * uncounts it (ready_). Only after the commit: before it,
+		 * whatever will wake the G (a waiter record, a timer) may not
+		 * be visible yet, and an M counted idle then could make the
+		 * runtime look dead. If the readier got there first, the
+		 * counter dips below the truth for a moment, which can only
+		 * delay a deadlock report, never fake one.
+		 */
+		if (gp->lockedm)
+			atomic_fetch_add(&S.nmidlelocked, 1);
 		if (gp->lockedm) {
 			if (!stoplockedm(m))
 				return NULL;
@@ -1723,7 +1728,7 @@ void grt__checkdead(void)
 	if (grt_stopping() || !S.maing)
 		return;
 	run = (int64_t)S.mcount - S.nmidle -
-	      atomic_load(&S.nmidlelocked);
+	      (int64_t)atomic_load(&S.nmidlelocked);
 	if (run > 0)
 		return;
 	for (i = 0; i < S.nprocs; i++)

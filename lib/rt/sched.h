@@ -354,7 +354,13 @@ struct grt_sched {
 	/* Under lock: */
 	struct grt_p *pidle;
 	struct grt_m *midle;		/* idle Ms (stack) */
-	uint32_t nmidle, nmidlelocked, mcount, mnext;
+	uint32_t nmidle, mcount, mnext;
+	/*
+	 * Ms idle with their locked G (or a sleeping thread-call server):
+	 * atomic, signed; may dip below the truth for a moment (see
+	 * post_switch), never above it.
+	 */
+	_Atomic int32_t nmidlelocked;
 	struct grt_m *allm;
 	struct grt_m *lockedwait;	/* locked Ms waiting for a P (FIFO) */
 	struct grt_m *lockedwait_tail;
