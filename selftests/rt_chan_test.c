@@ -456,6 +456,90 @@ TEST_F(rt_chan, empty_elements)
 	EXPECT_EQ(0, grt_chan_free(e.c));
 }
 
+/* --- A G without a P ---------------------------------------------------- */
+
+#define DETACH_ROUNDS	10
+
+struct preempted {
+	struct grt_chan *c;
+	struct grt_waitgroup wg;
+	atomic_int received;
+};
+
+/*
+ * Leaves its P in a blocking system call (the monitor hands the P to the
+ * waiting hammers), then, still between grt_syscall_enter() and
+ * grt_syscall_exit(), blocks in a receive: grt_* calls are allowed there
+ * and must take a P back first. A preempted G (the monitor's signal
+ * detaches a G that runs too long) is in the same state.
+ */
+static void detached_recv(void *arg)
+{
+	struct preempted *pr = arg;
+	int i, v;
+
+	for (i = 0; i < DETACH_ROUNDS; i++) {
+		v = 0;
+		grt_syscall_enter();
+		usleep(2000);
+		RT_CHECK_EQ(1, grt_chan_recv(pr->c, &v));
+		grt_syscall_exit();
+		RT_CHECK_EQ(7, v);
+		atomic_fetch_add(&pr->received, 1);
+	}
+	grt_waitgroup_done(&pr->wg);
+}
+
+/* Keep every P busy taking the channel's lock until the receives are done. */
+static void hammer(void *arg)
+{
+	struct preempted *pr = arg;
+	int v = 7;
+
+	while (atomic_load(&pr->received) < DETACH_ROUNDS) {
+		grt_chan_try_send(pr->c, &v);
+		grt_yield();
+	}
+	grt_waitgroup_done(&pr->wg);
+}
+
+#define HAMMERS		3
+
+static void preempted_body(void *arg)
+{
+	struct preempted *pr = arg;
+	int i;
+
+	RT_CHECK_EQ(0, grt_waitgroup_add(&pr->wg, 1 + HAMMERS));
+	RT_GO(detached_recv, pr);
+	for (i = 0; i < HAMMERS; i++)
+		RT_GO(hammer, pr);
+	grt_waitgroup_wait(&pr->wg);
+	RT_CHECK_EQ(DETACH_ROUNDS, atomic_load(&pr->received));
+}
+
+/*
+ * A G detached from its P blocks on a channel while every P is busy with
+ * Gs taking that channel's lock: it must get a P back before it takes the
+ * lock. Had it taken the lock detached, it would queue for a P at its park
+ * with the lock still held, and the Ms with Ps would sleep on the lock for
+ * ever.
+ */
+TEST_F(rt_chan, detached_lock_holder)
+{
+	/*
+	 * Without the preemption signal: it would detach a hammer spinning
+	 * on the lock after 10 ms and so rescue such a holder, hiding the
+	 * bug as a stall.
+	 */
+	struct grt_config cfg = { .nprocs = 2, .preempt_signal = -1 };
+	static struct preempted pr;
+
+	ASSERT_EQ(0, grt_chan_make(&pr.c, sizeof(int), 0));
+	RT_RUN_CFG(&cfg, preempted_body, &pr);
+	EXPECT_EQ(0, grt_chan_free(pr.c));
+}
+
 /* --- Stress, exact results ---------------------------------------------- */
 
 #define PAIRS		4

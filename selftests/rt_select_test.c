@@ -264,6 +264,23 @@ static void selector(void *arg)
 	atomic_fetch_add(&s->done, 1);
 }
 
+/*
+ * No waiter of a finished select may be left on the channels it did not
+ * choose: it would point into a stack frame that is gone. Such a channel
+ * cannot be freed (-EBUSY); a clean one can, and is NULL afterwards.
+ */
+static void free_losers(struct sel *s, int winner)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		if (i == winner)
+			continue;
+		RT_CHECK_EQ(0, grt_chan_free(s->c[i]));
+		s->c[i] = NULL;
+	}
+}
+
 static void woken_by_send_body(void *arg)
 {
 	struct sel *s = arg;
@@ -279,13 +296,8 @@ static void woken_by_send_body(void *arg)
 	RT_CHECK_EQ(1, s->ret);
 	RT_CHECK(s->ok);
 	RT_CHECK_EQ(123, s->val);
-	/*
-	 * No waiter of the finished select may be left on the channels it
-	 * did not choose: a send would then "succeed" into a select that
-	 * is gone. Nobody receives now.
-	 */
-	for (i = 0; i < s->n; i++)
-		RT_CHECK_EQ(-EAGAIN, grt_chan_try_send(s->c[i], &v));
+	RT_CHECK_EQ(-EAGAIN, grt_chan_try_send(s->c[1], &v));
+	free_losers(s, 1);
 }
 
 /*
@@ -301,7 +313,6 @@ TEST_F(rt_select, blocked_woken_by_send)
 	for (i = 0; i < s.n; i++)
 		ASSERT_EQ(0, grt_chan_make(&s.c[i], sizeof(int), 0));
 	RT_RUN(1, woken_by_send_body, &s);
-	/* Freeable: the channels hold no waiter (-EBUSY otherwise). */
 	for (i = 0; i < s.n; i++)
 		EXPECT_EQ(0, grt_chan_free(s.c[i]));
 }
@@ -309,7 +320,7 @@ TEST_F(rt_select, blocked_woken_by_send)
 static void woken_by_recv_body(void *arg)
 {
 	struct sel *s = arg;
-	int v = 0, i;
+	int v = 0;
 
 	RT_GO(selector, s);
 	RT_CHECK(rt_yield_until(&s->arrived, 1));
@@ -318,8 +329,8 @@ static void woken_by_recv_body(void *arg)
 	RT_CHECK(rt_yield_until(&s->done, 1));
 	RT_CHECK_EQ(2, s->ret);
 	RT_CHECK(s->ok);
-	for (i = 0; i < s->n; i++)
-		RT_CHECK_EQ(-EAGAIN, grt_chan_try_recv(s->c[i], &v));
+	RT_CHECK_EQ(-EAGAIN, grt_chan_try_recv(s->c[2], &v));
+	free_losers(s, 2);
 }
 
 /* The same with send cases, completed by a receiver. */
@@ -346,6 +357,7 @@ static void woken_by_close_body(void *arg)
 	RT_CHECK_EQ(0, s->ret);
 	RT_CHECK(!s->ok);
 	RT_CHECK_EQ(0, s->val);
+	free_losers(s, 0);
 }
 
 /* A close completes a blocked select with ok == false, zeroed element. */
@@ -364,7 +376,7 @@ TEST_F(rt_select, blocked_woken_by_close)
 static void many_body(void *arg)
 {
 	struct sel *s = arg;
-	int v = 4242, i;
+	int v = 4242;
 
 	RT_GO(selector, s);
 	RT_CHECK(rt_yield_until(&s->arrived, 1));
@@ -372,8 +384,7 @@ static void many_body(void *arg)
 	RT_CHECK(rt_yield_until(&s->done, 1));
 	RT_CHECK_EQ(37, s->ret);
 	RT_CHECK_EQ(4242, s->val);
-	for (i = 0; i < s->n; i++)
-		RT_CHECK_EQ(-EAGAIN, grt_chan_try_send(s->c[i], &v));
+	free_losers(s, 37);
 }
 
 /* More cases than fit on the stack (the select's state goes to the heap). */
@@ -393,6 +404,7 @@ static void same_chan_body(void *arg)
 {
 	struct sel *s = arg;
 	int in = 0, out = 5, v = 6, i;
+	struct grt_chan *other;
 	/* The same channel three times: locked once, never deadlocks. */
 	struct grt_select_case k[3] = {
 		RECV(s->c[0], &in), SEND(s->c[0], &out), RECV(s->c[0], &in),
@@ -404,6 +416,12 @@ static void same_chan_body(void *arg)
 	i = grt_select(k, 3, 0, NULL);
 	RT_CHECK(i == 0 || i == 2);
 	RT_CHECK_EQ(5, in);
+	/* Not next to each other in the cases: still locked once. */
+	RT_CHECK_EQ(0, grt_chan_make(&other, sizeof(int), 0));
+	k[1] = (struct grt_select_case)RECV(other, &in);
+	RT_CHECK_EQ(-EAGAIN, grt_select(k, 3, GRT_SELECT_NONBLOCK, NULL));
+	k[1] = (struct grt_select_case)SEND(s->c[0], &out);
+	RT_CHECK_EQ(0, grt_chan_free(other));
 	/* Blocked on two receive cases of one channel: one send wakes it. */
 	s->c[1] = s->c[2] = s->c[0];
 	s->n = 3;
@@ -423,6 +441,69 @@ TEST_F(rt_select, same_channel_twice)
 	ASSERT_EQ(0, grt_chan_make(&s.c[0], sizeof(int), 1));
 	RT_RUN(1, same_chan_body, &s);
 	EXPECT_EQ(0, grt_chan_free(s.c[0]));
+}
+
+#define ORDER_ROUNDS	100000
+
+struct order {
+	struct grt_chan *a, *b;
+	struct grt_waitgroup wg;
+	atomic_int next;
+	long sent[2], got[2];
+};
+
+/*
+ * Two Gs select over the same two channels, named in opposite orders;
+ * each sends on whichever has room and takes from whichever has data.
+ * Taking the locks in case order instead of address order deadlocks
+ * (one holds a and wants b, the other the reverse) within a few rounds.
+ */
+static void opposite(void *arg)
+{
+	struct order *o = arg;
+	int me = atomic_fetch_add(&o->next, 1), r, i;
+	struct grt_chan *x = me ? o->b : o->a, *y = me ? o->a : o->b;
+	int out = 1, in;
+	struct grt_select_case k[4] = {
+		SEND(x, &out), RECV(y, &in), SEND(y, &out), RECV(x, &in),
+	};
+
+	for (i = 0; i < ORDER_ROUNDS; i++) {
+		r = grt_select(k, 4, GRT_SELECT_NONBLOCK, NULL);
+		if (r == 0 || r == 2)
+			o->sent[me]++;
+		else if (r == 1 || r == 3)
+			o->got[me]++;
+	}
+	grt_waitgroup_done(&o->wg);
+}
+
+static void order_body(void *arg)
+{
+	struct order *o = arg;
+	long left = 0;
+	int v;
+
+	RT_CHECK_EQ(0, grt_waitgroup_add(&o->wg, 2));
+	RT_GO(opposite, o);
+	RT_GO(opposite, o);
+	grt_waitgroup_wait(&o->wg);
+	while (grt_chan_try_recv(o->a, &v) == 1 ||
+	       grt_chan_try_recv(o->b, &v) == 1)
+		left++;
+	/* Nothing created or lost on the way. */
+	RT_CHECK_EQ(o->sent[0] + o->sent[1], o->got[0] + o->got[1] + left);
+}
+
+TEST_F(rt_select, lock_order)
+{
+	static struct order o;
+
+	ASSERT_EQ(0, grt_chan_make(&o.a, sizeof(int), 2));
+	ASSERT_EQ(0, grt_chan_make(&o.b, sizeof(int), 2));
+	RT_RUN(2, order_body, &o);
+	EXPECT_EQ(0, grt_chan_free(o.a));
+	EXPECT_EQ(0, grt_chan_free(o.b));
 }
 
 /* --- Stress, exact results ---------------------------------------------- */

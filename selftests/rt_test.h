@@ -75,11 +75,16 @@ rt_check_fail(const char *file, int line, const char *fmt, ...)
  * check failed. For TEST_F() bodies.
  */
 #define RT_RUN(np, body, arg) do {					\
-	struct grt_config __cfg = { .nprocs = (np) };		\
+	struct grt_config __cfg = { .nprocs = (np) };			\
+	RT_RUN_CFG(&__cfg, (body), (arg));				\
+} while (0)
+
+/* RT_RUN() with a whole struct grt_config. */
+#define RT_RUN_CFG(cfg, body, arg) do {					\
 	int __ret;							\
 	atomic_store(&rt_check_state.failures, 0);			\
 	rt_check_state.first[0] = '\0';					\
-	__ret = grt_run(&__cfg, (body), (arg));				\
+	__ret = grt_run((cfg), (body), (arg));				\
 	ASSERT_EQ(0, __ret) TH_LOG("grt_run: %d", __ret);		\
 	ASSERT_EQ(0, atomic_load(&rt_check_state.failures))		\
 		TH_LOG("%d check(s) failed, the first: %s",		\

@@ -45,10 +45,12 @@ GWI_HIDDEN_BEGIN
  * lock()): the calling G's nopreempt is raised, so the preemption signal
  * never detaches it from its P while it holds a lock, and a G that was
  * detached before (preempted, or between grt_syscall_enter/exit) gets a
- * P back first. Without this, a lock holder detached by the signal could
- * lose its P for good at its next scheduling point -- grt__park(), with
- * the lock still held -- while the Ms that do have Ps sleep on that lock:
- * nobody would ever run the holder again.
+ * P back first. Without this, a detached G that takes a lock finds no P
+ * at its next scheduling point -- grt__park(), with the lock still held
+ * -- and waits on the global run queue while the Ms that do have Ps sleep
+ * on that lock: a hang without the preemption signal (selftest
+ * rt_chan/detached_lock_holder), a stall until the monitor detaches one
+ * of the sleepers with it.
  *
  * Returns whether the caller is a G (and nopreempt was raised); pass it to
  * grt__sync_exit(). A G may come back from a park on another M: exit
