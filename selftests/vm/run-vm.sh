@@ -153,6 +153,17 @@ ktap_fail=$(grep -E '^[#[:space:]]*not ok [0-9]+' "$log" | grep -v -E '# *TODO')
 ktap_skip=$(grep -E -i '^[#[:space:]]*ok [0-9]+.*# *SKIP' "$log")
 [ -z "$ktap_fail" ] || cause "KTAP failures:"$'\n'"$ktap_fail"
 [ -z "$ktap_skip" ] || cause "KTAP skips (a skip is not a pass):"$'\n'"$ktap_skip"
+# The runner's own KTAP (not indented): a plan, and that many results. A
+# run that printed no results ran no tests, whatever its status says.
+if [ -n "$result" ]; then
+	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$log" | head -n 1)
+	results=$(grep -c -E '^(not )?ok [0-9]+' "$log")
+	if [ -z "$plan" ] || [ "$plan" -eq 0 ]; then
+		cause "no tests ran: the runner printed no KTAP plan, or 1..0"
+	elif [ "$results" -ne "$plan" ]; then
+		cause "the runner planned $plan programs and reported $results"
+	fi
+fi
 if [ -n "$result" ] && ! grep -q '^GWAKE-VM-DONE ' "$log"; then
 	cause "/init did not finish after the tests (module unload or final checks)"
 fi
@@ -165,7 +176,9 @@ ok=$(grep -c -E '^[#[:space:]]*ok [0-9]+' "$log")
 notok=$(grep -c -E '^[#[:space:]]*not ok [0-9]+' "$log")
 echo
 echo "run-vm.sh: $name: boot ${boot}s (qemu start to /init), total ${wall}s," \
-     "KTAP lines: $ok ok, $notok not ok"
+     "KTAP result lines at any depth: $ok ok, $notok not ok"
+# The runner's own totals, if it printed them.
+grep -E '^# (programs|tests): ' "$log" | sed "s/^# /run-vm.sh: $name: /"
 if [ ${#causes[@]} -eq 0 ]; then
 	echo "run-vm.sh: $name: PASS"
 	exit 0
