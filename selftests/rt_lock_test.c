@@ -297,4 +297,43 @@ TEST_F(rt_lock, deadlock_of_a_locked_main_is_reported)
 		TH_LOG("report: %s", out);
 }
 
+/* --- A locked G that only yields does not starve the sleepers of its P --- */
+
+static atomic_int slept;
+
+static void sleeper(void *arg)
+{
+	(void)arg;
+	grt_sleep(1000000);
+	atomic_store(&slept, 1);
+}
+
+static void locked_yielder_body(void *arg)
+{
+	int64_t end = gwake_test_now_ns() + GWAKE_TEST_LONG_NS;
+
+	(void)arg;
+	atomic_store(&slept, 0);
+	RT_CHECK_EQ(0, grt_lock_thread());
+	RT_GO(sleeper, NULL);
+	grt_yield();		/* the sleeper parks on its timer */
+	/* One P, held by this locked G: only its yields run the timer. */
+	while (!atomic_load(&slept) && gwake_test_now_ns() < end)
+		grt_yield();
+	RT_CHECK(atomic_load(&slept));
+	RT_CHECK_EQ(0, grt_unlock_thread());
+}
+
+TEST_F(rt_lock, locked_yielder_runs_timers)
+{
+	/* No preemption signal: it would hand the P on after 10 ms and
+	 * hide the bug this looks for. */
+	struct grt_config cfg = { .nprocs = 1, .preempt_signal = -1 };
+
+	atomic_store(&rt_check_state.failures, 0);
+	ASSERT_EQ(0, grt_run(&cfg, locked_yielder_body, NULL));
+	EXPECT_EQ(0, atomic_load(&rt_check_state.failures))
+		TH_LOG("%s", rt_check_state.first);
+}
+
 TEST_HARNESS_MAIN

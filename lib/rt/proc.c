@@ -1482,6 +1482,12 @@ static bool stoplockedm(struct grt_m *m)
 /* A locked G wants to let others run (yield, preemption). */
 static bool locked_yield(struct grt_m *m)
 {
+	int64_t w = atomic_load_explicit(&m->p->timer0, memory_order_relaxed);
+
+	/* This M never runs findrunnable(): run the P's timers here, or a
+	 * locked G that never parks would starve the sleepers of its P. */
+	if (w && w <= grt__nanotime())
+		grt__timers_run(m->p, grt__nanotime());
 	if (grt__runqempty(m->p) && gq_empty())
 		return true;
 	grt__handoffp(grt__releasep(m));
