@@ -460,11 +460,12 @@ static void *pingpong_main(void *arg)
 	return NULL;
 }
 
-TEST_F(wake, swap_pingpong)
+TEST_F_TIMEOUT(wake, swap_pingpong, 120)
 {
 	atomic_llong turn = 0;
 	struct pingpong a = { .turn = &turn, .me = 0, .rounds = PINGPONG_ROUNDS };
 	struct pingpong b = { .turn = &turn, .me = 1, .rounds = PINGPONG_ROUNDS };
+	int64_t t0 = gwake_test_now_ns();
 	pthread_t ta, tb;
 
 	ASSERT_EQ(0, pthread_create(&tb, NULL, pingpong_main, &b));
@@ -478,6 +479,7 @@ TEST_F(wake, swap_pingpong)
 	EXPECT_EQ(0, a.err) TH_LOG("side a: %d (> 1000: turn out of order at round err-1000)", a.err);
 	EXPECT_EQ(0, b.err) TH_LOG("side b: %d", b.err);
 	EXPECT_EQ(2 * PINGPONG_ROUNDS, atomic_load(&turn));
+	TH_LOG("%d rounds in %.2f s", PINGPONG_ROUNDS, (gwake_test_now_ns() - t0) / 1e9);
 }
 
 /* --- Behaviour: wake_many ----------------------------------------------- */
@@ -544,7 +546,7 @@ TEST_F(wake, wake_many_max)
  * of this round's wake: a spurious return from gwake_block() (a wakeup that
  * reaches the caller) shows as an old sequence number.
  */
-#define ORDERING_ROUNDS	20000
+#define ORDERING_ROUNDS	5000
 #define PAYLOAD_WORDS	64
 
 struct ordering {
@@ -585,9 +587,11 @@ static void *ordering_consumer(void *arg)
 	return NULL;
 }
 
-TEST_F(wake, memory_ordering)
+/* Each round is two real sleeps and wakes: ~1 ms under TCG. */
+TEST_F_TIMEOUT(wake, memory_ordering, 120)
 {
 	struct ordering *o = calloc(1, sizeof(*o));
+	int64_t t0 = gwake_test_now_ns();
 	pthread_t t;
 	long round, i;
 	int r = 0;
@@ -616,6 +620,7 @@ TEST_F(wake, memory_ordering)
 			       round, r);
 	EXPECT_EQ(0, o->err) TH_LOG("consumer: %d (1: payload not visible after the block)",
 				    o->err);
+	TH_LOG("%d rounds in %.2f s", ORDERING_ROUNDS, (gwake_test_now_ns() - t0) / 1e9);
 	free(o);
 }
 
