@@ -2,7 +2,9 @@
 #
 # tools/: gwake-bench, the benchmark suite (tools/bench/, one file per
 # scenario, docs/benchmarks.md), and its Go peer (tools/go/, the same
-# scenarios in Go, run side by side by the driver).
+# scenarios in Go, run side by side by the driver); single-file programs
+# of the runtime (tools/examples/*.c, tools/rtbench/*.c), each built as
+# $(O)/tools/<dir>/<name>.
 #
 #   make bench          build both, run the whole suite (a few minutes)
 #   make bench-quick    2 short repetitions of everything: a smoke test
@@ -20,6 +22,9 @@ BENCH_OBJS	:= $(patsubst %.c,$(O)/%.o,$(BENCH_SRCS))
 BENCH_GO_SRCS	:= tools/go/go.mod $(sort $(wildcard tools/go/*.go))
 BENCH_FLAGS	?=
 
+TOOLS_PROGS	:= $(patsubst %.c,$(O)/%,$(sort $(wildcard tools/examples/*.c \
+					 tools/rtbench/*.c)))
+
 GO		?= go
 HAVE_GO		:= $(shell command -v $(GO) 2>/dev/null)
 GO_ENV		:= GOCACHE=$(CACHE)/go-build GOPATH=$(CACHE)/go GOPROXY=off \
@@ -27,12 +32,16 @@ GO_ENV		:= GOCACHE=$(CACHE)/go-build GOPATH=$(CACHE)/go GOPROXY=off \
 
 .PHONY: tools bench bench-quick
 all: tools
-tools: $(BENCH) $(if $(HAVE_GO),$(BENCH_GO))
+tools: $(BENCH) $(if $(HAVE_GO),$(BENCH_GO)) $(TOOLS_PROGS)
 
 $(BENCH): $(BENCH_OBJS) $(LIBGWAKE_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(LIBGWAKE_A) \
 		$(LIBGWAKE_LDLIBS) $(LDLIBS) -lm -pthread
+
+$(TOOLS_PROGS): $(O)/tools/%: $(O)/tools/%.o $(LIBGWAKE_A)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBGWAKE_A) $(LIBGWAKE_LDLIBS) \
+		$(LDLIBS) -pthread
 
 # The peer is a static, cgo-free binary: it runs wherever gwake-bench does
 # (the VM included). go build decides itself what is stale.
