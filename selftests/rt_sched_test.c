@@ -467,6 +467,57 @@ TEST_F_TIMEOUT(rt_sched, spawn_tree_sum, 300)
 	EXPECT_EQ(99999L * 100000L / 2, sum);
 }
 
+/* --- Idle Ps get work: wakep and stealing ------------------------------------ */
+
+static atomic_int spread_tid[2];
+static atomic_int spread_seen;
+
+static void spread_g(void *arg)
+{
+	int64_t end = gwake_test_now_ns() + GWAKE_TEST_LONG_NS;
+	int tid = gwake_test_gettid(), zero = 0;
+
+	(void)arg;
+	/* Record up to two distinct threads, then spin without a single
+	 * runtime call until both were seen: only an M woken by wakep()
+	 * that steals from this P's queue can run the second G. */
+	if (!atomic_compare_exchange_strong(&spread_tid[0], &zero, tid) &&
+	    atomic_load(&spread_tid[0]) != tid) {
+		zero = 0;
+		atomic_compare_exchange_strong(&spread_tid[1], &zero, tid);
+	}
+	while (!atomic_load(&spread_tid[1]) && gwake_test_now_ns() < end)
+		__builtin_ia32_pause();
+	atomic_fetch_add(&spread_seen, 1);
+}
+
+static void spread_body(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 4; i++)
+		RT_GO(spread_g, NULL);
+	while (atomic_load(&spread_seen) < 4)
+		grt_sleep(1000000);
+	RT_CHECK(atomic_load(&spread_tid[1]) != 0);
+	RT_CHECK(atomic_load(&spread_tid[0]) != atomic_load(&spread_tid[1]));
+}
+
+TEST_F(rt_sched, idle_p_steals_spawned_work)
+{
+	/* No preemption: its P hand-off would spread the Gs by itself. */
+	struct grt_config cfg = { .nprocs = 2, .preempt_signal = -1 };
+
+	atomic_store(&spread_tid[0], 0);
+	atomic_store(&spread_tid[1], 0);
+	atomic_store(&spread_seen, 0);
+	atomic_store(&rt_check_state.failures, 0);
+	ASSERT_EQ(0, grt_run(&cfg, spread_body, NULL));
+	EXPECT_EQ(0, atomic_load(&rt_check_state.failures))
+		TH_LOG("%s", rt_check_state.first);
+}
+
 /* --- Stack guard ------------------------------------------------------------------ */
 
 static int recurse(volatile char *p, int n)
