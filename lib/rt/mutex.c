@@ -36,7 +36,6 @@
  * critical section happens before the next either way.
  */
 #include <time.h>
-#include <unistd.h>
 
 #include "sync.h"
 
@@ -51,7 +50,7 @@
 
 /*
  * Spin at most this many rounds of SPIN_PAUSES pauses before parking (Go:
- * 4 x 30). Spinning only pays off if the holder is running on another CPU.
+ * 4 x 30). Spinning only pays off if the holder is running on another P.
  */
 #define SPIN_ROUNDS	4
 #define SPIN_PAUSES	30
@@ -64,16 +63,31 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/*
+ * Go's canSpin: only a few rounds, and only if the holder can be running
+ * right now -- on another P, which exists and is not idle -- and if no G
+ * waits for our own P (spinning would delay it). Never outside a G: such a
+ * caller aborts if it must wait, and should do so every time, not only
+ * when a spin happens to lose.
+ */
 static bool can_spin(int iter)
 {
-	static long ncpu; /* racy lazy init: every racer stores the same */
+	struct grt_m *m;
+	struct grt_p *p;
 
 	if (iter >= SPIN_ROUNDS)
 		return false;
-	if (!ncpu)
-		__atomic_store_n(&ncpu, sysconf(_SC_NPROCESSORS_ONLN),
-				 __ATOMIC_RELAXED);
-	return __atomic_load_n(&ncpu, __ATOMIC_RELAXED) > 1;
+	m = grt__curm();
+	if (!m || !m->curg)
+		return false;
+	/* Once: the preemption signal may detach the P under us. */
+	p = __atomic_load_n(&m->p, __ATOMIC_RELAXED);
+	if (!p || !grt__runqempty(p))
+		return false;
+	return atomic_load_explicit(&grt__sched.npidle, memory_order_relaxed) +
+	       atomic_load_explicit(&grt__sched.nmspinning,
+				    memory_order_relaxed) + 1 <
+	       grt__sched.nprocs;
 }
 
 static void spin(void)
