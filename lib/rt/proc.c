@@ -775,11 +775,6 @@ static bool wait_for_p_(struct grt_m *m)
 	return true;
 }
 
-void grt__wait_for_p(struct grt_m *m)
-{
-	(void)wait_for_p_(m);
-}
-
 /*
  * An unlocked M passing through the scheduler while locked Ms wait for a
  * P gives them its own. Returns true if it did (and now has no P).

@@ -248,6 +248,14 @@ enum grt__pstatus {
 
 struct grt__timer;
 
+/*
+ * A P. Owned by one M at a time (p->m): the owner alone writes the ring's
+ * tail, gfree, schedtick; head, runnext, the LIFO and the timers are
+ * shared with thieves and the monitor under the protocols noted at each.
+ * status changes: IDLE -> RUNNING by the M that took it from sched.pidle
+ * (under sched.lock); RUNNING -> SYSCALL by its own M; SYSCALL -> RUNNING
+ * or -> IDLE by CAS (the returning M or the monitor, whoever is first).
+ */
 struct grt_p {
 	int id;
 	_Atomic uint32_t status;	/* enum grt__pstatus */
@@ -294,9 +302,16 @@ struct grt_p {
 	/* Monitor (lib/rt/sysmon.c) samples, monitor thread only. */
 	uint32_t mon_schedtick, mon_syscalltick;
 	int64_t mon_schedwhen, mon_syscallwhen;
-	bool mon_preempted;
 } __attribute__((aligned(GRT_CACHELINE)));
 
+/*
+ * An M. Unless noted, a field is written only by the M's own thread (its
+ * g0 or the G it runs) and read by others only for diagnostics: curg, p
+ * (read racily by the monitor, which tolerates a stale value: at worst it
+ * signals an M that has just moved on, and the handler re-checks
+ * everything on the M's own thread), in_syscall (also written by the
+ * preemption signal handler, on the same thread).
+ */
 struct grt_m {
 	struct grt__ctx g0;		/* the scheduler context: the thread's stack */
 	struct grt_g *curg;		/* the G it runs, NULL on g0 */
@@ -476,7 +491,6 @@ void grt__gfree_now(struct grt_g *gp);
 void grt__gentry(struct grt_g *gp, void *xfer);
 void grt__gexit(void) __attribute__((noreturn));
 void grt__checkdead(void);
-void grt__wait_for_p(struct grt_m *m);
 void grt__schedule(struct grt_m *m, struct grt_g *gp);
 struct grt_m *grt__newm(void *(*body)(struct grt_m *), void *arg,
 			bool tcall, struct grt_p *p, bool spinning);
@@ -528,7 +542,6 @@ int grt__monitor_start(void);
 void grt__monitor_stop(void);
 
 /* tcall.c */
-void grt__threads_stop_all(void);
 void grt__threads_free_all(void);
 bool grt__threads_have_work(void);
 
