@@ -7,8 +7,10 @@
  *   rt/coro     a coroutine switch (grt_coro_*); Go's equivalent,
  *               iter.Pull over runtime.coroswitch, appeared in Go 1.23 and
  *               is not in Debian 12's Go 1.19. ns per switch.
- *   rt/spawn    spawn a G that runs a trivial function and exits, waiting
- *               for batches of up to 1000 with a wait group. ns per G.
+ *   rt/spawn    spawn a G that runs a trivial function and exits: one at
+ *               a time (spawn, yield to it; Go: go f(); runtime.Gosched())
+ *               and in batches of 1000 waited for with a wait group. ns
+ *               per G.
  *   rt/chan     two Gs ping-pong over two unbuffered channels, with one P
  *               and with two. ns per round trip.
  */
@@ -24,6 +26,7 @@ enum micro {
 	U_GSWITCH,
 	U_CORO,
 	U_SPAWN,
+	U_SPAWN1,
 	U_CHAN,
 };
 
@@ -112,6 +115,26 @@ static void spawn_op(void *ctx, uint64_t n)
 	}
 }
 
+static void nop(void *arg)
+{
+	(void)arg;
+}
+
+/* rt/spawn, one at a time: the spawner yields to its new G at once. */
+static void spawn1_op(void *ctx, uint64_t n)
+{
+	struct mb *m = ctx;
+	int ret;
+
+	while (n--) {
+		if ((ret = grt_go(nop, NULL))) {
+			fail(m, ret);
+			return;
+		}
+		grt_yield();
+	}
+}
+
 /* rt/chan: the peer echoes x + 1 until ping is closed. */
 static void echo(void *arg)
 {
@@ -169,6 +192,9 @@ static void micro_main(void *arg)
 		break;
 	case U_SPAWN:
 		m->ns = bench_timed(spawn_op, m, bench_opts.slice_ns);
+		break;
+	case U_SPAWN1:
+		m->ns = bench_timed(spawn1_op, m, bench_opts.slice_ns);
 		break;
 	case U_CHAN:
 		if ((ret = grt_chan_make(&m->ping, sizeof(long), 0)) ||
@@ -260,19 +286,30 @@ void bench_register_rt_micro(void)
 		.id = "rt/spawn",
 		.title = "spawn a G that runs a trivial function and exits",
 		.unit = "ns per G",
-		.note = "Target: grt < 150 ns.",
+		.note = "Target: grt < 150 ns. One at a time: spawn, then yield "
+			"to it (1 P). Batches: spawn 1000, wait for them with a "
+			"wait group.",
 	};
 	g.v[g.nv++] = (struct bench_variant){
-		.name = "grt, 1 P", .run = run_rt, .iarg = U_SPAWN | 1 << 8 };
+		.name = "grt one at a time, 1 P", .run = run_rt,
+		.iarg = U_SPAWN1 | 1 << 8 };
 	g.v[g.nv++] = (struct bench_variant){
-		.name = "grt, 2 Ps", .run = run_rt, .iarg = U_SPAWN | 2 << 8 };
+		.name = "grt batches, 1 P", .run = run_rt,
+		.iarg = U_SPAWN | 1 << 8 };
+	g.v[g.nv++] = (struct bench_variant){
+		.name = "grt batches, 2 Ps", .run = run_rt,
+		.iarg = U_SPAWN | 2 << 8 };
 	g.baseline = g.nv;
 	g.v[g.nv++] = (struct bench_variant){
-		.name = "Go, GOMAXPROCS=1", .run = run_go, .arg = "spawn",
-		.iarg = 1 };
+		.name = "Go one at a time, GOMAXPROCS=1", .run = run_go,
+		.arg = "spawn1", .iarg = 1 };
+	g.baseline2 = g.nv;
 	g.v[g.nv++] = (struct bench_variant){
-		.name = "Go, GOMAXPROCS=2", .run = run_go, .arg = "spawn",
-		.iarg = 2 };
+		.name = "Go batches, GOMAXPROCS=1", .run = run_go,
+		.arg = "spawn", .iarg = 1 };
+	g.v[g.nv++] = (struct bench_variant){
+		.name = "Go batches, GOMAXPROCS=2", .run = run_go,
+		.arg = "spawn", .iarg = 2 };
 	bench_add_group(&g);
 
 	g = (struct bench_group){

@@ -45,6 +45,7 @@ var scenarios = map[string]func(args []string) float64{
 	"server":  serverMain,
 	"gosched": goschedMain,
 	"spawn":   spawnMain,
+	"spawn1":  spawn1Main,
 	"chanrt":  chanRTMain,
 	"skynet":  skynetMain,
 	"idle":    idleMain,
@@ -52,7 +53,7 @@ var scenarios = map[string]func(args []string) float64{
 
 func main() {
 	if len(os.Args) < 2 || scenarios[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: gwake-bench-go server|gosched|spawn|chanrt|skynet|idle [-d NS] [flags]")
+		fmt.Fprintln(os.Stderr, "usage: gwake-bench-go server|gosched|spawn|spawn1|chanrt|skynet|idle [-d NS] [flags]")
 		os.Exit(2)
 	}
 	v := scenarios[os.Args[1]](os.Args[2:])

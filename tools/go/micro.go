@@ -63,6 +63,22 @@ func spawnMain(args []string) float64 {
 	})
 }
 
+// spawn1Main: spawn a goroutine that returns at once and yield to it
+// (run with GOMAXPROCS=1: spawn-run-exit one at a time). Prints ns per
+// goroutine.
+func spawn1Main(args []string) float64 {
+	fs := flag.NewFlagSet("spawn1", flag.ExitOnError)
+	d := durationFlag(fs)
+	parse(fs, args)
+
+	return timed(time.Duration(*d), func(n int) {
+		for i := 0; i < n; i++ {
+			go func() {}()
+			runtime.Gosched()
+		}
+	})
+}
+
 // chanRTMain: two goroutines ping-pong a value over two unbuffered
 // channels. Prints ns per round trip.
 func chanRTMain(args []string) float64 {
