@@ -217,9 +217,13 @@ TEST_F(rt_lock, locked_g_exit_ends_its_thread)
 
 #define NLOCKED		8
 
+struct lw {
+	struct grt_chan *done, *release;
+};
+
 static void locked_worker(void *arg)
 {
-	struct grt_chan *done = arg;
+	struct lw *lw = arg;
 	pid_t tid;
 	int i;
 
@@ -232,27 +236,37 @@ static void locked_worker(void *arg)
 			grt_sleep(1000);
 		RT_CHECK_EQ(tid, gwake_test_gettid());
 	}
-	RT_CHECK_EQ(0, grt_chan_send(done, &tid));
+	RT_CHECK_EQ(0, grt_chan_send(lw->done, &tid));
+	/* Stay locked until every worker reported: only Gs locked at the
+	 * same time must have threads of their own (a thread is reused
+	 * once its G unlocked). */
+	RT_CHECK_EQ(0, grt_chan_recv(lw->release, NULL));
 	RT_CHECK_EQ(0, grt_unlock_thread());
+	RT_CHECK_EQ(0, grt_chan_send(lw->done, &tid));
 }
 
 static void many_locked_body(void *arg)
 {
-	struct grt_chan *done;
+	struct lw lw;
 	pid_t tids[NLOCKED];
 	int i, j;
 
 	(void)arg;
-	RT_CHECK_EQ(0, grt_chan_make(&done, sizeof(pid_t), 0));
+	RT_CHECK_EQ(0, grt_chan_make(&lw.done, sizeof(pid_t), 0));
+	RT_CHECK_EQ(0, grt_chan_make(&lw.release, 0, 0));
 	for (i = 0; i < NLOCKED; i++)
-		RT_GO(locked_worker, done);
+		RT_GO(locked_worker, &lw);
 	for (i = 0; i < NLOCKED; i++)
-		RT_CHECK_EQ(1, grt_chan_recv(done, &tids[i]));
+		RT_CHECK_EQ(1, grt_chan_recv(lw.done, &tids[i]));
 	/* Each on a thread of its own. */
 	for (i = 0; i < NLOCKED; i++)
 		for (j = i + 1; j < NLOCKED; j++)
 			RT_CHECK(tids[i] != tids[j]);
-	grt_chan_free(done);
+	grt_chan_close(lw.release);
+	for (i = 0; i < NLOCKED; i++)
+		RT_CHECK_EQ(1, grt_chan_recv(lw.done, &tids[i]));
+	RT_CHECK_EQ(0, grt_chan_free(lw.release));
+	RT_CHECK_EQ(0, grt_chan_free(lw.done));
 }
 
 TEST_F(rt_lock, more_locked_gs_than_ps)
