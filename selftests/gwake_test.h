@@ -11,6 +11,11 @@
  * ASSERT_*() longjmp()s to the test's main thread: never use it in a
  * thread the test started. Threads record what they saw; the test's main
  * thread asserts on it after pthread_join().
+ *
+ * EXPECT_*() and ASSERT_*() end in a for statement that runs an optional
+ * handler (EXPECT_EQ(a, b) TH_LOG(...);): as the single statement of a loop
+ * body, the handler falls outside the loop. Loop bodies holding them are
+ * braced, even when checkpatch finds the braces unnecessary.
  */
 #ifndef GWAKE_SELFTESTS_GWAKE_TEST_H
 #define GWAKE_SELFTESTS_GWAKE_TEST_H
@@ -311,7 +316,8 @@ static inline int gwake_peer_result(struct gwake_peer *p)
  * Gives a blocking command (GWAKE_PEER_BLOCK or _SWAP) and waits until the
  * peer sleeps in it: the peer entered the call before /proc said it sleeps
  * (gwake_test_task_asleep()) and had not left it after, and the wake word
- * is the only place it can sleep in between. False if it never slept: the call returned, or it spins.
+ * is the only place it can sleep in between. False if it never slept: the
+ * call returned, or it spins.
  */
 static inline bool gwake_peer_post_asleep(struct gwake_peer *p, enum gwake_peer_cmd cmd,
 					  gwake_t target, int64_t timeout)

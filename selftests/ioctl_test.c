@@ -470,7 +470,8 @@ TEST_F(ioctl, unregistered_enoent)
 
 	ASSERT_EQ(0, peer_start(&p, self->fd));
 	EXPECT_EQ(0, gw_wake(self->fd, p.handle));
-	EXPECT_EQ(0, peer_finish(&p, PEER_POLL)) TH_LOG("WAKE from an unregistered thread left no permit");
+	EXPECT_EQ(0, peer_finish(&p, PEER_POLL))
+		TH_LOG("WAKE from an unregistered thread left no permit");
 
 	/* The failures registered nothing. */
 	EXPECT_EQ(-ENOENT, gw_unregister(self->fd));

@@ -423,7 +423,8 @@ TEST_F(stale, fork_child)
 		close(fds[1]);
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child died with status %#x", status);
-		EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("child failed check %d", WEXITSTATUS(status));
+		EXPECT_EQ(0, WEXITSTATUS(status))
+			TH_LOG("child failed check %d", WEXITSTATUS(status));
 		me = later;
 	}
 

@@ -7,13 +7,21 @@
  * The work: STRESS_TOKENS tokens circulate among STRESS_THREADS workers.
  * A worker holding a token passes it to a random other worker (moving the
  * count, then waking the receiver with gwake_wake(), gwake_wake_many() or
- * gwake_swap()); a worker without one blocks until woken. Random extra
- * wakes, self-wakes and timeouts add permits and races; the main thread
- * sends signals (handler without SA_RESTART) to interrupt blocks.
+ * gwake_swap()); a worker without one blocks, often without a timeout,
+ * until woken. Self-wakes (a wake, then block(0)), wakes of random workers
+ * and short random timeouts add permits and races; the main thread sends
+ * signals (handler without SA_RESTART) to interrupt blocks. Most
+ * operations do not sleep, so that 10^6 of them fit in about a minute
+ * under TCG, where one sleep and wake costs 0.1 to several milliseconds.
+ *
+ * At the end a worker with no wake due is woken to let it leave; one with
+ * a wake due must leave by itself, so that a lost wake cannot hide there.
+ * A second test aims at the narrowest races, timeouts and signals that end
+ * a block as a wake arrives (timeout_and_signal_race).
  *
  * The checks, none of which depends on timing:
  *
- *  - Lost wakeup, exactly. Each worker counts its consumptions (calls that
+ *  - Lost wakeup, exactly (no false alarm). Each worker counts its consumptions (calls that
  *    returned 0): its epoch. A waker reads the target's epoch E before a
  *    wake and, once the wake has returned, raises the target's "witnessed"
  *    to E. If a worker with epoch E sees witnessed >= E before it blocks, a
@@ -188,8 +196,7 @@ static int checked_block(struct worker *w, struct worker *target, int64_t timeou
 	case -ETIMEDOUT:
 		w->timeouts++;
 		if (seen >= e)
-			fail(w, "LOST WAKEUP: %s(%lld ns) timed out with a permit due "
-			     "(a wake started after consumption %lld had completed)",
+			fail(w, "LOST WAKEUP: %s(%lld ns) timed out, a wake due since consumption %lld",
 			     target ? "gwake_swap" : "gwake_block", (long long)timeout, e);
 		if (timeout < 0 || timeout == INT64_MAX)
 			fail(w, "an unbounded block returned -ETIMEDOUT");
@@ -273,7 +280,7 @@ static void checked_wake_many(struct worker *w, struct worker *t)
 	atomic_fetch_add(&w->ops, 1);
 	w->wake_manys++;
 	if (r < 0 || (unsigned int)r > maybe_blocked) {
-		fail(w, "gwake_wake_many(%u handles, %u live) returned %d, %u targets may have been blocked",
+		fail(w, "gwake_wake_many(%u handles, %u live) returned %d, %u may have slept",
 		     nh, n, r, maybe_blocked);
 		return;
 	}
@@ -433,6 +440,13 @@ static bool stuck(struct worker *w, struct watch *wt, int64_t now)
 	return now - wt->since > GWAKE_TEST_LONG_NS;
 }
 
+static void log_stuck(struct __test_metadata *_metadata, unsigned int i,
+		      const struct watch *wt)
+{
+	TH_LOG("LOST WAKEUP: worker %u sits in block call %lld, a wake due since consumption %lld",
+	       i, wt->block, atomic_load(&stress->w[i].epoch));
+}
+
 TEST_F_TIMEOUT(stress, random_ops, 600)
 {
 	struct sigaction sa = { .sa_handler = sigusr1_handler, .sa_flags = 0 };
@@ -491,9 +505,7 @@ TEST_F_TIMEOUT(stress, random_ops, 600)
 		}
 		for (i = 0; i < STRESS_THREADS; i++) {
 			if (stuck(&stress->w[i], &watch[i], now)) {
-				TH_LOG("LOST WAKEUP: worker %u sits in block call %lld "
-				       "although a wake completed after its consumption %lld",
-				       i, watch[i].block, atomic_load(&stress->w[i].epoch));
+				log_stuck(_metadata, i, &watch[i]);
 				lost = true;
 			}
 		}
@@ -529,9 +541,7 @@ TEST_F_TIMEOUT(stress, random_ops, 600)
 			}
 			running++;
 			if (stuck(w, &watch[i], now) && !lost) {
-				TH_LOG("LOST WAKEUP: worker %u sits in block call %lld although "
-				       "a wake completed after its consumption %lld",
-				       i, watch[i].block, atomic_load(&w->epoch));
+				log_stuck(_metadata, i, &watch[i]);
 				lost = true;
 			}
 			if (watch[i].block == -1 || lost)
@@ -547,10 +557,10 @@ TEST_F_TIMEOUT(stress, random_ops, 600)
 		struct worker *w = &stress->w[i];
 
 		tokens += atomic_load(&w->tokens);
-		TH_LOG("worker %u: %lld ops, %lld consumed, %lld woke a sleeper, %lld left a permit, "
-		       "%lld swaps, %lld wake_manys, %lld timeouts, %lld EINTR",
-		       i, atomic_load(&w->ops), atomic_load(&w->epoch), w->woke, w->permits,
-		       w->swaps, w->wake_manys, w->timeouts, w->eintrs);
+		TH_LOG("worker %u: %lld ops, %lld consumed, %lld woke a sleeper, %lld left a permit",
+		       i, atomic_load(&w->ops), atomic_load(&w->epoch), w->woke, w->permits);
+		TH_LOG("worker %u: %lld swaps, %lld wake_manys, %lld timeouts, %lld EINTR",
+		       i, w->swaps, w->wake_manys, w->timeouts, w->eintrs);
 		EXPECT_EQ(0, w->err[0]) TH_LOG("worker %u: %s", i, w->err);
 	}
 	TH_LOG("%s: %lld operations in %.2f s, %u signals", variant->backend, total,
@@ -590,8 +600,12 @@ static void *race_sleeper(void *arg)
 	atomic_fetch_add(&stress->registered, 1);
 	while (!atomic_load(&stress->ready))
 		usleep(100);
-	for (i = 0; i < RACE_BLOCKS && !atomic_load(&stress->failed); i++)
-		checked_block(w, NULL, rnd(w) % 16 ? (int64_t)(rnd(w) % 16 + 1) * NSEC_PER_USEC : 0);
+	for (i = 0; i < RACE_BLOCKS && !atomic_load(&stress->failed); i++) {
+		/* 1 to 16 us, or 0 (a pending permit only) one time in 16. */
+		int64_t timeout = (int64_t)(rnd(w) % 16 + 1) * NSEC_PER_USEC;
+
+		checked_block(w, NULL, rnd(w) % 16 ? timeout : 0);
+	}
 	atomic_store(&stress->done, 1);
 	return NULL;
 }
