@@ -279,7 +279,7 @@ static int tcall_post(struct grt_thread *t, struct tcall_req *r)
 static void tcall_wait(struct tcall_req *r)
 {
 	struct grt_m *m = grt__acquirem();
-	bool spin;
+	bool spin, pin;
 	int64_t until;
 	uint32_t i;
 
@@ -299,8 +299,36 @@ static void tcall_wait(struct tcall_req *r)
 			gwi_cpu_relax();
 		}
 	}
-	if (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE)
+	if (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE) {
+		struct grt_g *gp;
+
+		/*
+		 * Nothing else to run here: wait as a locked G does -- the
+		 * P goes back to the idle set, this M sleeps on its own wake
+		 * word, and the server's grt__ready() wakes exactly this M
+		 * by handle. Parking through the scheduler instead would
+		 * have the server ready us through the global queue and
+		 * wakep(), which wakes an arbitrary idle M (and that one
+		 * another spinner): three thread wake-ups per call instead
+		 * of one when the CPUs are oversubscribed and spinning
+		 * fails.
+		 */
+		m = grt__acquirem();
+		gp = m->curg;
+		pin = spin && !gp->lockedm;
+		if (pin) {
+			gp->lockedm = m;
+			m->lockedg = gp;
+		}
+		grt__releasem(m);
 		grt__park(tcall_commit, r, "thread call");
+		if (pin) {
+			m = grt__acquirem();
+			gp->lockedm = NULL;
+			m->lockedg = NULL;
+			grt__releasem(m);
+		}
+	}
 	/* Acquire: pairs with complete()'s exchange. */
 	(void)atomic_load_explicit(&r->state, memory_order_acquire);
 }
