@@ -437,6 +437,65 @@ TEST_F(stale, fork_child)
 }
 
 /*
+ * execve() ends every registration of the process: the new image starts
+ * with none and registers as a fresh process would, not with -EBUSY from
+ * a registration (or an open /dev/gwake) that survived, even when another
+ * thread was asleep in the wake word when the exec killed it. The new
+ * image is this program again; a constructor runs its part before main().
+ */
+#define EXEC_CHILD_ENV	"GWAKE_SELFTEST_EXEC_CHILD"
+
+static int exec_child(void)
+{
+	gwake_t h;
+
+	if (gwake_self(&h) || !h)
+		return 1;
+	if (gwake_block(0) != -ETIMEDOUT)
+		return 2;
+	if (gwake_wake(h) != 0 || gwake_block(0) != 0)
+		return 3;
+	if (gwake_unregister() || gwake_unregister() != -ENOENT)
+		return 4;
+	return 0;
+}
+
+static void __attribute__((constructor)) exec_child_main(void)
+{
+	if (getenv(EXEC_CHILD_ENV))
+		_exit(exec_child());
+}
+
+TEST_F(stale, exec_registers_anew)
+{
+	struct gwake_peer *p = &self->peers[0];
+	char *const argv[] = { "stale_test", NULL };
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		gwake_t me;
+
+		if (gwake_self(&me) || gwake_wake(me))
+			_exit(10);
+		if (gwake_peer_start(p) ||
+		    !gwake_peer_post_asleep(p, GWAKE_PEER_BLOCK, 0, -1))
+			_exit(11);
+		setenv(EXEC_CHILD_ENV, "1", 1);
+		execv("/proc/self/exe", argv);
+		_exit(12);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child died with status %#x", status);
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("check %d failed (1: gwake_self() after exec, 12: execv)",
+		       WEXITSTATUS(status));
+}
+
+/*
  * Registration churn against concurrent wakers. Churners unregister and
  * register again in a loop; wakers wake whatever handle a churner last
  * published. Each new registration is checked before its handle is
