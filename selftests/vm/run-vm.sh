@@ -21,6 +21,8 @@
 # when /dev/kvm is usable, falling back to tcg,thread=multi), VM_SMP (2),
 # VM_MEM (1G).
 set -uo pipefail
+# $EPOCHREALTIME and awk must agree on the decimal point.
+export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
 kernel='' initrd='' dir='' name=vm timeout=900 append='' mode=check
@@ -90,7 +92,7 @@ if [ "$mode" = shell ]; then
 fi
 
 problems=$(grep -v -e '^#' -e '^$' "$here/kernel-problems")
-rm -f "$log" "$dmesg_log"
+rm -f "$log" "$dmesg_log" "$dir/.booted"
 echo "run-vm.sh: $name: booting $(basename "$kernel") (${accel[*]}), timeout ${timeout}s"
 echo "run-vm.sh: console log: $log"
 start=$EPOCHREALTIME
@@ -116,7 +118,7 @@ done
 status=${PIPESTATUS[0]}
 end=$EPOCHREALTIME
 wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
-boot=- booted=
+boot=- booted=''
 if [ -f "$dir/.booted" ]; then
 	booted=1
 	boot=$(awk -v a="$start" -v b="$(cat "$dir/.booted")" 'BEGIN { printf "%.1f", b - a }')

@@ -8,7 +8,7 @@
 #   make vm-shell                the same VM with an interactive shell
 #   make vm-initrd               stop after packing the initramfs
 #
-# vm-initrd runs four steps, each owned by someone else's script or fragment:
+# vm-initrd runs four steps, each in the script or fragment that owns it:
 #   1. Debian's kernel image and headers for the flavour into
 #      $(CACHE)/kernel/$(KERNEL_FLAVOR) (fetch-kernel.sh);
 #   2. $(KMOD_KO) (kmod/kmod.mk) against those headers;
