@@ -78,6 +78,7 @@ struct stress {
 	gwake_t stale;			/* the handle of a thread that exited */
 	atomic_int registered;		/* workers that have their handle */
 	atomic_int ready, done;
+	atomic_int waker_out;		/* timeout_and_signal_race: waker stopped */
 	atomic_int failed;		/* some worker filled its err */
 };
 
@@ -607,6 +608,13 @@ static void *race_sleeper(void *arg)
 		checked_block(w, NULL, rnd(w) % 16 ? timeout : 0);
 	}
 	atomic_store(&stress->done, 1);
+	/*
+	 * Stay registered until the waker has stopped: it may have read
+	 * done == 0 just before, and its last wake must find this thread
+	 * alive (exiting would make the handle stale, -ESRCH).
+	 */
+	while (!atomic_load(&stress->waker_out))
+		usleep(100);
 	return NULL;
 }
 
@@ -637,6 +645,7 @@ static void *race_waker(void *arg)
 		       !atomic_load(&stress->failed))
 			sched_yield();
 	}
+	atomic_store(&stress->waker_out, 1);
 	return NULL;
 }
 
