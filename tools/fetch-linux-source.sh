@@ -35,6 +35,7 @@ if [ -z "$version" ] || [ "$version" = "(none)" ]; then
 fi
 echo "fetch-linux-source.sh: linux-source-6.1 $version" >&2
 
+mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/linux-source.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && apt-get download -q linux-source-6.1 2>&1 |
