@@ -81,7 +81,22 @@ include kmod/kmod.mk
 check:
 	$(MAKE) model-check
 	$(MAKE) O=$(O)/san SAN=1 run-selftests
+	$(MAKE) O=$(O)/san SAN=1 readme-check
 	$(MAKE) vm-check
+
+# The README's C examples must compile and run: each ```c block of
+# README.md becomes $(O)/readme/exN.c, built against libgwake and run.
+.PHONY: readme-check
+readme-check: $(LIBGWAKE_A)
+	@rm -rf $(O)/readme && mkdir -p $(O)/readme
+	awk '/^```c$$/ { n++; f = sprintf("$(O)/readme/ex%d.c", n); on = 1; next } \
+	     /^```$$/ { on = 0 } on { print > f }' README.md
+	@set -e; n=0; for src in $(O)/readme/ex*.c; do \
+		n=$$((n + 1)); exe=$${src%.c}; \
+		$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $$exe $$src $(LIBGWAKE_A) \
+			$(LIBGWAKE_LDLIBS) $(LDLIBS) -pthread; \
+		echo "readme-check: $$src:"; ./$$exe > $$exe.out; sed 's/^/  /' $$exe.out; \
+	done; [ $$n -ge 2 ] || { echo "readme-check: no C examples found" >&2; exit 1; }
 
 # Fragments add their own clean-up and install steps as prerequisites.
 clean:
