@@ -712,19 +712,15 @@ void grt__handoffp(struct grt_p *p)
 }
 
 /*
- * Park the M until someone hands it a P (startm) or the runtime stops.
- * Returns false when stopping.
+ * Sleep on the M's wake word until whoever hands it a P (m->nextp, then a
+ * wake by handle) has done so, and take that P. The exchange is the
+ * acquire pairing with the giver's release store. Returns false when the
+ * runtime stops first.
  */
-static bool stopm(struct grt_m *m)
+static bool wait_nextp(struct grt_m *m)
 {
 	struct grt_p *p;
 
-	if (m->spinning)
-		grt__fatal("stopm: M%d is spinning", m->id);
-	grt__lock();
-	mput_locked(m);
-	grt__checkdead();
-	grt__unlock();
 	for (;;) {
 		p = atomic_exchange_explicit(&m->nextp, NULL,
 					     memory_order_acquire);
@@ -736,6 +732,21 @@ static bool stopm(struct grt_m *m)
 	}
 	grt__acquirep(m, p);
 	return true;
+}
+
+/*
+ * Park the M until someone hands it a P (startm) or the runtime stops.
+ * Returns false when stopping.
+ */
+static bool stopm(struct grt_m *m)
+{
+	if (m->spinning)
+		grt__fatal("stopm: M%d is spinning", m->id);
+	grt__lock();
+	mput_locked(m);
+	grt__checkdead();
+	grt__unlock();
+	return wait_nextp(m);
 }
 
 /*
@@ -762,17 +773,7 @@ static bool wait_for_p_(struct grt_m *m)
 	S.lockedwait_tail = m;
 	atomic_fetch_add(&S.nlockedwait, 1);
 	grt__unlock();
-	for (;;) {
-		p = atomic_exchange_explicit(&m->nextp, NULL,
-					     memory_order_acquire);
-		if (p)
-			break;
-		if (grt_stopping())
-			return false;
-		gwake_block(-1);
-	}
-	grt__acquirep(m, p);
-	return true;
+	return wait_nextp(m);
 }
 
 /*
