@@ -48,17 +48,28 @@ grt__ctx_swap:
 	.cfi_adjust_cfa_offset 8
 	pushq	%r15
 	.cfi_adjust_cfa_offset 8
-	subq	$8, %rsp
+	pushq	$0			/* the pad bytes stay 0: see below */
 	.cfi_adjust_cfa_offset 8
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
+	movq	(%rsp), %r8		/* the modes being left, pad included */
 
 	movq	%rsp, (%rdi)
 	movq	(%rsi), %rsp
 	movq	%rdx, %rax
 
-	ldmxcsr	(%rsp)
-	fldcw	4(%rsp)
+	/*
+	 * ldmxcsr and fldcw are the slow part of a switch (fldcw alone is
+	 * several cycles and serialises the x87 unit); stores are cheap.
+	 * The two sides almost always run with the same modes, so load
+	 * them only when the saved word differs from the one just left.
+	 * Both frames have zero pad bytes (pushq $0 here, the initial
+	 * frame in proc.c), so equal words mean equal modes; a different
+	 * pad could only cause a needless load, never a skipped one.
+	 */
+	cmpq	(%rsp), %r8
+	jne	.Lload_modes
+.Lmodes_loaded:
 	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
@@ -75,6 +86,11 @@ grt__ctx_swap:
 	 */
 	popq	%rcx
 	jmp	*%rcx
+
+.Lload_modes:
+	ldmxcsr	(%rsp)
+	fldcw	4(%rsp)
+	jmp	.Lmodes_loaded
 	.cfi_endproc
 	.size	grt__ctx_swap, .-grt__ctx_swap
 
