@@ -1,0 +1,3 @@
+module gwake/tools/go
+
+go 1.19
