@@ -80,6 +80,39 @@
 		TH_LOG("GWAKE_BACKEND=%s was not honoured", __gw_name);	\
 } while (0)
 
+/*
+ * GWAKE_BACKEND_VARIANTS() - the two variants of fixture @name, one per
+ * wake-word backend, each naming its backend in variant->backend.
+ * (These two macros expand to declarations at file scope, so checkpatch's
+ * "enclose in do - while" does not apply.)
+ */
+#define GWAKE_BACKEND_VARIANTS(name)					\
+	FIXTURE_VARIANT(name) {						\
+		const char *backend;					\
+	};								\
+	FIXTURE_VARIANT_ADD(name, user) {				\
+		.backend = "user",					\
+	};								\
+	FIXTURE_VARIANT_ADD(name, kmod) {				\
+		.backend = "kmod",					\
+	}
+
+/*
+ * GWAKE_BACKEND_FIXTURE() - a fixture @name without state whose every
+ * TEST_F() runs once per backend (GWAKE_SETUP_BACKEND() in its setup).
+ */
+#define GWAKE_BACKEND_FIXTURE(name)					\
+	FIXTURE(name) {							\
+	};								\
+	GWAKE_BACKEND_VARIANTS(name);					\
+	FIXTURE_SETUP(name)						\
+	{								\
+		GWAKE_SETUP_BACKEND(variant->backend);			\
+	}								\
+	FIXTURE_TEARDOWN(name)						\
+	{								\
+	}
+
 static inline int64_t gwake_test_now_ns(void)
 {
 	struct timespec ts;

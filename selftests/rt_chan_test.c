@@ -11,29 +11,7 @@
  */
 #include "rt_test.h"
 
-FIXTURE(rt_chan) {
-};
-
-FIXTURE_VARIANT(rt_chan) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(rt_chan, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(rt_chan, kmod) {
-	.backend = "kmod",
-};
-
-FIXTURE_SETUP(rt_chan)
-{
-	GWAKE_SETUP_BACKEND(variant->backend);
-}
-
-FIXTURE_TEARDOWN(rt_chan)
-{
-}
+GWAKE_BACKEND_FIXTURE(rt_chan);
 
 /* --- Bad input ---------------------------------------------------------- */
 

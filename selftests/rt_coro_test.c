@@ -13,29 +13,7 @@
 
 #include "rt_test.h"
 
-FIXTURE(rt_coro) {
-};
-
-FIXTURE_VARIANT(rt_coro) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(rt_coro, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(rt_coro, kmod) {
-	.backend = "kmod",
-};
-
-FIXTURE_SETUP(rt_coro)
-{
-	GWAKE_SETUP_BACKEND(variant->backend);
-}
-
-FIXTURE_TEARDOWN(rt_coro)
-{
-}
+GWAKE_BACKEND_FIXTURE(rt_coro);
 
 /*
  * A pull iterator (Go's iter.Pull) over a push-style generator

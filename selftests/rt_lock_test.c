@@ -11,29 +11,7 @@
 
 #include "rt_test.h"
 
-FIXTURE(rt_lock) {
-};
-
-FIXTURE_VARIANT(rt_lock) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(rt_lock, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(rt_lock, kmod) {
-	.backend = "kmod",
-};
-
-FIXTURE_SETUP(rt_lock)
-{
-	GWAKE_SETUP_BACKEND(variant->backend);
-}
-
-FIXTURE_TEARDOWN(rt_lock)
-{
-}
+GWAKE_BACKEND_FIXTURE(rt_lock);
 
 /* --- Bad use ----------------------------------------------------------------- */
 

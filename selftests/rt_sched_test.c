@@ -14,29 +14,7 @@
 
 #include "rt_test.h"
 
-FIXTURE(rt_sched) {
-};
-
-FIXTURE_VARIANT(rt_sched) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(rt_sched, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(rt_sched, kmod) {
-	.backend = "kmod",
-};
-
-FIXTURE_SETUP(rt_sched)
-{
-	GWAKE_SETUP_BACKEND(variant->backend);
-}
-
-FIXTURE_TEARDOWN(rt_sched)
-{
-}
+GWAKE_BACKEND_FIXTURE(rt_sched);
 
 static void nop_body(void *arg)
 {

@@ -7,29 +7,7 @@
  */
 #include "rt_test.h"
 
-FIXTURE(rt_select) {
-};
-
-FIXTURE_VARIANT(rt_select) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(rt_select, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(rt_select, kmod) {
-	.backend = "kmod",
-};
-
-FIXTURE_SETUP(rt_select)
-{
-	GWAKE_SETUP_BACKEND(variant->backend);
-}
-
-FIXTURE_TEARDOWN(rt_select)
-{
-}
+GWAKE_BACKEND_FIXTURE(rt_select);
 
 #define RECV(ch, p)	{ .chan = (ch), .elem = (p), .dir = GRT_SELECT_RECV }
 #define SEND(ch, p)	{ .chan = (ch), .elem = (p), .dir = GRT_SELECT_SEND }

@@ -8,29 +8,7 @@
  */
 #include "rt_test.h"
 
-FIXTURE(rt_sync) {
-};
-
-FIXTURE_VARIANT(rt_sync) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(rt_sync, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(rt_sync, kmod) {
-	.backend = "kmod",
-};
-
-FIXTURE_SETUP(rt_sync)
-{
-	GWAKE_SETUP_BACKEND(variant->backend);
-}
-
-FIXTURE_TEARDOWN(rt_sync)
-{
-}
+GWAKE_BACKEND_FIXTURE(rt_sync);
 
 /* --- Mutex -------------------------------------------------------------- */
 

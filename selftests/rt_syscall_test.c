@@ -16,29 +16,7 @@
 
 #include "rt_test.h"
 
-FIXTURE(rt_syscall) {
-};
-
-FIXTURE_VARIANT(rt_syscall) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(rt_syscall, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(rt_syscall, kmod) {
-	.backend = "kmod",
-};
-
-FIXTURE_SETUP(rt_syscall)
-{
-	GWAKE_SETUP_BACKEND(variant->backend);
-}
-
-FIXTURE_TEARDOWN(rt_syscall)
-{
-}
+GWAKE_BACKEND_FIXTURE(rt_syscall);
 
 /* --- A G blocked in the kernel does not hold the P ------------------------- */
 

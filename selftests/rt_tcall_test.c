@@ -9,29 +9,7 @@
  */
 #include "rt_test.h"
 
-FIXTURE(rt_tcall) {
-};
-
-FIXTURE_VARIANT(rt_tcall) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(rt_tcall, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(rt_tcall, kmod) {
-	.backend = "kmod",
-};
-
-FIXTURE_SETUP(rt_tcall)
-{
-	GWAKE_SETUP_BACKEND(variant->backend);
-}
-
-FIXTURE_TEARDOWN(rt_tcall)
-{
-}
+GWAKE_BACKEND_FIXTURE(rt_tcall);
 
 static long tid_fn(void *arg)
 {

@@ -13,17 +13,7 @@ FIXTURE(stale) {
 	struct gwake_peer peers[2];
 };
 
-FIXTURE_VARIANT(stale) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(stale, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(stale, kmod) {
-	.backend = "kmod",
-};
+GWAKE_BACKEND_VARIANTS(stale);
 
 FIXTURE_SETUP(stale)
 {

@@ -391,17 +391,7 @@ FIXTURE(stress) {
 	int unused;
 };
 
-FIXTURE_VARIANT(stress) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(stress, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(stress, kmod) {
-	.backend = "kmod",
-};
+GWAKE_BACKEND_VARIANTS(stress);
 
 FIXTURE_SETUP(stress)
 {

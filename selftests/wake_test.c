@@ -15,17 +15,7 @@ FIXTURE(wake) {
 	unsigned int npeers;
 };
 
-FIXTURE_VARIANT(wake) {
-	const char *backend;
-};
-
-FIXTURE_VARIANT_ADD(wake, user) {
-	.backend = "user",
-};
-
-FIXTURE_VARIANT_ADD(wake, kmod) {
-	.backend = "kmod",
-};
+GWAKE_BACKEND_VARIANTS(wake);
 
 FIXTURE_SETUP(wake)
 {
