@@ -81,7 +81,7 @@ include kmod/kmod.mk
 check:
 	$(MAKE) model-check
 	$(MAKE) O=$(O)/san SAN=1 run-selftests
-	$(MAKE) O=$(O)/san SAN=1 readme-check
+	$(MAKE) O=$(O)/san SAN=1 readme-check examples-check
 	$(MAKE) vm-check
 
 # The README's C examples must compile and run: each ```c block of

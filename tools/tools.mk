@@ -55,3 +55,13 @@ bench: tools
 
 bench-quick: tools
 	$(BENCH) --quick $(BENCH_FLAGS)
+
+# The examples must keep compiling and running: make check runs each one
+# (under ASan/UBSan there) and fails if any exits non-zero.
+EXAMPLES	:= $(patsubst %.c,$(O)/%,$(sort $(wildcard tools/examples/*.c)))
+
+.PHONY: examples-check
+examples-check: $(EXAMPLES)
+	@set -e; for e in $(EXAMPLES); do \
+		echo "examples-check: $$e"; $$e > $$e.out; \
+	done

@@ -126,6 +126,15 @@ static struct node *insert(struct node *t, long key)
 	return t;
 }
 
+static void destroy(struct node *t)
+{
+	if (t) {
+		destroy(t->l);
+		destroy(t->r);
+		free(t);
+	}
+}
+
 static void main_g(void *arg)
 {
 	struct node *tree = NULL;
@@ -135,13 +144,19 @@ static void main_g(void *arg)
 	(void)arg;
 	for (i = 0; i < 20; i++)
 		tree = insert(tree, (i * 7919) % 101);
-	if (pull_new(&a, tree_gen, tree) || pull_new(&b, primes_gen, NULL))
-		return;
+	if (pull_new(&a, tree_gen, tree))
+		goto out;
+	if (pull_new(&b, primes_gen, NULL)) {
+		pull_stop(&a);
+		goto out;
+	}
 	/* Zip the sorted keys with the primes until the tree runs out. */
 	while (pull_next(&a, &x) && pull_next(&b, &y))
 		printf("%3ld  %3ld\n", x, y);
 	pull_stop(&a);
 	pull_stop(&b);		/* stops an infinite generator cleanly */
+out:
+	destroy(tree);
 }
 
 int main(void)
