@@ -4,7 +4,8 @@
 # run-vm.sh: boot the gwake test VM and judge the run.
 #
 #   run-vm.sh --kernel VMLINUZ --initrd INITRD --dir DIR [--name LABEL]
-#             [--timeout SECONDS] [--append "KERNEL ARGS"] [--mode check|shell]
+#             [--timeout SECONDS] [--append "KERNEL ARGS"] [--mode check|shell|bench]
+#             [--init-args "ARGS"] [--report FILE]
 #
 # check (the default): boots with no terminal (stdin from /dev/null, the
 # console on qemu's stdout), streams the console to stdout and to
@@ -13,6 +14,13 @@
 # the VM reached its result marker with rc=0, /init reported no error, it
 # finished (module unloaded, checks done), and the console holds no line
 # matching selftests/vm/kernel-problems.
+#
+# bench: the same verdict, with gwake-bench's exit status for the tests'
+# (GWAKE-VM-RESULT) and no KTAP to check: /init runs gwake-bench with the
+# kmod backend, then the user backend, each with --init-args (passed after
+# " -- " on the kernel command line, so they reach /init as arguments, at
+# most 31 words). On a pass the two reports, without the console's other
+# lines, go to --report FILE (default DIR/bench.txt). No number is judged.
 #
 # shell: the same VM, interactive (/init loads the module and starts a
 # shell on the console). Ctrl-A X quits qemu, Ctrl-A C is its monitor.
@@ -26,6 +34,7 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
 kernel='' initrd='' dir='' name=vm timeout=900 append='' mode=check
+init_args='' report=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
@@ -35,6 +44,8 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--mode) mode=$2; shift 2 ;;
+	--init-args) init_args=$2; shift 2 ;;
+	--report) report=$2; shift 2 ;;
 	*) echo "run-vm.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -45,6 +56,10 @@ fi
 for f in "$kernel" "$initrd"; do
 	[ -f "$f" ] || { echo "run-vm.sh: $f: not found" >&2; exit 1; }
 done
+case "$mode" in
+check|shell|bench) ;;
+*) echo "run-vm.sh: --mode check, shell or bench" >&2; exit 2 ;;
+esac
 mkdir -p "$dir"
 log=$dir/console.log
 dmesg_log=$dir/dmesg.log
@@ -76,6 +91,8 @@ fi
 cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=0 loglevel=5"
 cmdline+=" sysctl.kernel.hung_task_timeout_secs=60 gwake_vm=$mode"
 [ -n "$append" ] && cmdline+=" $append"
+# Last: everything after "--" is /init's, not the kernel's.
+[ -n "$init_args" ] && cmdline+=" -- $init_args"
 
 # -nodefaults: no NIC (no iPXE ROM to load), no VGA, no default serial.
 # -display none rather than -nographic: the same "no window", but SeaBIOS
@@ -92,7 +109,8 @@ if [ "$mode" = shell ]; then
 fi
 
 problems=$(grep -v -e '^#' -e '^$' "$here/kernel-problems")
-rm -f "$log" "$dmesg_log" "$dir/.booted"
+[ "$mode" = bench ] && report=${report:-$dir/bench.txt}
+rm -f "$log" "$dmesg_log" "$dir/.booted" ${report:+"$report"}
 echo "run-vm.sh: $name: booting $(basename "$kernel") (${accel[*]}), timeout ${timeout}s"
 echo "run-vm.sh: console log: $log"
 start=$EPOCHREALTIME
@@ -134,7 +152,9 @@ if [ -n "$interrupted" ]; then
 	exit 130
 fi
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-	cause "timed out after ${timeout}s (raise VM_TIMEOUT if the tests are just slow)"
+	knob=VM_TIMEOUT
+	[ "$mode" = bench ] && knob=VM_BENCH_TIMEOUT
+	cause "timed out after ${timeout}s (raise $knob if the run is just slow)"
 elif [ "$status" -ne 0 ]; then
 	cause "qemu exited with status $status"
 fi
@@ -146,8 +166,16 @@ done < <(grep '^GWAKE-VM-ERROR ' "$log")
 result=$(sed -n 's/^GWAKE-VM-RESULT rc=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 if [ -n "$booted" ] && [ -z "$result" ] && ! grep -q '^GWAKE-VM-ERROR ' "$log"; then
 	cause "no GWAKE-VM-RESULT marker: the VM crashed, hung or powered off during the tests"
+elif [ -n "$result" ] && [ "$result" -ne 0 ] && [ "$mode" = bench ]; then
+	cause "gwake-bench failed:"$'\n'"$(grep '^GWAKE-VM-BENCH-END ' "$log")"
 elif [ -n "$result" ] && [ "$result" -ne 0 ]; then
 	cause "selftests failed: run_tests.sh exited with rc=$result"
+fi
+if [ "$mode" = bench ] && [ -n "$result" ]; then
+	for b in kmod user; do
+		grep -q "^GWAKE-VM-BENCH-END backend=$b " "$log" ||
+			cause "no gwake-bench report for the $b backend"
+	done
 fi
 # KTAP, at any nesting depth: a failure, or a SKIP (which --no-skip makes
 # a failure too). "not ok ... # TODO" is an expected failure.
@@ -157,7 +185,7 @@ ktap_skip=$(grep -E -i '^[#[:space:]]*ok [0-9]+.*# *SKIP' "$log")
 [ -z "$ktap_skip" ] || cause "KTAP skips (a skip is not a pass):"$'\n'"$ktap_skip"
 # The runner's own KTAP (not indented): a plan, and that many results. A
 # run that printed no results ran no tests, whatever its status says.
-if [ -n "$result" ]; then
+if [ -n "$result" ] && [ "$mode" != bench ]; then
 	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$log" | head -n 1)
 	results=$(grep -c -E '^(not )?ok [0-9]+' "$log")
 	if [ -z "$plan" ] || [ "$plan" -eq 0 ]; then
@@ -177,11 +205,27 @@ found=$(grep -v -i 'command line' "$log" | grep -E -e "$problems" |
 ok=$(grep -c -E '^[#[:space:]]*ok [0-9]+' "$log")
 notok=$(grep -c -E '^[#[:space:]]*not ok [0-9]+' "$log")
 echo
-echo "run-vm.sh: $name: boot ${boot}s (qemu start to /init), total ${wall}s," \
-     "KTAP result lines at any depth: $ok ok, $notok not ok"
+if [ "$mode" = bench ]; then
+	echo "run-vm.sh: $name: boot ${boot}s (qemu start to /init), total ${wall}s," \
+	     "gwake-bench reports: $(grep -c '^GWAKE-VM-BENCH-END ' "$log")"
+else
+	echo "run-vm.sh: $name: boot ${boot}s (qemu start to /init), total ${wall}s," \
+	     "KTAP result lines at any depth: $ok ok, $notok not ok"
+fi
 # The runner's own totals, if it printed them.
 grep -E '^# (programs|tests): ' "$log" | sed "s/^# /run-vm.sh: $name: /"
 if [ ${#causes[@]} -eq 0 ]; then
+	if [ "$mode" = bench ]; then
+		# The reports, as /init framed them, and where they came from.
+		{
+			echo "# run-vm.sh: $name: qemu ${accel[*]}, ${VM_SMP:-2} vCPUs," \
+			     "${VM_MEM:-1G}; gwake-bench --backend kmod|user $init_args"
+			awk '/^GWAKE-VM-BENCH-END /   { on = 0 }
+			     on
+			     /^GWAKE-VM-BENCH-BEGIN / { on = 1 }' "$log"
+		} > "$report"
+		echo "run-vm.sh: $name: report: $report"
+	fi
 	echo "run-vm.sh: $name: PASS"
 	exit 0
 fi
@@ -192,6 +236,11 @@ fi
 	done
 	echo "  console log: $log"
 	[ -s "$dmesg_log" ] && echo "  full kernel log: $dmesg_log"
-	echo "  debug interactively: make vm-shell KERNEL_FLAVOR=... (selftests/vm/README.md)"
+	if [ "$mode" = bench ]; then
+		# The same initramfs, with a shell: gwake-bench is in /usr/bin.
+		echo "  debug interactively: $0 --mode shell --kernel $kernel --initrd $initrd --dir $dir"
+	else
+		echo "  debug interactively: make vm-shell KERNEL_FLAVOR=... (selftests/vm/README.md)"
+	fi
 } >&2
 exit 1

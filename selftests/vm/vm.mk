@@ -7,6 +7,11 @@
 #   make vm-check-all            generic, rt and cloud in turn
 #   make vm-shell                the same VM with an interactive shell
 #   make vm-initrd               stop after packing the initramfs
+#   make vm-bench  [KERNEL_FLAVOR=...] [VM_BENCH_FLAGS="gwake-bench options"]
+#                  [VM_BENCH_TIMEOUT=1200]
+#                                gwake-bench in the VM, --backend kmod then
+#                                --backend user; the reports in
+#                                $(O)/vm/$(KERNEL_FLAVOR)/bench.txt
 #
 # vm-initrd runs four steps, each in the script or fragment that owns it:
 #   1. Debian's kernel image and headers for the flavour into
@@ -24,6 +29,11 @@
 # and the test list come from fragments included after this one, the module
 # must not start building before its headers exist (even under -j), and the
 # static tests live in their own O= tree. Each sub-make is incremental.
+#
+# vm-bench-initrd follows the same steps with gwake-bench (and its Go
+# peer, a static cgo-free binary, when Go is installed) in /usr/bin instead
+# of the selftests, in an initramfs of its own under $(VM_BENCH_DIR), so
+# that vm-check and vm-bench never overwrite each other's files.
 
 VM_DIR		= $(O)/vm/$(KERNEL_FLAVOR)
 VM_KERNEL_DIR	= $(CACHE)/kernel/$(KERNEL_FLAVOR)
@@ -34,11 +44,22 @@ VM_TIMEOUT	?= 2400
 VM_APPEND	?=
 VM_FLAVORS	:= generic rt cloud
 
+# The wake-word groups, short enough that one VM run (both backends) takes
+# about 2.5 minutes under TCG on 2 quiet vCPUs (README.md: measured).
+# Ratios within a run are what to read; raise -r for tighter spreads.
+VM_BENCH_FLAGS	?= -f handoff -f server -r 7 -t 150
+VM_BENCH_TIMEOUT ?= 1200
+VM_BENCH_DIR	= $(VM_DIR)/bench
+VM_BENCH_INITRD	= $(VM_BENCH_DIR)/initrd.cpio.gz
+VM_BENCH_BINS	= $(VM_STATIC_O)/tools/gwake-bench \
+		  $(if $(HAVE_GO),$(VM_STATIC_O)/tools/gwake-bench-go)
+
 VM_RUN = selftests/vm/run-vm.sh --name "$(KERNEL_FLAVOR)" \
 	--kernel $(VM_KERNEL_DIR)/vmlinuz --initrd $(VM_INITRD) \
 	--dir $(VM_DIR) --timeout $(VM_TIMEOUT) --append "$(VM_APPEND)"
 
 .PHONY: vm-check vm-check-all vm-shell vm-initrd vm-list-tests
+.PHONY: vm-bench vm-bench-initrd
 
 vm-check: vm-initrd
 	$(VM_RUN)
@@ -73,3 +94,25 @@ VM_TEST_PATHS = $(foreach p,$(TEST_GEN_PROGS) $(TEST_FILES),\
 		  $(if $(findstring /,$(p)),$(p),$(O)/selftests/$(p)))
 vm-list-tests:
 	@printf '%s\n' $(VM_TEST_PATHS) $(wildcard $(O)/selftests/settings)
+
+# Not part of make check: numbers, not a verdict on them. It fails only
+# when the VM does (kernel problems, a timeout, gwake-bench exiting
+# non-zero, /init not finishing); run-vm.sh writes the reports to
+# bench.txt on a pass.
+vm-bench: vm-bench-initrd
+	selftests/vm/run-vm.sh --name "$(KERNEL_FLAVOR) bench" --mode bench \
+		--kernel $(VM_KERNEL_DIR)/vmlinuz --initrd $(VM_BENCH_INITRD) \
+		--dir $(VM_BENCH_DIR) --timeout $(VM_BENCH_TIMEOUT) \
+		--append "$(VM_APPEND)" --init-args "$(VM_BENCH_FLAGS)" \
+		--report $(VM_DIR)/bench.txt
+
+vm-bench-initrd:
+	selftests/vm/fetch-kernel.sh $(KERNEL_FLAVOR) $(CACHE)
+	$(MAKE) --no-print-directory KERNEL_FLAVOR=$(KERNEL_FLAVOR) $(KMOD_KO)
+	$(MAKE) --no-print-directory O=$(VM_STATIC_O) STATIC=1 SAN= $(VM_BENCH_BINS)
+	@mkdir -p $(VM_BENCH_DIR)
+	busybox=$$(selftests/vm/fetch-busybox.sh $(CACHE)) && \
+	selftests/vm/mkinitramfs.sh --out $(VM_BENCH_INITRD) --busybox "$$busybox" \
+		--module $(KMOD_KO) \
+		--modules-dir $(VM_KERNEL_DIR)/root/lib/modules/$$(cat $(VM_KERNEL_DIR)/release) \
+		$(addprefix --bin ,$(VM_BENCH_BINS))
