@@ -68,6 +68,12 @@ static void pinned_g(void *arg)
 			RT_CHECK_EQ(tid, gwake_test_gettid());
 		}
 	}
+	/*
+	 * Once unlocked, this thread may run any G: an other_g still
+	 * yielding (a slow VM) would count a legitimate run as an intrusion.
+	 * Withdraw the tid first; only runs while we held the lock count.
+	 */
+	atomic_store(&p->locked_tid, 0);
 	RT_CHECK_EQ(0, grt_unlock_thread());
 }
 
