@@ -106,6 +106,40 @@ static const struct gwi_backend *none(int err)
 	return &none_backend;
 }
 
+/*
+ * Each backend's init() runs at most once per process, whoever asks first:
+ * choose() below, or gwi_backend_init() from in-tree code that drives one
+ * backend explicitly (gwake-bench measures both in one run). The result is
+ * kept, so a backend that could not be used is never retried, and init()
+ * never runs twice (lib/backend.h promises backends exactly one call).
+ */
+static int user_init_result, kmod_init_result;
+static pthread_once_t user_init_once = PTHREAD_ONCE_INIT;
+static pthread_once_t kmod_init_once = PTHREAD_ONCE_INIT;
+
+static void user_init_run(void)
+{
+	user_init_result = gwi_user_backend.init();
+}
+
+static void kmod_init_run(void)
+{
+	kmod_init_result = gwi_kmod_backend.init();
+}
+
+int gwi_backend_init(const struct gwi_backend *b)
+{
+	if (b == &gwi_user_backend) {
+		pthread_once(&user_init_once, user_init_run);
+		return user_init_result;
+	}
+	if (b == &gwi_kmod_backend) {
+		pthread_once(&kmod_init_once, kmod_init_run);
+		return kmod_init_result;
+	}
+	return -EINVAL;
+}
+
 static void choose(void)
 {
 	const char *env = secure_getenv("GWAKE_BACKEND");
@@ -118,11 +152,11 @@ static void choose(void)
 			b = &gwi_user_backend;
 		else
 			b = none(-EINVAL);
-		if (b != &none_backend && b->init())
+		if (b != &none_backend && gwi_backend_init(b))
 			b = none(-ENODEV);
-	} else if (!gwi_kmod_backend.init()) {
+	} else if (!gwi_backend_init(&gwi_kmod_backend)) {
 		b = &gwi_kmod_backend;
-	} else if (!gwi_user_backend.init()) {
+	} else if (!gwi_backend_init(&gwi_user_backend)) {
 		b = &gwi_user_backend;
 	} else {
 		b = none(-ENODEV);

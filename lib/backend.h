@@ -42,6 +42,15 @@ struct gwi_backend {
 extern const struct gwi_backend gwi_user_backend;	/* lib/user.c */
 extern const struct gwi_backend gwi_kmod_backend;	/* lib/kmod.c */
 
+/*
+ * Runs b->init() if it has not run yet in this process and returns its
+ * result (0: b is usable), the same result on every call. For in-tree code
+ * that drives a backend's ops directly, beside the one the public API
+ * chose (gwake-bench compares both backends in one process); never needed
+ * by users of gwake_*(). Thread safe.
+ */
+int gwi_backend_init(const struct gwi_backend *b);
+
 GWI_HIDDEN_END
 
 #endif /* GWI_BACKEND_H */
