@@ -58,6 +58,14 @@ struct bench_group {
 	int reps;
 	/* A line printed under the table (what to read from it). */
 	const char *note;
+	/*
+	 * Nanoseconds in one unit of the value when it is a time per
+	 * operation (1 for "ns per ...", 1e6 for "ms per tree"): the report
+	 * derives operations per second from it. 0: not a time per op.
+	 */
+	double unit_ns;
+	/* Hand-offs: report how often the woken thread ran on the waker's CPU. */
+	bool waker_cpu;
 	int nv;
 	struct bench_variant v[BENCH_MAX_VARIANTS];
 };
@@ -92,9 +100,63 @@ int64_t bench_now_ns(void);
  * Call op(ctx, n) with growing n until at least slice_ns have passed;
  * returns nanoseconds per unit of n. The clock is read once per batch, so
  * its cost is negligible however cheap one op is.
+ *
+ * Before that, a latency pass: op(ctx, 1) timed one call at a time (one
+ * clock read per call) for slice_ns / 8 or 4096 calls, after 16 calls of
+ * warm-up. Those times feed the p99 column; they include one clock read
+ * each (the report's header gives its cost). Every call is counted in
+ * bench_tally.ops, which the syscall and context-switch columns divide by.
+ * Thread safe: clients of one variant may call it concurrently.
  */
 double bench_timed(void (*op)(void *ctx, uint64_t n), void *ctx,
 		   int64_t slice_ns);
+
+/*
+ * The same, where one call of op's n stands for units operations of the
+ * group's unit (two G switches per yield round trip): the result, the
+ * latency samples and the op count are all per unit.
+ */
+double bench_timed_units(void (*op)(void *ctx, uint64_t n), void *ctx,
+			 int64_t slice_ns, unsigned int units);
+
+/*
+ * What one repetition of a variant did, besides its value: reset by the
+ * driver before each run of a variant, read after it. Scenarios that do
+ * not use bench_timed() count their operations with bench_ops_add().
+ */
+struct bench_tally {
+	/* Operations measured (all threads, all calls of bench_timed). */
+	_Atomic uint64_t ops;
+	/* Hand-offs observed, and those whose wakee ran on the waker's CPU. */
+	_Atomic uint64_t wakes, wakes_same_cpu;
+};
+extern struct bench_tally bench_tally;
+
+static inline void bench_ops_add(uint64_t n)
+{
+	atomic_fetch_add_explicit(&bench_tally.ops, n, memory_order_relaxed);
+}
+
+/* Per-operation latency samples (ns) of the current run (util.c). */
+void bench_lat_add(const double *ns, size_t n);
+/* Hand the samples gathered since the last call to the caller (free()). */
+size_t bench_lat_take(double **out);
+
+/*
+ * System calls and context switches of the whole process so far: all its
+ * threads, those that have exited included, and its waited-for children
+ * (the Go peer). Syscalls come from a perf counter on the
+ * raw_syscalls:sys_enter tracepoint with inherit set, opened by
+ * bench_counters_init() before any thread exists; bench_syscalls()
+ * returns -1 if it could not be opened (*why says why). Context switches
+ * (voluntary + involuntary) come from getrusage().
+ */
+int bench_counters_init(const char **why);
+int64_t bench_syscalls(void);
+int64_t bench_ctxsw(void);
+
+/* The cost of one bench_now_ns() (median of a few thousand), in ns. */
+double bench_clock_cost(void);
 
 /* Pin the calling thread to cpu (>= 0) or leave it free (-1). */
 int bench_pin(int cpu);

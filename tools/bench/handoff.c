@@ -5,8 +5,12 @@
  * hand-offs. Reported in ns per round trip per pair.
  *
  * Mechanisms, each as a plain C programmer would write it:
- *   gwake wake+block  gwake_wake(peer) then gwake_block()
- *   gwake swap        gwake_swap(peer): one call with the module
+ *   gwake wake+block  wake(peer) then block(), of the user backend and of
+ *                     the module's (kmod), both in the same run: the
+ *                     backends' ops tables are driven directly
+ *                     (gwi_backend_init(), lib/backend.h), since the
+ *                     public API serves one backend per process
+ *   gwake swap        swap(peer): one call (one ioctl with the module)
  *   futex             a 0 idle / 1 permit / 2 asleep word: the waker
  *                     calls FUTEX_WAKE only if the peer sleeps, the
  *                     waiter FUTEX_WAITs at once
@@ -20,16 +24,22 @@
  * CPUs), unpinned (the kernel places threads) and pinned (both threads of
  * pair i on CPU i mod ncpus: every hand-off is a context switch on that
  * CPU, no cross-CPU wakeup). The baseline is futex.
+ *
+ * Every hand-off also records whether the woken thread runs on the CPU
+ * its waker ran on when it woke it (sched_getcpu() on both sides, a few ns
+ * of vDSO each, the same for every mechanism): 100% pinned by
+ * construction; unpinned it tells a mechanism that moves the wakee to the
+ * waker (a sync wake) from one that finds it spinning elsewhere.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <gwake/gwake.h>
-
+#include "backend.h"
 #include "bench.h"
 
 #define SPIN_PAUSES	2000
@@ -45,9 +55,23 @@ enum mech {
 	M_CONDVAR,
 };
 
+/* Which gwake backend a gwake variant drives (iarg bits 24..). */
+enum gwb {
+	B_USER,
+	B_KMOD,
+};
+
 struct pair {
 	enum mech mech;
+	/* M_GWAKE*: the backend's ops, already initialised. */
+	const struct gwi_backend *b;
 	int cpu;		/* -1: unpinned */
+	/*
+	 * The CPU each side's waker ran on when it last woke that side:
+	 * written before the wake, read after the wait returns, ordered by
+	 * each mechanism's own release/acquire (relaxed is enough).
+	 */
+	_Alignas(64) atomic_int waker_cpu[2];
 	atomic_int stop;
 	/* M_FUTEX*: one word per side; 0 idle, 1 permit, 2 asleep. */
 	_Alignas(64) atomic_uint word[2];
@@ -75,10 +99,12 @@ static void signal_peer(struct pair *p, int to)
 	char c = 0;
 	int ret;
 
+	atomic_store_explicit(&p->waker_cpu[to], sched_getcpu(),
+			      memory_order_relaxed);
 	switch (p->mech) {
 	case M_GWAKE:
 	case M_GWAKE_SWAP:
-		ret = gwake_wake(p->h[to]);
+		ret = p->b->wake(p->h[to]);
 		if (ret < 0)
 			bench_die("gwake_wake: %s", strerror(-ret));
 		break;
@@ -101,6 +127,25 @@ static void signal_peer(struct pair *p, int to)
 	}
 }
 
+/* Per thread: hand-offs seen, and on the waker's CPU; flushed at exit. */
+static __thread uint64_t t_wakes, t_same;
+
+static void woken(struct pair *p, int me)
+{
+	t_wakes++;
+	t_same += sched_getcpu() == atomic_load_explicit(&p->waker_cpu[me],
+							  memory_order_relaxed);
+}
+
+static void flush_wakes(void)
+{
+	atomic_fetch_add_explicit(&bench_tally.wakes, t_wakes,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&bench_tally.wakes_same_cpu, t_same,
+				  memory_order_relaxed);
+	t_wakes = t_same = 0;
+}
+
 static void wait_self(struct pair *p, int me)
 {
 	uint64_t cnt;
@@ -110,7 +155,7 @@ static void wait_self(struct pair *p, int me)
 	switch (p->mech) {
 	case M_GWAKE:
 	case M_GWAKE_SWAP:
-		ret = gwake_block(-1);
+		ret = p->b->block(-1);
 		if (ret < 0)
 			bench_die("gwake_block: %s", strerror(-ret));
 		break;
@@ -134,6 +179,7 @@ static void wait_self(struct pair *p, int me)
 		pthread_mutex_unlock(&p->mu);
 		break;
 	}
+	woken(p, me);
 }
 
 /* Wake the peer, then wait for our own wake. */
@@ -142,9 +188,12 @@ static void handoff(struct pair *p, int to, int me)
 	int ret;
 
 	if (p->mech == M_GWAKE_SWAP) {
-		ret = gwake_swap(p->h[to], -1);
+		atomic_store_explicit(&p->waker_cpu[to], sched_getcpu(),
+				      memory_order_relaxed);
+		ret = p->b->swap(p->h[to], -1);
 		if (ret < 0)
 			bench_die("gwake_swap: %s", strerror(-ret));
+		woken(p, me);
 		return;
 	}
 	signal_peer(p, to);
@@ -158,7 +207,7 @@ static void thread_start(struct pair *p, int side)
 	if (p->cpu >= 0 && bench_pin(p->cpu))
 		bench_die("handoff: cannot pin to CPU %d", p->cpu);
 	if (p->mech == M_GWAKE || p->mech == M_GWAKE_SWAP) {
-		ret = gwake_self(&p->h[side]);
+		ret = p->b->self(&p->h[side]);
 		if (ret < 0)
 			bench_die("gwake_self: %s", strerror(-ret));
 	}
@@ -182,6 +231,7 @@ static void *pinger(void *arg)
 	p->ns_per_rt = bench_timed(ping_op, p, p->slice_ns);
 	atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
 	signal_peer(p, 1);
+	flush_wakes();
 	return NULL;
 }
 
@@ -194,16 +244,19 @@ static void *ponger(void *arg)
 	/* stop is written before the last wake, which orders it. */
 	while (!atomic_load_explicit(&p->stop, memory_order_relaxed))
 		handoff(p, 0, 1);
+	flush_wakes();
 	return NULL;
 }
 
-static void pair_init(struct pair *p, enum mech m, int cpu,
+static void pair_init(struct pair *p, enum mech m,
+		      const struct gwi_backend *b, int cpu,
 		      pthread_barrier_t *start)
 {
 	int s;
 
 	memset(p, 0, sizeof(*p));
 	p->mech = m;
+	p->b = b;
 	p->cpu = cpu;
 	p->start = start;
 	p->slice_ns = bench_opts.slice_ns;
@@ -233,10 +286,12 @@ static void pair_fini(struct pair *p)
 	pthread_mutex_destroy(&p->mu);
 }
 
-/* iarg: mechanism | pairs << 8 | pinned << 16 */
+/* iarg: mechanism | pairs << 8 | pinned << 16 | backend << 24 */
 static double run_handoff(const struct bench_variant *v, const char **why)
 {
 	enum mech m = (enum mech)(v->iarg & 0xff);
+	enum gwb bk = (enum gwb)((v->iarg >> 24) & 0xff);
+	const struct gwi_backend *b = NULL;
 	int npairs = (int)((v->iarg >> 8) & 0xff);
 	bool pinned = (v->iarg >> 16) & 1;
 	static struct pair pairs[MAX_PAIRS];
@@ -245,10 +300,18 @@ static double run_handoff(const struct bench_variant *v, const char **why)
 	int i, ncpu = bench_ncpus();
 	double sum = 0;
 
-	(void)why;
+	if (m == M_GWAKE || m == M_GWAKE_SWAP) {
+		b = bk == B_KMOD ? &gwi_kmod_backend : &gwi_user_backend;
+		if (gwi_backend_init(b)) {
+			*why = bk == B_KMOD ?
+			       "no usable /dev/gwake (gwake.ko not loaded)" :
+			       "the user backend failed to initialise";
+			return -1;
+		}
+	}
 	pthread_barrier_init(&start, NULL, 2 * npairs);
 	for (i = 0; i < npairs; i++) {
-		pair_init(&pairs[i], m, pinned ? i % ncpu : -1, &start);
+		pair_init(&pairs[i], m, b, pinned ? i % ncpu : -1, &start);
 		bench_thread(&t[2 * i], pinger, &pairs[i]);
 		bench_thread(&t[2 * i + 1], ponger, &pairs[i]);
 	}
@@ -264,15 +327,18 @@ static double run_handoff(const struct bench_variant *v, const char **why)
 
 static const struct {
 	enum mech m;
+	enum gwb b;
 	const char *name;
 } mechs[] = {
-	{ M_FUTEX, "futex wake+wait" },
-	{ M_FUTEX_SPIN, "spinning futex" },
-	{ M_PIPE, "pipe" },
-	{ M_EVENTFD, "eventfd" },
-	{ M_CONDVAR, "pthread condvar" },
-	{ M_GWAKE, "gwake wake+block" },
-	{ M_GWAKE_SWAP, "gwake swap" },
+	{ M_FUTEX, 0, "futex wake+wait" },
+	{ M_FUTEX_SPIN, 0, "spinning futex" },
+	{ M_PIPE, 0, "pipe" },
+	{ M_EVENTFD, 0, "eventfd" },
+	{ M_CONDVAR, 0, "pthread condvar" },
+	{ M_GWAKE, B_USER, "gwake wake+block, user" },
+	{ M_GWAKE_SWAP, B_USER, "gwake swap, user" },
+	{ M_GWAKE, B_KMOD, "gwake wake+block, kmod" },
+	{ M_GWAKE_SWAP, B_KMOD, "gwake swap, kmod" },
 };
 
 void bench_register_handoff(void)
@@ -299,6 +365,8 @@ void bench_register_handoff(void)
 			.title = cfg[c].title,
 			.unit = "ns per round trip per pair",
 			.baseline = 0,
+			.unit_ns = 1,
+			.waker_cpu = true,
 		};
 
 		for (k = 0; k < sizeof(mechs) / sizeof(mechs[0]); k++) {
@@ -306,7 +374,8 @@ void bench_register_handoff(void)
 				.name = mechs[k].name,
 				.run = run_handoff,
 				.iarg = mechs[k].m | cfg[c].pairs << 8 |
-					cfg[c].pinned << 16,
+					cfg[c].pinned << 16 |
+					(long)mechs[k].b << 24,
 			};
 		}
 		bench_add_group(&g);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * idle: the CPU time a runtime burns while it has nothing to do: a few Gs
+ * idle-burn: the CPU time a runtime burns while it has nothing to do: a few Gs
  * blocked on a channel, the main G asleep in a timer (grt_sleep; Go:
  * time.Sleep), every M parked. getrusage(RUSAGE_SELF) user + system time,
  * all threads, over a window of wall time, in microseconds of CPU per
@@ -100,7 +100,7 @@ static double run_go(const struct bench_variant *v, const char **why)
 void bench_register_idle(void)
 {
 	struct bench_group g = {
-		.id = "idle",
+		.id = "idle-burn",
 		.title = "CPU burned by an idle runtime (Gs blocked, Ms parked)",
 		.unit = "us CPU per s",
 		.reps = 3,

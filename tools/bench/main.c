@@ -5,7 +5,8 @@
  * docs/benchmarks.md describes every scenario and how to read the output.
  *
  *   gwake-bench [-r REPS] [-t SLICE_MS] [-f FILTER]... [--quick]
- *               [--backend user|kmod] [--go PATH] [--tsv FILE] [-l]
+ *               [--backend user|kmod] [--go PATH] [--json FILE]
+ *               [--tsv FILE] [-l] [SCENARIO...]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 
 #include <gwake/gwake.h>
 
+#include "backend.h"
 #include "bench.h"
 
 struct bench_opts bench_opts = {
@@ -41,9 +43,28 @@ void bench_add_group(const struct bench_group *g)
 	groups[ngroups++] = *g;
 }
 
-struct stats {
+/* One repetition of one variant. */
+struct sample {
+	double v;
+	uint64_t ops;
+	/* Deltas over the repetition; < 0: not measured. */
+	int64_t sys, csw;
+	uint64_t wakes, same_cpu;
+};
+
+/* What the report says of one variant, over its repetitions. */
+struct result {
 	int n;
+	const char *why;
 	double min, p25, median, p75, max;
+	/* Per-operation p99 from the latency passes; < 0: none. */
+	double p99;
+	size_t nlat;
+	double ratio, ratio2;		/* < 0: no baseline */
+	double ops_per_s;		/* < 0: not a time per op */
+	double sys_per_op, csw_per_op;	/* < 0: not measured */
+	double same_cpu;		/* fraction; < 0: not measured */
+	double samples[64];
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -54,34 +75,21 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Linear interpolation between closest ranks (type 7, as R and numpy). */
-static double quantile(const double *sorted, int n, double q)
+static double quantile(const double *sorted, size_t n, double q)
 {
-	double pos = q * (n - 1);
-	int i = (int)pos;
+	double pos = q * (double)(n - 1);
+	size_t i = (size_t)pos;
 
 	if (i + 1 >= n)
 		return sorted[n - 1];
-	return sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]);
-}
-
-static struct stats compute(double *s, int n)
-{
-	struct stats st = { .n = n };
-
-	if (!n)
-		return st;
-	qsort(s, n, sizeof(*s), cmp_double);
-	st.min = s[0];
-	st.max = s[n - 1];
-	st.p25 = quantile(s, n, 0.25);
-	st.median = quantile(s, n, 0.5);
-	st.p75 = quantile(s, n, 0.75);
-	return st;
+	return sorted[i] + (pos - (double)i) * (sorted[i + 1] - sorted[i]);
 }
 
 static void fmt_num(char *buf, size_t len, double v)
 {
-	if (v >= 1000)
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else if (v >= 1000)
 		snprintf(buf, len, "%.0f", v);
 	else if (v >= 100)
 		snprintf(buf, len, "%.1f", v);
@@ -89,10 +97,46 @@ static void fmt_num(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.2f", v);
 }
 
-static bool selected(const struct bench_group *g, char **filters, int nf)
+/* Operations per second, short: 12.3M, 456k, 789. */
+static void fmt_rate(char *buf, size_t len, double v)
+{
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else if (v >= 1e9)
+		snprintf(buf, len, "%.2fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.2fM", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.1fk", v / 1e3);
+	else
+		snprintf(buf, len, "%.1f", v);
+}
+
+/* The scenario of a group: its id up to the first '/'. */
+static size_t scenario_len(const struct bench_group *g)
+{
+	return strcspn(g->id, "/");
+}
+
+static bool is_scenario(const struct bench_group *g, const char *name)
+{
+	size_t l = scenario_len(g);
+
+	return strlen(name) == l && !strncmp(g->id, name, l);
+}
+
+static bool selected(const struct bench_group *g, char **filters, int nf,
+		     char **scen, int ns)
 {
 	int i;
 
+	if (ns) {
+		for (i = 0; i < ns; i++)
+			if (is_scenario(g, scen[i]))
+				break;
+		if (i == ns)
+			return false;
+	}
 	if (!nf)
 		return true;
 	for (i = 0; i < nf; i++)
@@ -101,26 +145,184 @@ static bool selected(const struct bench_group *g, char **filters, int nf)
 	return false;
 }
 
-static FILE *tsv;
-
-static void print_ratio(double v, double base)
+/* The scenario names, once each, in registration order. */
+static int scenario_names(const char **names, int max)
 {
-	char buf[32] = "-";
+	int i, j, n = 0;
 
-	if (base > 0)
-		snprintf(buf, sizeof(buf), "%.3f", v / base);
-	printf(" %8s", buf);
+	for (i = 0; i < ngroups; i++) {
+		for (j = 0; j < n; j++)
+			if (is_scenario(&groups[i], names[j]))
+				break;
+		if (j == n && n < max) {
+			static char buf[MAX_GROUPS][32];
+
+			snprintf(buf[n], sizeof(buf[n]), "%.*s",
+				 (int)scenario_len(&groups[i]), groups[i].id);
+			names[n] = buf[n];
+			n++;
+		}
+	}
+	return n;
+}
+
+static FILE *tsv, *json;
+static bool json_first_group = true;
+static const char *syscalls_why;
+
+static void print_ratio(double r)
+{
+	if (r < 0)
+		printf(" %7s", "-");
+	else
+		printf(" %7.3f", r);
+}
+
+static void summarise(const struct bench_group *g, struct sample *s, int n,
+		      double *lat, size_t nlat, struct result *r)
+{
+	uint64_t ops = 0, wakes = 0, same = 0;
+	int64_t sys = 0, csw = 0;
+	bool sys_ok = true;
+	int i;
+
+	r->n = n;
+	r->p99 = r->ratio = r->ratio2 = r->ops_per_s = -1;
+	r->sys_per_op = r->csw_per_op = r->same_cpu = -1;
+	r->nlat = nlat;
+	if (!n)
+		return;
+	for (i = 0; i < n; i++) {
+		r->samples[i] = s[i].v;
+		ops += s[i].ops;
+		if (s[i].sys < 0)
+			sys_ok = false;
+		sys += s[i].sys;
+		csw += s[i].csw;
+		wakes += s[i].wakes;
+		same += s[i].same_cpu;
+	}
+	qsort(r->samples, (size_t)n, sizeof(double), cmp_double);
+	r->min = r->samples[0];
+	r->max = r->samples[n - 1];
+	r->p25 = quantile(r->samples, (size_t)n, 0.25);
+	r->median = quantile(r->samples, (size_t)n, 0.5);
+	r->p75 = quantile(r->samples, (size_t)n, 0.75);
+	/* Keep the samples in run order for the JSON. */
+	for (i = 0; i < n; i++)
+		r->samples[i] = s[i].v;
+	if (nlat) {
+		qsort(lat, nlat, sizeof(double), cmp_double);
+		r->p99 = quantile(lat, nlat, 0.99) /
+			 (g->unit_ns > 0 ? g->unit_ns : 1);
+	}
+	if (g->unit_ns > 0 && r->median > 0)
+		r->ops_per_s = 1e9 / (r->median * g->unit_ns);
+	if (ops) {
+		if (sys_ok)
+			r->sys_per_op = (double)sys / (double)ops;
+		r->csw_per_op = (double)csw / (double)ops;
+	}
+	if (g->waker_cpu && wakes)
+		r->same_cpu = (double)same / (double)wakes;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* A number, or null for "not measured" (< 0). */
+static void json_num(FILE *f, const char *key, double v)
+{
+	fprintf(f, ", \"%s\": ", key);
+	if (v < 0 || isnan(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+static void json_group(const struct bench_group *g, int reps,
+		       const struct result *r)
+{
+	int i, k;
+
+	fprintf(json, "%s\n    {\"id\": ", json_first_group ? "" : ",");
+	json_first_group = false;
+	json_str(json, g->id);
+	fprintf(json, ", \"scenario\": \"%.*s\", \"title\": ",
+		(int)scenario_len(g), g->id);
+	json_str(json, g->title);
+	fputs(", \"unit\": ", json);
+	json_str(json, g->unit);
+	fprintf(json, ", \"reps\": %d, \"baseline\": ", reps);
+	if (g->baseline >= 0)
+		json_str(json, g->v[g->baseline].name);
+	else
+		fputs("null", json);
+	fputs(", \"baseline2\": ", json);
+	if (g->baseline2 > 0)
+		json_str(json, g->v[g->baseline2].name);
+	else
+		fputs("null", json);
+	fputs(", \"note\": ", json);
+	if (g->note)
+		json_str(json, g->note);
+	else
+		fputs("null", json);
+	fputs(",\n     \"variants\": [", json);
+	for (i = 0; i < g->nv; i++) {
+		fprintf(json, "%s\n      {\"name\": ", i ? "," : "");
+		json_str(json, g->v[i].name);
+		if (!r[i].n) {
+			fputs(", \"available\": false, \"reason\": ", json);
+			json_str(json, r[i].why);
+			fputs("}", json);
+			continue;
+		}
+		fputs(", \"available\": true, \"samples\": [", json);
+		for (k = 0; k < r[i].n; k++)
+			fprintf(json, "%s%.6g", k ? ", " : "", r[i].samples[k]);
+		fputs("]", json);
+		json_num(json, "median", r[i].median);
+		json_num(json, "min", r[i].min);
+		json_num(json, "p25", r[i].p25);
+		json_num(json, "p75", r[i].p75);
+		json_num(json, "max", r[i].max);
+		json_num(json, "p99_op", r[i].p99);
+		fprintf(json, ", \"latency_samples\": %zu", r[i].nlat);
+		json_num(json, "ratio", r[i].ratio);
+		json_num(json, "ratio2", r[i].ratio2);
+		json_num(json, "ops_per_s", r[i].ops_per_s);
+		json_num(json, "syscalls_per_op", r[i].sys_per_op);
+		json_num(json, "ctxsw_per_op", r[i].csw_per_op);
+		json_num(json, "wakee_on_waker_cpu", r[i].same_cpu);
+		fputs("}", json);
+	}
+	fputs("]}", json);
 }
 
 static void run_group(const struct bench_group *g)
 {
 	int reps = g->reps ? g->reps : bench_opts.reps;
-	double samples[BENCH_MAX_VARIANTS][64];
+	static struct sample samples[BENCH_MAX_VARIANTS][64];
+	static struct result res[BENCH_MAX_VARIANTS];
+	double *lat[BENCH_MAX_VARIANTS] = { 0 };
+	size_t nlat[BENCH_MAX_VARIANTS] = { 0 };
 	const char *why[BENCH_MAX_VARIANTS] = { 0 };
-	struct stats st[BENCH_MAX_VARIANTS];
 	int n[BENCH_MAX_VARIANTS] = { 0 };
 	int r, i, w = 24;
 	double base = 0, base2 = 0;
+	bool sys = bench_syscalls() >= 0;
 
 	if (bench_opts.quick && reps > 2)
 		reps = 2;
@@ -135,31 +337,67 @@ static void run_group(const struct bench_group *g)
 		for (i = 0; i < g->nv; i++) {
 			const struct bench_variant *v = &g->v[i];
 			const char *reason = NULL;
-			double x;
+			int64_t sys0, csw0;
+			double x, *l;
+			size_t nl;
 
 			/* A variant that is not available once is skipped. */
 			if (why[i])
 				continue;
+			memset(&bench_tally, 0, sizeof(bench_tally));
+			bench_lat_take(&l);	/* drop strays */
+			free(l);
+			sys0 = bench_syscalls();
+			csw0 = bench_ctxsw();
 			x = v->run(v, &reason);
 			if (x < 0 || isnan(x)) {
 				why[i] = reason ? reason : "not available";
 				continue;
 			}
-			samples[i][n[i]++] = x;
+			samples[i][n[i]] = (struct sample){
+				.v = x,
+				.ops = atomic_load(&bench_tally.ops),
+				/* Minus our own read of the counter. */
+				.sys = sys ? bench_syscalls() - sys0 - 1 : -1,
+				.csw = bench_ctxsw() - csw0,
+				.wakes = atomic_load(&bench_tally.wakes),
+				.same_cpu = atomic_load(&bench_tally.wakes_same_cpu),
+			};
+			n[i]++;
+			nl = bench_lat_take(&l);
+			if (nl) {
+				double *m = realloc(lat[i], (nlat[i] + nl) *
+						    sizeof(double));
+
+				if (!m)
+					bench_die("out of memory");
+				memcpy(m + nlat[i], l, nl * sizeof(double));
+				lat[i] = m;
+				nlat[i] += nl;
+			}
+			free(l);
 		}
 	}
 	if (isatty(STDERR_FILENO))
 		fprintf(stderr, "\r%-72s\r", "");
 
 	for (i = 0; i < g->nv; i++) {
-		st[i] = compute(samples[i], n[i]);
+		summarise(g, samples[i], n[i], lat[i], nlat[i], &res[i]);
+		res[i].why = why[i];
+		free(lat[i]);
 		if ((int)strlen(g->v[i].name) > w)
 			w = (int)strlen(g->v[i].name);
 	}
 	if (g->baseline >= 0 && n[g->baseline])
-		base = st[g->baseline].median;
+		base = res[g->baseline].median;
 	if (g->baseline2 > 0 && n[g->baseline2])
-		base2 = st[g->baseline2].median;
+		base2 = res[g->baseline2].median;
+	for (i = 0; i < g->nv; i++) {
+		if (n[i] && base > 0)
+			res[i].ratio = res[i].median / base;
+		if (n[i] && base2 > 0)
+			res[i].ratio2 = res[i].median / base2;
+	}
 
 	printf("\n%s: %s\n  [%s; %d reps", g->id, g->title, g->unit, reps);
 	if (g->baseline >= 0)
@@ -169,51 +407,66 @@ static void run_group(const struct bench_group *g)
 		printf(",\n   ratio2 = median / median of \"%s\"",
 		       g->v[g->baseline2].name);
 	printf("]\n");
-	printf("  %-*s %10s %10s %10s %10s %10s", w, "variant", "median",
-	       "min", "p25", "p75", "max");
+	printf("  %-*s %9s %9s %9s %9s", w, "variant", "median", "p25", "p75",
+	       "p99/op");
 	if (g->baseline >= 0)
-		printf(" %8s", "ratio");
+		printf(" %7s", "ratio");
 	if (g->baseline2 > 0)
-		printf(" %8s", "ratio2");
+		printf(" %7s", "ratio2");
+	if (g->unit_ns > 0)
+		printf(" %8s", "ops/s");
+	printf(" %7s %7s", "sys/op", "csw/op");
+	if (g->waker_cpu)
+		printf(" %7s", "samecpu");
 	printf("\n");
 	for (i = 0; i < g->nv; i++) {
-		char m[5][32];
+		const struct result *x = &res[i];
+		char m[10][32];
 
 		if (!n[i]) {
 			printf("  %-*s  n/a: %s\n", w, g->v[i].name, why[i]);
 			if (tsv)
-				fprintf(tsv, "%s\t%s\t%s\t0\t\t\t\t\t\t\t\t%s\n",
+				fprintf(tsv, "%s\t%s\t%s\t0\t\t\t\t\t\t\t\t\t\t\t\t%s\n",
 					g->id, g->v[i].name, g->unit, why[i]);
 			continue;
 		}
-		fmt_num(m[0], 32, st[i].median);
-		fmt_num(m[1], 32, st[i].min);
-		fmt_num(m[2], 32, st[i].p25);
-		fmt_num(m[3], 32, st[i].p75);
-		fmt_num(m[4], 32, st[i].max);
-		printf("  %-*s %10s %10s %10s %10s %10s", w, g->v[i].name,
-		       m[0], m[1], m[2], m[3], m[4]);
+		fmt_num(m[0], 32, x->median);
+		fmt_num(m[1], 32, x->p25);
+		fmt_num(m[2], 32, x->p75);
+		fmt_num(m[3], 32, x->p99);
+		printf("  %-*s %9s %9s %9s %9s", w, g->v[i].name, m[0], m[1],
+		       m[2], m[3]);
 		if (g->baseline >= 0)
-			print_ratio(st[i].median, base);
+			print_ratio(x->ratio);
 		if (g->baseline2 > 0)
-			print_ratio(st[i].median, base2);
-		printf("\n");
-		if (tsv) {
-			fprintf(tsv, "%s\t%s\t%s\t%d\t%g\t%g\t%g\t%g\t%g\t",
-				g->id, g->v[i].name, g->unit, n[i],
-				st[i].median, st[i].min, st[i].p25, st[i].p75,
-				st[i].max);
-			if (base > 0)
-				fprintf(tsv, "%g", st[i].median / base);
-			fputc('\t', tsv);
-			if (base2 > 0)
-				fprintf(tsv, "%g", st[i].median / base2);
-			fprintf(tsv, "\t\n");
+			print_ratio(x->ratio2);
+		if (g->unit_ns > 0) {
+			fmt_rate(m[4], 32, x->ops_per_s);
+			printf(" %8s", m[4]);
 		}
+		fmt_num(m[5], 32, x->sys_per_op);
+		fmt_num(m[6], 32, x->csw_per_op);
+		printf(" %7s %7s", m[5], m[6]);
+		if (g->waker_cpu) {
+			if (x->same_cpu >= 0)
+				printf(" %6.0f%%", 100 * x->same_cpu);
+			else
+				printf(" %7s", "-");
+		}
+		printf("\n");
+		if (tsv)
+			fprintf(tsv, "%s\t%s\t%s\t%d\t%g\t%g\t%g\t%g\t%g\t%g"
+				"\t%g\t%g\t%g\t%g\t%g\t\n",
+				g->id, g->v[i].name, g->unit, x->n, x->median,
+				x->min, x->p25, x->p75, x->max, x->p99,
+				x->ratio, x->ratio2, x->sys_per_op,
+				x->csw_per_op, x->same_cpu);
 	}
 	if (g->note)
 		printf("  %s\n", g->note);
 	fflush(stdout);
+	if (json)
+		json_group(g, reps, res);
 }
 
 static const char *find_go_peer(const char *argv0)
@@ -234,7 +487,16 @@ static const char *find_go_peer(const char *argv0)
 	return access(path, X_OK) ? NULL : path;
 }
 
-static void header(void)
+/* "kmod" and "user" if both can be used here, else the one that can. */
+static const char *backends_available(void)
+{
+	bool k = !gwi_backend_init(&gwi_kmod_backend);
+	bool u = !gwi_backend_init(&gwi_user_backend);
+
+	return k && u ? "user kmod" : k ? "kmod" : u ? "user" : "none";
+}
+
+static void header(FILE *j, double clock_ns)
 {
 	char model[256] = "?", line[512], date[64];
 	struct utsname u;
@@ -260,27 +522,86 @@ static void header(void)
 	printf("gwake-bench %s\n", date);
 	printf("  kernel %s %s, %d CPUs (%s)\n", u.release, u.machine,
 	       bench_ncpus(), model);
-	printf("  wake word backend: %s\n", gwake_backend());
+	printf("  wake word backend: %s (available here: %s)\n",
+	       gwake_backend(), backends_available());
 	printf("  Go peer: %s\n", bench_opts.go_peer ? bench_opts.go_peer :
 	       "absent (Go rows are n/a)");
 	printf("  %d repetitions of at least %lld ms per variant, interleaved; "
-	       "spread over repetitions;\n  ratios are medians of the same "
-	       "run (lower is faster for times).\n",
+	       "median, p25, p75 over\n  repetitions; ratios are medians of "
+	       "the same run (lower is faster for times).\n",
 	       bench_opts.reps, (long long)(bench_opts.slice_ns / 1000000));
+	printf("  p99/op: per-operation times of a latency pass, one clock "
+	       "read each (%.0f ns here).\n", clock_ns);
+	printf("  sys/op, csw/op: system calls (%s) and context switches "
+	       "(getrusage)\n  of the whole process per operation, "
+	       "repetition set-up included.\n",
+	       syscalls_why ? syscalls_why : "perf, raw_syscalls:sys_enter");
+	if (!j)
+		return;
+	fprintf(j, "{\"schema\": \"gwake-bench/1\", \"date\": \"%s\",\n"
+		" \"kernel\": ", date);
+	json_str(j, u.release);
+	fputs(", \"machine\": ", j);
+	json_str(j, u.machine);
+	fprintf(j, ", \"cpus\": %d, \"cpu_model\": ", bench_ncpus());
+	json_str(j, model);
+	fprintf(j, ",\n \"backend\": \"%s\", \"backends_available\": \"%s\", "
+		"\"go_peer\": ", gwake_backend(), backends_available());
+	if (bench_opts.go_peer)
+		json_str(j, bench_opts.go_peer);
+	else
+		fputs("null", j);
+	fprintf(j, ",\n \"reps\": %d, \"slice_ms\": %lld, \"quick\": %s, "
+		"\"clock_read_ns\": %.1f, \"syscall_counter\": ",
+		bench_opts.reps, (long long)(bench_opts.slice_ns / 1000000),
+		bench_opts.quick ? "true" : "false", clock_ns);
+	if (syscalls_why)
+		json_str(j, syscalls_why);
+	else
+		fputs("\"perf raw_syscalls:sys_enter\"", j);
+	fputs(",\n \"groups\": [", j);
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: gwake-bench [options]\n"
+"usage: gwake-bench [options] [SCENARIO...]\n"
+"  SCENARIO            handoff, server, idle-wake, runtime, idle-burn\n"
+"                      (default: all of them; -l lists the groups)\n"
 "  -r, --reps N        repetitions per variant (default 5)\n"
 "  -t, --slice MS      minimum measuring time per repetition (default 100)\n"
 "  -f, --filter TEXT   only groups whose id contains TEXT (repeatable)\n"
 "  -q, --quick         2 repetitions of 20 ms: a smoke test, not numbers\n"
-"  -b, --backend NAME  force the wake word backend: user or kmod\n"
+"  -b, --backend NAME  the wake word backend of the runtime: user or kmod\n"
 "      --go PATH       the Go peer (default: gwake-bench-go next to us)\n"
+"      --json FILE     also write every result as JSON (docs/benchmarks.md)\n"
 "      --tsv FILE      also write every row as tab-separated values\n"
 "  -l, --list          list the groups and variants, run nothing\n");
+}
+
+/* A whole decimal number in [min, max], or a one-line error and exit 2. */
+static long parse_num(const char *opt, const char *arg, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "gwake-bench: %s: '%s' is not a number from "
+			"%ld to %ld\n", opt, arg, min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static void list_scenarios(FILE *f)
+{
+	const char *names[MAX_GROUPS];
+	int n = scenario_names(names, MAX_GROUPS), i;
+
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? ", " : "", names[i]);
 }
 
 int main(int argc, char **argv)
@@ -292,27 +613,26 @@ int main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "go", required_argument, NULL, 'G' },
+		{ "json", required_argument, NULL, 'J' },
 		{ "tsv", required_argument, NULL, 'T' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	char *filters[32];
-	int nf = 0, c, i, j;
+	char *filters[32], *scen[32];
+	int nf = 0, ns = 0, c, i, j, nsel = 0;
 	bool list = false, slice_set = false;
-	const char *go = NULL;
+	const char *go = NULL, *backend = NULL, *json_path = NULL;
+	double clock_ns;
 
 	while ((c = getopt_long(argc, argv, "r:t:f:qb:lh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			bench_opts.reps = atoi(optarg);
-			if (bench_opts.reps < 1 || bench_opts.reps > 64)
-				bench_die("--reps: 1..64");
+			bench_opts.reps = (int)parse_num("--reps", optarg, 1, 64);
 			break;
 		case 't':
-			bench_opts.slice_ns = atoll(optarg) * 1000000LL;
-			if (bench_opts.slice_ns <= 0)
-				bench_die("--slice: a positive number of ms");
+			bench_opts.slice_ns = parse_num("--slice", optarg, 1,
+							600000) * 1000000LL;
 			slice_set = true;
 			break;
 		case 'f':
@@ -324,19 +644,28 @@ int main(int argc, char **argv)
 			bench_opts.quick = true;
 			break;
 		case 'b':
-			if (strcmp(optarg, "user") && strcmp(optarg, "kmod"))
-				bench_die("--backend: user or kmod");
+			if (strcmp(optarg, "user") && strcmp(optarg, "kmod")) {
+				fprintf(stderr, "gwake-bench: --backend: unknown "
+					"backend '%s' (valid: user, kmod)\n",
+					optarg);
+				return 2;
+			}
+			backend = optarg;
 			setenv("GWAKE_BACKEND", optarg, 1);
 			break;
 		case 'G':
 			go = optarg;
+			break;
+		case 'J':
+			json_path = optarg;
 			break;
 		case 'T':
 			tsv = fopen(optarg, "w");
 			if (!tsv)
 				bench_die("%s: %s", optarg, strerror(errno));
 			fprintf(tsv, "group\tvariant\tunit\tn\tmedian\tmin\tp25"
-				"\tp75\tmax\tratio\tratio2\tnote\n");
+				"\tp75\tmax\tp99_op\tratio\tratio2\tsys_per_op"
+				"\tcsw_per_op\twakee_on_waker_cpu\tnote\n");
 			break;
 		case 'l':
 			list = true;
@@ -349,16 +678,17 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
 	if (bench_opts.quick) {
 		bench_opts.reps = 2;
 		if (!slice_set)
 			bench_opts.slice_ns = 20 * 1000000LL;
 	}
 	bench_opts.go_peer = go ? go : find_go_peer(argv[0]);
+	if (go && access(go, X_OK)) {
+		fprintf(stderr, "gwake-bench: --go %s: %s\n", go,
+			strerror(errno));
+		return 2;
+	}
 
 	bench_register_handoff();
 	bench_register_server();
@@ -366,8 +696,35 @@ int main(int argc, char **argv)
 	bench_register_skynet();
 	bench_register_idle();
 
+	for (; optind < argc; optind++) {
+		for (i = 0; i < ngroups; i++)
+			if (is_scenario(&groups[i], argv[optind]))
+				break;
+		if (i == ngroups) {
+			fprintf(stderr, "gwake-bench: unknown scenario '%s' "
+				"(valid: ", argv[optind]);
+			list_scenarios(stderr);
+			fputs(")\n", stderr);
+			return 2;
+		}
+		if (ns == 32)
+			bench_die("too many scenarios");
+		scen[ns++] = argv[optind];
+	}
+	for (i = 0; i < ngroups; i++)
+		nsel += selected(&groups[i], filters, nf, scen, ns);
+	if (!nsel) {
+		fprintf(stderr, "gwake-bench: no group matches the filters "
+			"(gwake-bench -l lists them; scenarios: ");
+		list_scenarios(stderr);
+		fputs(")\n", stderr);
+		return 2;
+	}
+
 	if (list) {
 		for (i = 0; i < ngroups; i++) {
+			if (!selected(&groups[i], filters, nf, scen, ns))
+				continue;
 			printf("%s  %s [%s]\n", groups[i].id, groups[i].title,
 			       groups[i].unit);
 			for (j = 0; j < groups[i].nv; j++)
@@ -379,14 +736,32 @@ int main(int argc, char **argv)
 	}
 
 	/* The backend choice is made by the first gwake_*() call: now. */
-	if (!strcmp(gwake_backend(), "none"))
-		bench_die("GWAKE_BACKEND=%s is not usable here",
-			  getenv("GWAKE_BACKEND"));
-	header();
+	if (!strcmp(gwake_backend(), "none")) {
+		fprintf(stderr, "gwake-bench: --backend %s: not usable here%s "
+			"(available: %s)\n", backend,
+			!strcmp(backend, "kmod") ?
+			" (no /dev/gwake: is gwake.ko loaded?)" : "",
+			backends_available());
+		return 2;
+	}
+	if (json_path) {
+		json = fopen(json_path, "w");
+		if (!json)
+			bench_die("%s: %s", json_path, strerror(errno));
+	}
+	/* Before any thread exists: the counter is inherited by them. */
+	bench_counters_init(&syscalls_why);
+	clock_ns = bench_clock_cost();
+	header(json, clock_ns);
 	for (i = 0; i < ngroups; i++)
-		if (selected(&groups[i], filters, nf))
+		if (selected(&groups[i], filters, nf, scen, ns))
 			run_group(&groups[i]);
 	if (tsv)
 		fclose(tsv);
+	if (json) {
+		fputs("\n ]}\n", json);
+		if (fclose(json))
+			bench_die("%s: %s", json_path, strerror(errno));
+	}
 	return 0;
 }

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rt: micro-benchmarks of the runtime, each against Go's equivalent.
+ * runtime: micro-benchmarks of the runtime, each against Go's equivalent
+ * (the runtime scenario; skynet.c is its last group).
  *
- *   rt/gswitch  two Gs yield to each other on one P (grt_yield with one
+ *   runtime/gswitch  two Gs yield to each other on one P (grt_yield with one
  *               P; Go: runtime.Gosched at GOMAXPROCS=1). ns per switch.
- *   rt/coro     a coroutine switch (grt_coro_*); Go's equivalent,
+ *   runtime/coro     a coroutine switch (grt_coro_*); Go's equivalent,
  *               iter.Pull over runtime.coroswitch, appeared in Go 1.23 and
  *               is not in Debian 12's Go 1.19. ns per switch.
- *   rt/spawn    spawn a G that runs a trivial function and exits: one at
+ *   runtime/spawn    spawn a G that runs a trivial function and exits: one at
  *               a time (spawn, yield to it; Go: go f(); runtime.Gosched())
  *               and in batches of 1000 waited for with a wait group. ns
  *               per G.
- *   rt/chan     two Gs ping-pong over two unbuffered channels, with one P
+ *   runtime/chan     two Gs ping-pong over two unbuffered channels, with one P
  *               and with two. ns per round trip.
  */
 #include <errno.h>
@@ -176,14 +177,15 @@ static void micro_main(void *arg)
 			break;
 		grt_yield();
 		/* Every yield of ours is two switches: there and back. */
-		m->ns = bench_timed(yield_op, m, bench_opts.slice_ns) / 2;
+		m->ns = bench_timed_units(yield_op, m, bench_opts.slice_ns,
+					  2);
 		atomic_store(&m->stop, 1);
 		grt_waitgroup_wait(&m->wg);
 		break;
 	case U_CORO:
 		if ((ret = grt_coro_new(&m->coro, coro_body, m)))
 			break;
-		m->ns = bench_timed(coro_op, m, bench_opts.slice_ns) / 2;
+		m->ns = bench_timed_units(coro_op, m, bench_opts.slice_ns, 2);
 		atomic_store(&m->stop, 1);
 		/* Let the body see stop and return: the switch returns 1. */
 		if (grt_coro_switch(m->coro) != 1)
@@ -254,9 +256,10 @@ void bench_register_rt_micro(void)
 	struct bench_group g;
 
 	g = (struct bench_group){
-		.id = "rt/gswitch",
+		.id = "runtime/gswitch",
 		.title = "G switch: two Gs yield to each other on one P",
 		.unit = "ns per switch",
+		.unit_ns = 1,
 		.note = "Target: grt < 25 ns.",
 	};
 	g.v[g.nv++] = (struct bench_variant){
@@ -269,9 +272,10 @@ void bench_register_rt_micro(void)
 	bench_add_group(&g);
 
 	g = (struct bench_group){
-		.id = "rt/coro",
+		.id = "runtime/coro",
 		.title = "coroutine switch (resume or yield)",
 		.unit = "ns per switch",
+		.unit_ns = 1,
 		.note = "Target: grt < 15 ns. Go 1.23's iter.Pull measures "
 			"~21 ns per switch elsewhere (not comparable here).",
 		.baseline = -1,
@@ -283,9 +287,10 @@ void bench_register_rt_micro(void)
 	bench_add_group(&g);
 
 	g = (struct bench_group){
-		.id = "rt/spawn",
+		.id = "runtime/spawn",
 		.title = "spawn a G that runs a trivial function and exits",
 		.unit = "ns per G",
+		.unit_ns = 1,
 		.note = "Target: grt < 150 ns. One at a time: spawn, then yield "
 			"to it (1 P). Batches: spawn 1000, wait for them with a "
 			"wait group.",
@@ -313,9 +318,10 @@ void bench_register_rt_micro(void)
 	bench_add_group(&g);
 
 	g = (struct bench_group){
-		.id = "rt/chan",
+		.id = "runtime/chan",
 		.title = "channel round trip between two Gs (unbuffered)",
 		.unit = "ns per round trip",
+		.unit_ns = 1,
 	};
 	g.v[g.nv++] = (struct bench_variant){
 		.name = "grt, 1 P", .run = run_rt, .iarg = U_CHAN | 1 << 8 };

@@ -117,6 +117,7 @@ static double run_rt(const struct bench_variant *v, const char **why)
 		*why = "runtime error (see stderr)";
 		return -1;
 	}
+	bench_ops_add(1);
 	return sky_run.ns / 1e6;
 }
 
@@ -130,9 +131,10 @@ static double run_go(const struct bench_variant *v, const char **why)
 void bench_register_skynet(void)
 {
 	struct bench_group g = {
-		.id = "skynet",
+		.id = "runtime/skynet",
 		.title = "1,000,000 leaf Gs in a tree of tens summing their ids",
 		.unit = "ms for the whole tree",
+		.unit_ns = 1e6,
 		.reps = 3,
 		.note = "Divide by 1,000,000 for the usual per-G figure. "
 			"Target: grt faster than Go.",

@@ -3,11 +3,15 @@
  * gwake-bench helpers: clock, timed loops, pinning, threads, the Go peer.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,12 +28,92 @@ int64_t bench_now_ns(void)
 	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
-double bench_timed(void (*op)(void *ctx, uint64_t n), void *ctx,
-		   int64_t slice_ns)
-{
-	int64_t start = bench_now_ns(), elapsed;
-	uint64_t n = 1, total = 0;
+struct bench_tally bench_tally;
 
+/*
+ * The latency samples of the current run. Client threads of one variant
+ * append concurrently at the end of their bench_timed(); lat_mu protects
+ * lat, lat_n and lat_cap.
+ */
+static pthread_mutex_t lat_mu = PTHREAD_MUTEX_INITIALIZER;
+static double *lat;
+static size_t lat_n, lat_cap;
+
+void bench_lat_add(const double *ns, size_t n)
+{
+	pthread_mutex_lock(&lat_mu);
+	if (lat_n + n > lat_cap) {
+		size_t cap = lat_cap ? lat_cap : 4096;
+		double *p;
+
+		while (cap < lat_n + n)
+			cap *= 2;
+		p = realloc(lat, cap * sizeof(*lat));
+		if (!p)
+			bench_die("out of memory");
+		lat = p;
+		lat_cap = cap;
+	}
+	memcpy(lat + lat_n, ns, n * sizeof(*ns));
+	lat_n += n;
+	pthread_mutex_unlock(&lat_mu);
+}
+
+size_t bench_lat_take(double **out)
+{
+	size_t n;
+
+	pthread_mutex_lock(&lat_mu);
+	*out = lat;
+	n = lat_n;
+	lat = NULL;
+	lat_n = lat_cap = 0;
+	pthread_mutex_unlock(&lat_mu);
+	return n;
+}
+
+#define LAT_MAX		4096
+#define LAT_WARMUP	16
+
+/*
+ * The latency pass of bench_timed_units(). One clock read per call: the
+ * end of one call is the start of the next.
+ */
+static uint64_t latency_pass(void (*op)(void *ctx, uint64_t n), void *ctx,
+			     int64_t budget_ns, unsigned int units)
+{
+	double *ns = malloc(LAT_MAX * sizeof(*ns));
+	int64_t t0, t, start;
+	uint64_t calls = 0;
+	size_t n = 0;
+
+	if (!ns)
+		bench_die("out of memory");
+	for (; calls < LAT_WARMUP; calls++)
+		op(ctx, 1);
+	start = t0 = bench_now_ns();
+	while (n < LAT_MAX) {
+		op(ctx, 1);
+		calls++;
+		t = bench_now_ns();
+		ns[n++] = (double)(t - t0) / units;
+		t0 = t;
+		if (t - start >= budget_ns)
+			break;
+	}
+	bench_lat_add(ns, n);
+	free(ns);
+	return calls;
+}
+
+double bench_timed_units(void (*op)(void *ctx, uint64_t n), void *ctx,
+			 int64_t slice_ns, unsigned int units)
+{
+	uint64_t n = 1, total = 0, calls;
+	int64_t start, elapsed;
+
+	calls = latency_pass(op, ctx, slice_ns / 8, units);
+	start = bench_now_ns();
 	for (;;) {
 		op(ctx, n);
 		total += n;
@@ -50,7 +134,110 @@ double bench_timed(void (*op)(void *ctx, uint64_t n), void *ctx,
 			n = 2 * total;
 		}
 	}
-	return (double)elapsed / (double)total;
+	bench_ops_add((calls + total) * units);
+	return (double)elapsed / (double)total / units;
+}
+
+double bench_timed(void (*op)(void *ctx, uint64_t n), void *ctx,
+		   int64_t slice_ns)
+{
+	return bench_timed_units(op, ctx, slice_ns, 1);
+}
+
+double bench_clock_cost(void)
+{
+	enum { N = 4001 };
+	static double d[N];
+	int64_t t0 = bench_now_ns(), t;
+	int i, j;
+
+	for (i = 0; i < N; i++) {
+		t = bench_now_ns();
+		d[i] = (double)(t - t0);
+		t0 = t;
+	}
+	/* A partial sort is enough for the median of a few thousand. */
+	for (i = 0; i <= N / 2; i++)
+		for (j = i + 1; j < N; j++)
+			if (d[j] < d[i]) {
+				double x = d[i];
+
+				d[i] = d[j];
+				d[j] = x;
+			}
+	return d[N / 2];
+}
+
+/* ---- system calls and context switches ---------------------------------- */
+
+static int sys_fd = -1;
+
+static long tracepoint_id(const char *root)
+{
+	char path[256];
+	long id = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/events/raw_syscalls/sys_enter/id",
+		 root);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &id) != 1)
+		id = -1;
+	fclose(f);
+	return id;
+}
+
+int bench_counters_init(const char **why)
+{
+	struct perf_event_attr a;
+	long id = tracepoint_id("/sys/kernel/tracing");
+
+	if (id < 0)
+		id = tracepoint_id("/sys/kernel/debug/tracing");
+	if (id < 0) {
+		/* perf does the same: tracefs is often just not mounted. */
+		if (!mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+			id = tracepoint_id("/sys/kernel/tracing");
+	}
+	if (id < 0) {
+		*why = "no raw_syscalls tracepoint (tracefs not mountable here)";
+		return -1;
+	}
+	memset(&a, 0, sizeof(a));
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.size = sizeof(a);
+	a.config = (uint64_t)id;
+	/* Threads and children created from now on count into this one. */
+	a.inherit = 1;
+	sys_fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1,
+			      PERF_FLAG_FD_CLOEXEC);
+	if (sys_fd < 0) {
+		*why = errno == EACCES || errno == EPERM ?
+		       "perf_event_open: not permitted (perf_event_paranoid)" :
+		       "perf_event_open of raw_syscalls:sys_enter failed";
+		return -1;
+	}
+	return 0;
+}
+
+int64_t bench_syscalls(void)
+{
+	uint64_t v;
+
+	if (sys_fd < 0 || read(sys_fd, &v, sizeof(v)) != sizeof(v))
+		return -1;
+	return (int64_t)v;
+}
+
+int64_t bench_ctxsw(void)
+{
+	struct rusage self, kids;
+
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	return self.ru_nvcsw + self.ru_nivcsw + kids.ru_nvcsw + kids.ru_nivcsw;
 }
 
 int bench_ncpus(void)
@@ -104,6 +291,7 @@ double bench_go(int gomaxprocs, const char *const *argv, const char **why)
 	char env[32], out[256];
 	const char *args[16];
 	int fds[2], status, i;
+	uint64_t ops = 0;
 	size_t len = 0;
 	ssize_t n;
 	double v;
@@ -154,10 +342,14 @@ double bench_go(int gomaxprocs, const char *const *argv, const char **why)
 		*why = "Go peer failed (see stderr)";
 		return -1;
 	}
-	if (sscanf(out, "%lf", &v) != 1 || v <= 0) {
+	/* "VALUE [OPS]": OPS, the operations measured, for the cost columns. */
+	n = sscanf(out, "%lf %" SCNu64, &v, &ops);
+	if (n < 1 || v <= 0) {
 		*why = "Go peer printed no number";
 		return -1;
 	}
+	if (n == 2)
+		bench_ops_add(ops);
 	return v;
 }
 
