@@ -8,7 +8,12 @@
 # apt's package lists are refreshed every time it runs as root even when
 # nothing is missing: the VM and the selftests fetch Debian's kernel
 # packages and linux-source with `apt-get download`, which needs them.
+# With --if-missing (make bench) it does nothing at all when every package
+# is there.
 set -euo pipefail
+
+if_missing=0
+[ "${1:-}" = --if-missing ] && if_missing=1
 
 pkgs=(
 	build-essential		# gcc, make, libc headers
@@ -21,6 +26,7 @@ pkgs=(
 	liburcu-dev		# wfcqueue for the runtime's queues
 	libnl-3-dev libnl-genl-3-dev	# gwakectl
 	golang-go		# the Go peer benchmarks
+	gnuplot-nox		# make bench's plot
 	perl			# checkpatch.pl
 	spin			# make model-check (lib/wakeword.pml)
 	bc flex bison libelf-dev	# Kbuild's host tools
@@ -31,6 +37,8 @@ for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing+=("$p")
 done
+
+[ $if_missing = 1 ] && [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
 	if [ ${#missing[@]} -gt 0 ]; then

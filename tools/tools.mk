@@ -6,7 +6,9 @@
 # of the runtime (tools/examples/*.c, tools/rtbench/*.c), each built as
 # $(O)/tools/<dir>/<name>.
 #
-#   make bench          build both, run the whole suite (a few minutes)
+#   make bench          install what is missing, build both, run the whole
+#                       suite (under 3 minutes), write $(BENCH_OUT)/results.*
+#                       and the server plot
 #   make bench-quick    2 short repetitions of everything: a smoke test
 #   make bench BENCH_FLAGS="-f handoff -r 9"   any gwake-bench options
 #
@@ -21,6 +23,7 @@ BENCH_SRCS	:= $(sort $(wildcard tools/bench/*.c))
 BENCH_OBJS	:= $(patsubst %.c,$(O)/%.o,$(BENCH_SRCS))
 BENCH_GO_SRCS	:= tools/go/go.mod $(sort $(wildcard tools/go/*.go))
 BENCH_FLAGS	?=
+BENCH_OUT	?= $(O)/bench
 
 TOOLS_PROGS	:= $(patsubst %.c,$(O)/%,$(sort $(wildcard tools/examples/*.c \
 					 tools/rtbench/*.c)))
@@ -30,7 +33,7 @@ HAVE_GO		:= $(shell command -v $(GO) 2>/dev/null)
 GO_ENV		:= GOCACHE=$(CACHE)/go-build GOPATH=$(CACHE)/go GOPROXY=off \
 		   GOFLAGS= GO111MODULE=on CGO_ENABLED=0
 
-.PHONY: tools bench bench-quick
+.PHONY: tools bench bench-quick bench-run
 all: tools
 tools: $(BENCH) $(if $(HAVE_GO),$(BENCH_GO)) $(TOOLS_PROGS)
 
@@ -49,12 +52,30 @@ $(BENCH_GO): $(BENCH_GO_SRCS)
 	@mkdir -p $(@D)
 	cd tools/go && $(GO_ENV) $(GO) build -trimpath -o $(abspath $@) .
 
-bench: tools
-	$(if $(HAVE_GO),,@echo "gwake-bench: no '$(GO)' (apt-get install golang-go): Go rows will be n/a" >&2)
-	$(BENCH) $(BENCH_FLAGS)
+# make bench is the README's first command: on a fresh machine it installs
+# what it lacks (golang-go for the Go rows, gnuplot for the plot), then
+# builds in a sub-make, which sees the newly installed `go`.
+bench:
+	bash tools/install-deps.sh --if-missing
+	$(MAKE) --no-print-directory bench-run
 
-bench-quick: tools
-	$(BENCH) --quick $(BENCH_FLAGS)
+bench-quick:
+	$(MAKE) --no-print-directory bench-run BENCH_FLAGS="--quick $(BENCH_FLAGS)"
+
+# The report on stdout and in results.txt, every number in results.json
+# (schema: docs/benchmarks.md) and results.tsv, and the server scenario's
+# plot, server.png and server.svg, all in $(BENCH_OUT). gwake-bench's exit
+# status survives the tee; a run without server rows (-f handoff) has no
+# plot and says so.
+bench-run: tools
+	$(if $(HAVE_GO),,@echo "gwake-bench: no '$(GO)' (apt-get install golang-go): Go rows will be n/a" >&2)
+	@mkdir -p $(BENCH_OUT)
+	@{ $(BENCH) --json $(BENCH_OUT)/results.json --tsv $(BENCH_OUT)/results.tsv \
+		$(BENCH_FLAGS); echo $$? > $(BENCH_OUT)/.rc; } | tee $(BENCH_OUT)/results.txt
+	@rc=$$(cat $(BENCH_OUT)/.rc); rm -f $(BENCH_OUT)/.rc; [ "$$rc" = 0 ] || exit $$rc
+	@tools/bench/plot.sh $(BENCH_OUT)/results.tsv $(BENCH_OUT)/server; \
+		rc=$$?; [ $$rc = 0 ] || [ $$rc = 3 ]
+	@echo "gwake-bench: $(BENCH_OUT)/results.txt results.json results.tsv server.png server.svg"
 
 # The examples must keep compiling and running: make check runs each one
 # (under ASan/UBSan there) and fails if any exits non-zero.
