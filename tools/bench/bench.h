@@ -129,6 +129,12 @@ struct bench_tally {
 	_Atomic uint64_t ops;
 	/* Hand-offs observed, and those whose wakee ran on the waker's CPU. */
 	_Atomic uint64_t wakes, wakes_same_cpu;
+	/*
+	 * Clock reads made by bench_timed(): where the clock is a system
+	 * call (a VM without a usable TSC), the driver takes them out of the
+	 * syscall count (bench_clock_syscalls()).
+	 */
+	_Atomic uint64_t clock_reads;
 };
 extern struct bench_tally bench_tally;
 
@@ -157,6 +163,8 @@ int64_t bench_ctxsw(void);
 
 /* The cost of one bench_now_ns() (median of a few thousand), in ns. */
 double bench_clock_cost(void);
+/* System calls per bench_now_ns(): 0 with a vDSO clock, 1 without. */
+double bench_clock_syscalls(void);
 
 /* Pin the calling thread to cpu (>= 0) or leave it free (-1). */
 int bench_pin(int cpu);

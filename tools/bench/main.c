@@ -167,6 +167,8 @@ static int scenario_names(const char **names, int max)
 }
 
 static FILE *tsv, *json;
+/* System calls per clock read (bench_clock_syscalls()). */
+static double clock_sys;
 static bool json_first_group = true;
 static const char *syscalls_why;
 
@@ -357,8 +359,14 @@ static void run_group(const struct bench_group *g)
 			samples[i][n[i]] = (struct sample){
 				.v = x,
 				.ops = atomic_load(&bench_tally.ops),
-				/* Minus our own read of the counter. */
-				.sys = sys ? bench_syscalls() - sys0 - 1 : -1,
+				/*
+				 * Minus our own read of the counter and the
+				 * clock's system calls, if it makes any.
+				 */
+				.sys = sys ? bench_syscalls() - sys0 - 1 -
+					     (int64_t)(clock_sys *
+					     atomic_load(&bench_tally.clock_reads)
+					     + 0.5) : -1,
 				.csw = bench_ctxsw() - csw0,
 				.wakes = atomic_load(&bench_tally.wakes),
 				.same_cpu = atomic_load(&bench_tally.wakes_same_cpu),
@@ -531,7 +539,8 @@ static void header(FILE *j, double clock_ns)
 	       "the same run (lower is faster for times).\n",
 	       bench_opts.reps, (long long)(bench_opts.slice_ns / 1000000));
 	printf("  p99/op: per-operation times of a latency pass, one clock "
-	       "read each (%.0f ns here).\n", clock_ns);
+	       "read each (%.0f ns here%s).\n", clock_ns,
+	       clock_sys > 0.5 ? ", a system call: not in sys/op" : "");
 	printf("  sys/op, csw/op: system calls (%s) and context switches "
 	       "(getrusage)\n  of the whole process per operation, "
 	       "repetition set-up included.\n",
@@ -752,6 +761,7 @@ int main(int argc, char **argv)
 	/* Before any thread exists: the counter is inherited by them. */
 	bench_counters_init(&syscalls_why);
 	clock_ns = bench_clock_cost();
+	clock_sys = bench_clock_syscalls();
 	header(json, clock_ns);
 	for (i = 0; i < ngroups; i++)
 		if (selected(&groups[i], filters, nf, scen, ns))

@@ -103,13 +103,15 @@ static uint64_t latency_pass(void (*op)(void *ctx, uint64_t n), void *ctx,
 	}
 	bench_lat_add(ns, n);
 	free(ns);
+	atomic_fetch_add_explicit(&bench_tally.clock_reads, n + 1,
+				  memory_order_relaxed);
 	return calls;
 }
 
 double bench_timed_units(void (*op)(void *ctx, uint64_t n), void *ctx,
 			 int64_t slice_ns, unsigned int units)
 {
-	uint64_t n = 1, total = 0, calls;
+	uint64_t n = 1, total = 0, calls, reads = 1;
 	int64_t start, elapsed;
 
 	calls = latency_pass(op, ctx, slice_ns / 8, units);
@@ -118,6 +120,7 @@ double bench_timed_units(void (*op)(void *ctx, uint64_t n), void *ctx,
 		op(ctx, n);
 		total += n;
 		elapsed = bench_now_ns() - start;
+		reads++;
 		if (elapsed >= slice_ns)
 			break;
 		/*
@@ -135,6 +138,8 @@ double bench_timed_units(void (*op)(void *ctx, uint64_t n), void *ctx,
 		}
 	}
 	bench_ops_add((calls + total) * units);
+	atomic_fetch_add_explicit(&bench_tally.clock_reads, reads,
+				  memory_order_relaxed);
 	return (double)elapsed / (double)total / units;
 }
 
@@ -171,6 +176,22 @@ double bench_clock_cost(void)
 /* ---- system calls and context switches ---------------------------------- */
 
 static int sys_fd = -1;
+
+double bench_clock_syscalls(void)
+{
+	enum { N = 1000 };
+	uint64_t a, b;
+	int i;
+
+	if (sys_fd < 0 || read(sys_fd, &a, sizeof(a)) != sizeof(a))
+		return 0;
+	for (i = 0; i < N; i++)
+		bench_now_ns();
+	if (read(sys_fd, &b, sizeof(b)) != sizeof(b))
+		return 0;
+	/* Minus the second read itself. */
+	return b - a > 1 ? (double)(b - a - 1) / N : 0;
+}
 
 static long tracepoint_id(const char *root)
 {
