@@ -20,7 +20,10 @@
 # kmod backend, then the user backend, each with --init-args (passed after
 # " -- " on the kernel command line, so they reach /init as arguments, at
 # most 31 words). On a pass the two reports, without the console's other
-# lines, go to --report FILE (default DIR/bench.txt). No number is judged.
+# lines, go to --report FILE (default DIR/bench.txt), and the result files
+# /init sends on the third serial port (DIR/results.tar: results-kmod.json,
+# .tsv, .txt and the same for user) are unpacked next to it. No number is
+# judged.
 #
 # shell: the same VM, interactive (/init loads the module and starts a
 # shell on the console). Ctrl-A X quits qemu, Ctrl-A C is its monitor.
@@ -122,8 +125,15 @@ trap 'interrupted=1' INT TERM
 # neither needs a TTY nor leaves one in raw mode. --foreground keeps it in
 # our process group, so Ctrl-C at a terminal stops it too. The loop drops
 # the serial line's CRs, keeps the log, and notes when /init first spoke.
+# In bench mode a third serial port carries /init's result files (a tar
+# stream) to $data_tar.
+data_serial=()
+data_tar=$dir/results.tar
+rm -f "$data_tar"
+[ "$mode" = bench ] && data_serial=(-serial "file:$data_tar")
 timeout --foreground -k 10 "$timeout" "${qemu[@]}" \
-	-monitor none -serial stdio -serial "file:$dmesg_log" < /dev/null 2>&1 |
+	-monitor none -serial stdio -serial "file:$dmesg_log" "${data_serial[@]}" \
+	< /dev/null 2>&1 |
 while IFS= read -r line || [ -n "$line" ]; do
 	line=${line%$'\r'}
 	printf '%s\n' "$line"
@@ -225,6 +235,14 @@ if [ ${#causes[@]} -eq 0 ]; then
 			     /^GWAKE-VM-BENCH-BEGIN / { on = 1 }' "$log"
 		} > "$report"
 		echo "run-vm.sh: $name: report: $report"
+		# The JSON, TSV and text of each backend's run, beside it.
+		if [ -s "$data_tar" ] && tar -x -C "$(dirname "$report")" -f "$data_tar"; then
+			echo "run-vm.sh: $name: result files in $(dirname "$report"):" \
+			     $(tar -t -f "$data_tar" | sed 's|^\./||' | grep -v '^$')
+		else
+			echo "run-vm.sh: $name: FAIL: no result files from the VM ($data_tar)" >&2
+			exit 1
+		fi
 	fi
 	echo "run-vm.sh: $name: PASS"
 	exit 0

@@ -11,7 +11,9 @@
 #                  [VM_BENCH_TIMEOUT=1200]
 #                                gwake-bench in the VM, --backend kmod then
 #                                --backend user; the reports in
-#                                $(O)/vm/$(KERNEL_FLAVOR)/bench.txt
+#                                $(O)/vm/$(KERNEL_FLAVOR)/bench.txt, with
+#                                results-{kmod,user}.{json,tsv,txt} and the
+#                                plots server-{kmod,user}.{png,svg}
 #
 # vm-initrd runs four steps, each in the script or fragment that owns it:
 #   1. Debian's kernel image and headers for the flavour into
@@ -105,6 +107,11 @@ vm-bench: vm-bench-initrd
 		--dir $(VM_BENCH_DIR) --timeout $(VM_BENCH_TIMEOUT) \
 		--append "$(VM_APPEND)" --init-args "$(VM_BENCH_FLAGS)" \
 		--report $(VM_DIR)/bench.txt
+	@for b in kmod user; do \
+		tools/bench/plot.sh $(VM_DIR)/results-$$b.tsv $(VM_DIR)/server-$$b \
+			"gwake-bench server in the VM ($(KERNEL_FLAVOR), $$b backend): ns per call"; \
+		rc=$$?; [ $$rc = 0 ] || [ $$rc = 3 ] || exit $$rc; \
+	done
 
 vm-bench-initrd:
 	selftests/vm/fetch-kernel.sh $(KERNEL_FLAVOR) $(CACHE)
