@@ -22,7 +22,7 @@ func cpuNS() int64 {
 // idleMain: the CPU time an idle Go program burns: a few goroutines
 // blocked on a channel, the main goroutine asleep. Prints microseconds of
 // CPU (user + system, all threads) per second of wall time.
-func idleMain(args []string) float64 {
+func idleMain(args []string) (float64, int64) {
 	fs := flag.NewFlagSet("idle", flag.ExitOnError)
 	d := durationFlag(fs)
 	parse(fs, args)
@@ -37,5 +37,6 @@ func idleMain(args []string) float64 {
 	time.Sleep(time.Duration(*d))
 	c1, t1 := cpuNS(), time.Now()
 	close(block)
-	return float64(c1-c0) / 1e3 / t1.Sub(t0).Seconds()
+	// Nothing is done, by design: no operations.
+	return float64(c1-c0) / 1e3 / t1.Sub(t0).Seconds(), 0
 }

@@ -6,8 +6,13 @@
 //
 //	gwake-bench-go SCENARIO [-d NS] [flags]
 //
-// Each run prints one number (the scenario's unit) on stdout and nothing
-// else there; GOMAXPROCS comes from the environment, set by the driver.
+// Each run prints one line on stdout and nothing else there: VALUE OPS,
+// the scenario's value in its unit and the number of operations its
+// measurement covered (every client's calls together for the server, one
+// per tree for skynet, the wakes measured for idle-wake, 0 for idle), so
+// that the driver can relate counters of the whole run (system calls,
+// context switches) to operations. GOMAXPROCS comes from the environment,
+// set by the driver.
 // Standard library only, so `go build` needs no network and no module
 // downloads.
 package main
@@ -20,9 +25,9 @@ import (
 )
 
 // timed calls op(n) with growing n until at least d has passed and returns
-// nanoseconds per unit of n (the same rule as bench_timed() in C: the
-// clock is read once per batch).
-func timed(d time.Duration, op func(n int)) float64 {
+// nanoseconds per unit of n and the units done (the same rule as
+// bench_timed() in C: the clock is read once per batch).
+func timed(d time.Duration, op func(n int)) (float64, int64) {
 	start := time.Now()
 	n, total := 1, 0
 	for {
@@ -30,7 +35,7 @@ func timed(d time.Duration, op func(n int)) float64 {
 		total += n
 		elapsed := time.Since(start)
 		if elapsed >= d {
-			return float64(elapsed.Nanoseconds()) / float64(total)
+			return float64(elapsed.Nanoseconds()) / float64(total), int64(total)
 		}
 		left := float64(d-elapsed) * float64(total) / float64(elapsed)
 		if left > 2*float64(total) {
@@ -41,7 +46,8 @@ func timed(d time.Duration, op func(n int)) float64 {
 	}
 }
 
-var scenarios = map[string]func(args []string) float64{
+// A scenario returns its value and the operations it covered.
+var scenarios = map[string]func(args []string) (float64, int64){
 	"server":  serverMain,
 	"gosched": goschedMain,
 	"spawn":   spawnMain,
@@ -56,8 +62,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: gwake-bench-go server|gosched|spawn|spawn1|chanrt|skynet|idle [-d NS] [flags]")
 		os.Exit(2)
 	}
-	v := scenarios[os.Args[1]](os.Args[2:])
-	fmt.Printf("%.3f\n", v)
+	v, ops := scenarios[os.Args[1]](os.Args[2:])
+	// The first number keeps its meaning and format: older drivers read
+	// only that.
+	fmt.Printf("%.3f %d\n", v, ops)
 }
 
 // durationFlag adds the common -d flag (nanoseconds, as the driver's slice).

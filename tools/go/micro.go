@@ -12,7 +12,7 @@ import (
 
 // goschedMain: two goroutines yield to each other with runtime.Gosched
 // (run with GOMAXPROCS=1: a G switch on one P). Prints ns per switch.
-func goschedMain(args []string) float64 {
+func goschedMain(args []string) (float64, int64) {
 	fs := flag.NewFlagSet("gosched", flag.ExitOnError)
 	d := durationFlag(fs)
 	parse(fs, args)
@@ -26,7 +26,7 @@ func goschedMain(args []string) float64 {
 		close(done)
 	}()
 	runtime.Gosched() // let it start
-	ns := timed(time.Duration(*d), func(n int) {
+	ns, calls := timed(time.Duration(*d), func(n int) {
 		for i := 0; i < n; i++ {
 			runtime.Gosched()
 		}
@@ -34,13 +34,13 @@ func goschedMain(args []string) float64 {
 	stop.Store(true)
 	<-done
 	// Each of our Gosched calls is two switches: to the peer and back.
-	return ns / 2
+	return ns / 2, 2 * calls
 }
 
 // spawnMain: spawn goroutines that each run a trivial function (wg.Done)
 // and exit, waiting for each batch with a WaitGroup. Prints ns per
 // goroutine.
-func spawnMain(args []string) float64 {
+func spawnMain(args []string) (float64, int64) {
 	fs := flag.NewFlagSet("spawn", flag.ExitOnError)
 	d := durationFlag(fs)
 	parse(fs, args)
@@ -66,7 +66,7 @@ func spawnMain(args []string) float64 {
 // spawn1Main: spawn a goroutine that returns at once and yield to it
 // (run with GOMAXPROCS=1: spawn-run-exit one at a time). Prints ns per
 // goroutine.
-func spawn1Main(args []string) float64 {
+func spawn1Main(args []string) (float64, int64) {
 	fs := flag.NewFlagSet("spawn1", flag.ExitOnError)
 	d := durationFlag(fs)
 	parse(fs, args)
@@ -81,7 +81,7 @@ func spawn1Main(args []string) float64 {
 
 // chanRTMain: two goroutines ping-pong a value over two unbuffered
 // channels. Prints ns per round trip.
-func chanRTMain(args []string) float64 {
+func chanRTMain(args []string) (float64, int64) {
 	fs := flag.NewFlagSet("chanrt", flag.ExitOnError)
 	d := durationFlag(fs)
 	parse(fs, args)
@@ -93,7 +93,7 @@ func chanRTMain(args []string) float64 {
 		}
 	}()
 	next := 0
-	ns := timed(time.Duration(*d), func(n int) {
+	ns, trips := timed(time.Duration(*d), func(n int) {
 		for i := 0; i < n; i++ {
 			ping <- next
 			if <-pong != next+1 {
@@ -103,5 +103,5 @@ func chanRTMain(args []string) float64 {
 		}
 	})
 	close(ping)
-	return ns
+	return ns, trips
 }

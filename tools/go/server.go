@@ -33,9 +33,9 @@ func server(ch <-chan request, locked bool) {
 	}
 }
 
-// serverMain prints ns per call: the elapsed time over the calls of all
-// clients together.
-func serverMain(args []string) float64 {
+// serverMain prints ns per call (the elapsed time over the calls of all
+// clients together) and the calls of all clients.
+func serverMain(args []string) (float64, int64) {
 	fs := flag.NewFlagSet("server", flag.ExitOnError)
 	d := durationFlag(fs)
 	locked := fs.Bool("locked", false, "lock the server to its OS thread")
@@ -49,6 +49,7 @@ func serverMain(args []string) float64 {
 
 	var wg sync.WaitGroup
 	rates := make([]float64, *clients)
+	calls := make([]int64, *clients)
 	start := make(chan struct{})
 	for c := 0; c < *clients; c++ {
 		wg.Add(1)
@@ -57,7 +58,7 @@ func serverMain(args []string) float64 {
 			reply := make(chan int)
 			next := 0
 			<-start
-			ns := timed(time.Duration(*d), func(n int) {
+			ns, k := timed(time.Duration(*d), func(n int) {
 				for i := 0; i < n; i++ {
 					ch <- request{serve, next, reply}
 					if got := <-reply; got != next+1 {
@@ -68,14 +69,16 @@ func serverMain(args []string) float64 {
 				}
 			})
 			rates[c] = 1 / ns
+			calls[c] = k
 		}(c)
 	}
 	close(start)
 	wg.Wait()
 	close(ch)
-	sum := 0.0
-	for _, r := range rates {
+	sum, total := 0.0, int64(0)
+	for c, r := range rates {
 		sum += r
+		total += calls[c]
 	}
-	return 1 / sum
+	return 1 / sum, total
 }
