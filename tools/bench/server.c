@@ -3,8 +3,13 @@
  * server: the "syscall server" of Go issues #18023 / #21827. One server
  * owns something only it may touch (a locked OS thread, in Go: OpenGL,
  * ptrace, a GUI toolkit); N clients call it: send a request, the server
- * runs a function for them and replies. The function here is trivial
- * (x + 1, checked by the client) so that only the hand-off is measured.
+ * runs a function for them and replies. The function is a trivial
+ * system call, getppid() through syscall(2) so that no library can cache
+ * it, plus x + 1, checked by the client: the server really enters the
+ * kernel on its thread, as a syscall server does, and costs next to
+ * nothing there, so the hand-off is what is measured. Every side does
+ * exactly that (Go: syscall.Getppid, a raw system call that does not tell
+ * its scheduler either).
  *
  * Reported in ns per call: the run's elapsed time divided by the calls
  * of all clients together (inverse throughput; for 1 client, the round
@@ -74,6 +79,8 @@ struct client {
 
 static long serve(long x)
 {
+	/* Raw: the runtime is not told, as Go's RawSyscall does not tell its. */
+	syscall(SYS_getppid);
 	return x + 1;
 }
 
