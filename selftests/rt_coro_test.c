@@ -6,10 +6,12 @@
  * the thread-lock rules (Go #65889): a locked pair stays on its thread
  * with the lock moving along, a switch in another lock state is refused,
  * and a coroutine that ends in a different lock state aborts with a
- * message. Both backends.
+ * message. The switch keeps each side's MXCSR and x87 control word, and
+ * leaves the G it resumes preemptible. Both backends.
  */
 #include <signal.h>
 #include <sys/wait.h>
+#include <xmmintrin.h>
 
 #include "rt_test.h"
 
@@ -390,6 +392,136 @@ TEST_F(rt_coro, ending_in_another_lock_state_aborts)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFSIGNALED(status));
 	EXPECT_EQ(SIGABRT, WTERMSIG(status));
+}
+
+/* --- Floating-point control state --------------------------------------------- */
+
+/* x87 control word, rounding control in bits 10-11 (no libm needed). */
+static uint16_t x87_cw(void)
+{
+	uint16_t cw;
+
+	__asm__ __volatile__("fnstcw %0" : "=m"(cw));
+	return cw;
+}
+
+static void x87_set_rc(uint16_t rc)
+{
+	uint16_t cw = (uint16_t)((x87_cw() & ~0x0c00) | (rc << 10));
+
+	__asm__ __volatile__("fldcw %0" : : "m"(cw));
+}
+
+struct fpm {
+	int bad;
+	int steps;
+};
+
+/* Started with the creator's modes; then runs with its own. */
+static void fp_coro(struct grt_coro *c, void *arg)
+{
+	struct fpm *f = arg;
+	int i;
+
+	RT_CHECK_EQ(_MM_ROUND_DOWN, _MM_GET_ROUNDING_MODE());
+	RT_CHECK_EQ(1, (x87_cw() >> 10) & 3);
+	_MM_SET_ROUNDING_MODE(_MM_ROUND_UP);
+	x87_set_rc(2);
+	for (i = 0; i < 1000; i++) {
+		RT_CHECK_EQ(0, grt_coro_switch(c));
+		if (_MM_GET_ROUNDING_MODE() != _MM_ROUND_UP ||
+		    ((x87_cw() >> 10) & 3) != 2)
+			f->bad++;
+		f->steps++;
+	}
+}
+
+static void fp_coro_body(void *arg)
+{
+	unsigned int csr = _mm_getcsr();
+	uint16_t cw = x87_cw();
+	struct fpm *f = arg;
+	struct grt_coro *c;
+	int i, r;
+
+	/* The coroutine's G inherits these, as a G its spawner's. */
+	_MM_SET_ROUNDING_MODE(_MM_ROUND_DOWN);
+	x87_set_rc(1);
+	RT_CHECK_EQ(0, grt_coro_new(&c, fp_coro, f));
+	_MM_SET_ROUNDING_MODE(_MM_ROUND_TOWARD_ZERO);
+	x87_set_rc(3);
+	for (i = 0; (r = grt_coro_switch(c)) == 0; i++)
+		if (_MM_GET_ROUNDING_MODE() != _MM_ROUND_TOWARD_ZERO ||
+		    ((x87_cw() >> 10) & 3) != 3)
+			f->bad++;
+	RT_CHECK_EQ(1, r);
+	RT_CHECK_EQ(1000, i);
+	RT_CHECK_EQ(0, grt_coro_free(c));
+	/* Also once the other side ended: the exit switch loads them. */
+	RT_CHECK_EQ(_MM_ROUND_TOWARD_ZERO, _MM_GET_ROUNDING_MODE());
+	RT_CHECK_EQ(3, (x87_cw() >> 10) & 3);
+	_mm_setcsr(csr);
+	__asm__ __volatile__("fldcw %0" : : "m"(cw));
+}
+
+TEST_F(rt_coro, switch_keeps_mxcsr_and_x87_cw)
+{
+	struct fpm f = { 0 };
+
+	RT_RUN(1, fp_coro_body, &f);
+	EXPECT_EQ(0, f.bad);
+	EXPECT_EQ(1000, f.steps);
+}
+
+/* --- Preemption of a switched-in G ------------------------------------------- */
+
+static atomic_int cspin_stop, cspin_timeout;
+
+/*
+ * Switched into once fresh and once resumed, then spins without calling
+ * the runtime: only the preemption signal, which needs our nopreempt to
+ * be 0 again, lets the one P run the G that stops us.
+ */
+static void spinning_coro(struct grt_coro *c, void *arg)
+{
+	int64_t deadline = gwake_test_now_ns() + 10 * NSEC_PER_SEC;
+
+	(void)arg;
+	RT_CHECK_EQ(0, grt_coro_switch(c));
+	while (!atomic_load_explicit(&cspin_stop, memory_order_relaxed)) {
+		if (gwake_test_now_ns() > deadline) {
+			atomic_store(&cspin_timeout, 1);
+			break;
+		}
+		__builtin_ia32_pause();
+	}
+}
+
+static void cspin_stopper(void *arg)
+{
+	(void)arg;
+	atomic_store(&cspin_stop, 1);
+}
+
+static void cspin_body(void *arg)
+{
+	struct grt_coro *c;
+
+	(void)arg;
+	atomic_store(&cspin_stop, 0);
+	atomic_store(&cspin_timeout, 0);
+	RT_CHECK_EQ(0, grt_coro_new(&c, spinning_coro, NULL));
+	RT_CHECK_EQ(0, grt_coro_switch(c));
+	RT_GO(cspin_stopper, NULL);
+	/* Returns once the coroutine ended, on the M it ended on. */
+	RT_CHECK_EQ(1, grt_coro_switch(c));
+	RT_CHECK_EQ(0, atomic_load(&cspin_timeout));
+	RT_CHECK_EQ(0, grt_coro_free(c));
+}
+
+TEST_F(rt_coro, switched_in_g_is_preemptible)
+{
+	RT_RUN(1, cspin_body, NULL);
 }
 
 /* --- Stress ------------------------------------------------------------------------- */
