@@ -11,9 +11,12 @@
  * exactly that (Go: syscall.Getppid, a raw system call that does not tell
  * its scheduler either).
  *
- * Reported in ns per call: the run's elapsed time divided by the calls
- * of all clients together (inverse throughput; for 1 client, the round
- * trip latency).
+ * Reported in ns per call: the run's elapsed time (from the first client's
+ * start to the last one's end) divided by the calls of all clients
+ * together (inverse throughput; for 1 client, the round trip latency).
+ * Not the sum of the clients' own rates: a mechanism that lets some
+ * clients starve while the others run would get its throughput counted
+ * once per client that way.
  *
  *   C threads, futex    requests on a lock-free stack, server and clients
  *                       sleep on futex wake words (bench_word_*)
@@ -70,12 +73,35 @@ struct server {
 	pthread_barrier_t start;
 };
 
+/* A client's measuring window and the calls it made in it. */
+struct window {
+	int64_t start, end;
+	uint64_t calls;
+};
+
 struct client {
 	struct server *s;
 	struct req r;
 	long next_arg;
-	double ns_per_call;
+	struct window w;
 };
+
+/* Elapsed time of all windows together over all their calls. */
+static double ns_per_call(const struct window *w, int n)
+{
+	int64_t start = w[0].start, end = w[0].end;
+	uint64_t calls = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (w[i].start < start)
+			start = w[i].start;
+		if (w[i].end > end)
+			end = w[i].end;
+		calls += w[i].calls;
+	}
+	return calls ? (double)(end - start) / (double)calls : -1;
+}
 
 static long serve(long x)
 {
@@ -214,6 +240,7 @@ static void client_op(void *ctx, uint64_t n)
 {
 	struct client *cl = ctx;
 
+	cl->w.calls += n;
 	while (n--) {
 		cl->r.arg = cl->next_arg++;
 		call(cl->s, &cl->r);
@@ -228,7 +255,10 @@ static void *client_thread(void *arg)
 	struct client *cl = arg;
 
 	pthread_barrier_wait(&cl->s->start);
-	cl->ns_per_call = bench_timed(client_op, cl, bench_opts.slice_ns);
+	cl->w.start = bench_now_ns();
+	/* The window counts, not this client's own rate (see the top). */
+	(void)bench_timed(client_op, cl, bench_opts.slice_ns);
+	cl->w.end = bench_now_ns();
 	return NULL;
 }
 
@@ -237,10 +267,10 @@ static double run_c_server(const struct bench_variant *v, const char **why)
 {
 	int nclients = (int)(v->iarg >> 8), i;
 	static struct client cl[MAX_CLIENTS];
+	static struct window w[MAX_CLIENTS];
 	pthread_t st, ct[MAX_CLIENTS];
 	struct req stop = { .arg = -1 };
 	struct server s;
-	double rate = 0;
 
 	(void)why;
 	memset(&s, 0, sizeof(s));
@@ -263,7 +293,7 @@ static double run_c_server(const struct bench_variant *v, const char **why)
 		bench_thread(&ct[i], client_thread, &cl[i]);
 	for (i = 0; i < nclients; i++) {
 		pthread_join(ct[i], NULL);
-		rate += 1.0 / cl[i].ns_per_call;
+		w[i] = cl[i].w;
 	}
 	call(&s, &stop);
 	pthread_join(st, NULL);
@@ -282,7 +312,7 @@ static double run_c_server(const struct bench_variant *v, const char **why)
 	pthread_barrier_destroy(&s.start);
 	pthread_cond_destroy(&s.cv);
 	pthread_mutex_destroy(&s.mu);
-	return 1.0 / rate;
+	return ns_per_call(w, nclients);
 }
 
 enum rmech {
@@ -304,7 +334,7 @@ struct rt_server {
 	struct grt_chan *requests;	/* R_CHAN* */
 	struct grt_waitgroup clients, server;
 	atomic_int next;
-	double ns_per_call[MAX_CLIENTS];
+	struct window w[MAX_CLIENTS];
 	int err;
 };
 
@@ -312,6 +342,7 @@ struct rt_client {
 	struct rt_server *s;
 	struct grt_chan *reply;
 	long next_arg;
+	int i;
 };
 
 static long rt_serve(void *arg)
@@ -354,6 +385,7 @@ static void rt_client_op(void *ctx, uint64_t n)
 	long res = -1;
 	int ret;
 
+	s->w[cl->i].calls += n;
 	while (n--) {
 		r.arg = cl->next_arg++;
 		if (s->mech == R_THREAD_CALL) {
@@ -376,14 +408,17 @@ static void rt_client_g(void *arg)
 {
 	struct rt_server *s = arg;
 	int i = atomic_fetch_add(&s->next, 1);
-	struct rt_client cl = { .s = s };
+	struct rt_client cl = { .s = s, .i = i };
 
 	if (s->mech != R_THREAD_CALL &&
-	    grt_chan_make(&cl.reply, sizeof(long), 0))
+	    grt_chan_make(&cl.reply, sizeof(long), 0)) {
 		rt_fail(s, -ENOMEM);
-	else
-		s->ns_per_call[i] = bench_timed(rt_client_op, &cl,
-						bench_opts.slice_ns);
+	} else {
+		s->w[i].start = bench_now_ns();
+		/* The window counts, not this G's own rate (see the top). */
+		(void)bench_timed(rt_client_op, &cl, bench_opts.slice_ns);
+		s->w[i].end = bench_now_ns();
+	}
 	grt_chan_free(cl.reply);
 	grt_waitgroup_done(&s->clients);
 }
@@ -426,8 +461,7 @@ static void rt_server_main(void *arg)
 static double run_rt_server(const struct bench_variant *v, const char **why)
 {
 	static struct rt_server s;
-	double rate = 0;
-	int i, ret;
+	int ret;
 
 	memset(&s, 0, sizeof(s));
 	s.mech = (enum rmech)(v->iarg & 0xff);
@@ -439,9 +473,7 @@ static double run_rt_server(const struct bench_variant *v, const char **why)
 		*why = "runtime error (see stderr)";
 		return -1;
 	}
-	for (i = 0; i < s.nclients; i++)
-		rate += 1.0 / s.ns_per_call[i];
-	return 1.0 / rate;
+	return ns_per_call(s.w, s.nclients);
 }
 
 /* iarg: locked | clients << 8 | gomaxprocs << 16 */

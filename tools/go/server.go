@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -40,8 +41,14 @@ func server(ch <-chan request, locked bool) {
 	}
 }
 
-// serverMain prints ns per call (the elapsed time over the calls of all
-// clients together) and the calls of all clients.
+// serverMain prints ns per call and the calls of all clients. Any number
+// of clients. They start together and stop together, when the main
+// goroutine says so after d: ns per call is the time from the start to the
+// end of the last call over the calls of all clients together (not the
+// sum of each client's rate: with GOMAXPROCS=1 a few clients can keep the
+// P for themselves while the others starve, and rates summed would count
+// that throughput once per client). A common stop also keeps such a run
+// at about d instead of one full window per starved client in turn.
 func serverMain(args []string) (float64, int64) {
 	fs := flag.NewFlagSet("server", flag.ExitOnError)
 	d := durationFlag(fs)
@@ -50,12 +57,17 @@ func serverMain(args []string) (float64, int64) {
 	clients := fs.Int("clients", 1, "number of client goroutines")
 	parse(fs, args)
 	_ = unlocked
+	if *clients < 1 {
+		fmt.Fprintln(os.Stderr, "server: -clients must be at least 1")
+		os.Exit(2)
+	}
 
 	ch := make(chan request)
 	go server(ch, *locked)
 
 	var wg sync.WaitGroup
-	rates := make([]float64, *clients)
+	var stop atomic.Bool
+	ends := make([]time.Time, *clients)
 	calls := make([]int64, *clients)
 	start := make(chan struct{})
 	for c := 0; c < *clients; c++ {
@@ -65,27 +77,36 @@ func serverMain(args []string) (float64, int64) {
 			reply := make(chan int)
 			next := 0
 			<-start
-			ns, k := timed(time.Duration(*d), func(n int) {
-				for i := 0; i < n; i++ {
-					ch <- request{serve, next, reply}
-					if got := <-reply; got != next+1 {
-						fmt.Fprintf(os.Stderr, "wrong reply %d to %d\n", got, next)
-						os.Exit(1)
-					}
-					next++
+			// One atomic load per call: nothing next to a round trip.
+			for !stop.Load() {
+				ch <- request{serve, next, reply}
+				if got := <-reply; got != next+1 {
+					fmt.Fprintf(os.Stderr, "wrong reply %d to %d\n", got, next)
+					os.Exit(1)
 				}
-			})
-			rates[c] = 1 / ns
-			calls[c] = k
+				next++
+			}
+			ends[c] = time.Now()
+			calls[c] = int64(next)
 		}(c)
 	}
+	t0 := time.Now()
 	close(start)
+	time.Sleep(time.Duration(*d))
+	stop.Store(true)
 	wg.Wait()
 	close(ch)
-	sum, total := 0.0, int64(0)
-	for c, r := range rates {
-		sum += r
-		total += calls[c]
+	end, total := t0, int64(0)
+	for c, k := range calls {
+		// A client that never got to call does not stretch the run.
+		if k > 0 && ends[c].After(end) {
+			end = ends[c]
+		}
+		total += k
 	}
-	return 1 / sum, total
+	if total == 0 {
+		fmt.Fprintln(os.Stderr, "server: no call completed")
+		os.Exit(1)
+	}
+	return float64(end.Sub(t0).Nanoseconds()) / float64(total), total
 }
