@@ -11,6 +11,10 @@
  * exactly that (Go: syscall.Getppid, a raw system call that does not tell
  * its scheduler either).
  *
+ * Swept over 1, 2, 4, 8, 16 and 64 clients, one group each
+ * (server/1client, server/2clients, ...), so that latency against the
+ * number of clients can be plotted, one line per mechanism.
+ *
  * Reported in ns per call: the run's elapsed time (from the first client's
  * start to the last one's end) divided by the calls of all clients
  * together (inverse throughput; for 1 client, the round trip latency).
@@ -39,7 +43,7 @@
 
 #include "bench.h"
 
-#define MAX_CLIENTS	8
+#define MAX_CLIENTS	64
 
 enum smech {
 	S_FUTEX,
@@ -273,6 +277,9 @@ static double run_c_server(const struct bench_variant *v, const char **why)
 	struct server s;
 
 	(void)why;
+	if (nclients > MAX_CLIENTS)
+		bench_die("server: %d clients, at most %d", nclients,
+			  MAX_CLIENTS);
 	memset(&s, 0, sizeof(s));
 	s.mech = (enum smech)(v->iarg & 0xff);
 	s.qtail = &s.qhead;
@@ -466,6 +473,9 @@ static double run_rt_server(const struct bench_variant *v, const char **why)
 	memset(&s, 0, sizeof(s));
 	s.mech = (enum rmech)(v->iarg & 0xff);
 	s.nclients = (int)(v->iarg >> 8);
+	if (s.nclients > MAX_CLIENTS)
+		bench_die("server: %d clients, at most %d", s.nclients,
+			  MAX_CLIENTS);
 	ret = bench_rt_run(0, 0, rt_server_main, &s);
 	if (ret || s.err) {
 		fprintf(stderr, "gwake-bench: %s: %s\n", v->name,
@@ -492,15 +502,12 @@ static double run_go_server(const struct bench_variant *v, const char **why)
 
 void bench_register_server(void)
 {
-	static const int nclients[] = { 1, 4 };
-	static const char *const ids[] = { "server/1client", "server/4clients" };
-	static const char *const titles[] = {
-		"1 client calls a server and waits for its reply",
-		"4 clients call one server at once",
-	};
+	static const int nclients[] = { 1, 2, 4, 8, 16, 64 };
+	/* The ids and titles must outlive registration (groups keep them). */
+	static char ids[6][32], titles[6][64];
 	size_t c;
 
-	for (c = 0; c < 2; c++) {
+	for (c = 0; c < sizeof(nclients) / sizeof(nclients[0]); c++) {
 		long n = nclients[c];
 		struct bench_group g = {
 			.id = ids[c],
@@ -510,6 +517,16 @@ void bench_register_server(void)
 				"(GOMAXPROCS=2) and <= 3 x grt channel "
 				"(unlocked).",
 		};
+
+		snprintf(ids[c], sizeof(ids[c]), "server/%ldclient%s", n,
+			 n == 1 ? "" : "s");
+		if (n == 1)
+			snprintf(titles[c], sizeof(titles[c]),
+				 "1 client calls a server and waits for its "
+				 "reply");
+		else
+			snprintf(titles[c], sizeof(titles[c]),
+				 "%ld clients call one server at once", n);
 
 		g.v[g.nv++] = (struct bench_variant){
 			.name = "C threads, futex", .run = run_c_server,
