@@ -127,18 +127,38 @@ void *grt__ctx_swap(struct grt__ctx *from, const struct grt__ctx *to,
  */
 enum grt__xkind {
 	GRT_X_YIELD = 1,	/* put from at the tail of the local run queue */
-	GRT_X_CORO,		/* coroutine switch (coro.c) */
 };
 
 struct grt__xfer {
 	enum grt__xkind kind;
 	struct grt_g *from;
-	struct grt_coro *c;
-	bool exit;
 };
 
 void grt__resumed(struct grt__xfer *x);
 void grt__ctx_entry(void);
+
+/*
+ * The coroutine switch: grt_coro_switch() and grt_coro_exit() are written
+ * in ctx_x86_64.S around these two halves in coro.c (see the top of
+ * coro.c for the protocol). grt__coro_prepare() returns the pair in
+ * rax:rdx (the SysV ABI's return of a two-word struct): .to NULL means
+ * refused, with the API's negative errno in .err.
+ */
+struct grt_coro;
+
+struct grt__coro_go {
+	union {
+		struct grt_g *from;
+		long err;
+	};
+	struct grt_g *to;
+};
+
+struct grt__coro_go grt__coro_prepare(struct grt_coro *c, bool exit);
+int grt__coro_resumed(struct grt_g *from, struct grt_g *self,
+		      struct grt_coro *c, bool exit);
+/* grt_coro_exit() for the library's own use (no PLT in libgwake.so). */
+int grt__coro_exit(struct grt_coro *c);
 
 /*
  * G status: the state machine of a G. Every transition is listed here;
@@ -186,7 +206,6 @@ enum grt__gaction {
 
 struct grt_m;
 struct grt_p;
-struct grt_coro;
 
 struct grt_g {
 	struct grt__ctx ctx;		/* first: see struct grt__ctx */
