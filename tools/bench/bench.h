@@ -91,6 +91,7 @@ void bench_register_server(void);
 void bench_register_rt_micro(void);
 void bench_register_skynet(void);
 void bench_register_idle(void);
+void bench_register_idle_wake(void);
 
 /* ---- helpers (util.c) --------------------------------------------------- */
 

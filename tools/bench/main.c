@@ -701,6 +701,7 @@ int main(int argc, char **argv)
 
 	bench_register_handoff();
 	bench_register_server();
+	bench_register_idle_wake();
 	bench_register_rt_micro();
 	bench_register_skynet();
 	bench_register_idle();
