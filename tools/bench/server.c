@@ -513,6 +513,7 @@ void bench_register_server(void)
 			.id = ids[c],
 			.title = titles[c],
 			.unit = "ns per call",
+			.unit_ns = 1,
 			.note = "Targets: grt thread call <= 0.1 x Go locked "
 				"(GOMAXPROCS=2) and <= 3 x grt channel "
 				"(unlocked).",
