@@ -11,6 +11,9 @@
  *   reg.c   registrations: the TID table, handles, and every way a
  *           registration ends (UNREGISTER, close, thread exit, exec).
  *   wake.c  the wake word: block, wake, swap, wake-many.
+ *   stats.c the per-CPU event counters the mechanism bumps (gwake_stat_inc()).
+ *   genl.c  the generic netlink family: the counters and a dump of the
+ *           registered threads. Reads only; changes no state.
  *
  * Handles
  *
@@ -62,6 +65,15 @@
  *   No lock is global: WAKE, BLOCK, SWAP and WAKE_MANY read the table under
  *   rcu_read_lock() only, and take at most the target's wait-queue lock.
  *
+ *   The netlink family takes none of these locks either. Its thread dump
+ *   walks the table one chain at a time under rcu_read_lock()
+ *   (gwake_reg_walk_chain()), as wakers do, and reads a registration's
+ *   immutable fields, its wake word (atomic_read()) and its owner-written
+ *   counters (READ_ONCE()); a registration it sees stays allocated until
+ *   the walk of that chain ends. The family is parallel_ops, so not even
+ *   genl_mutex is held. Statistics are per-CPU counters, bumped with
+ *   this_cpu_inc() (no lock, no shared cache line) and summed on read.
+ *
  * Lifetime and ownership of a registration
  *
  *   A registration is created by REGISTER, linked on its file's list and
@@ -91,6 +103,7 @@
 #include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/list_bl.h>
+#include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -129,6 +142,11 @@ struct gwake_file {
  * @wq:		where the owner sleeps in BLOCK and SWAP. One waiter at most;
  *		a queue rather than wake_up_process() so that SWAP can pass
  *		the scheduler's sync hint (__wake_up_sync()).
+ * @nr_blocks:	blocks by the owner since it registered; see
+ *		GWAKE_THREAD_A_BLOCKS. This and the next two are written by
+ *		the owner only (WRITE_ONCE()) and read by the thread dump.
+ * @nr_blocks_permit: of those, the ones that took a permit without sleeping.
+ * @nr_sleeps:	of those, the ones that slept.
  * @handle:	the handle REGISTER returned. Immutable.
  * @tid:	the TID it was registered under, its table key. Immutable.
  * @task:	the registered thread, referenced. Immutable. Identifies the
@@ -145,6 +163,9 @@ struct gwake_file {
 struct gwake_reg {
 	atomic_t state;
 	wait_queue_head_t wq;
+	u64 nr_blocks;
+	u64 nr_blocks_permit;
+	u64 nr_sleeps;
 	u64 handle;
 	pid_t tid;
 	struct task_struct *task;
@@ -155,6 +176,52 @@ struct gwake_reg {
 	struct rcu_work free_work;
 };
 
+/*
+ * Event counters (stats.c), one per statistics attribute of the netlink
+ * family (genl.c maps each to its GWAKE_STATS_A_*); see enum
+ * gwake_stats_attr in the uapi header for what each one counts.
+ */
+enum gwake_stat {
+	GWAKE_STAT_REGISTERS,
+	GWAKE_STAT_UNREGISTERS,
+	GWAKE_STAT_EXITS,
+	GWAKE_STAT_RELEASES,
+	GWAKE_STAT_BLOCKS,
+	GWAKE_STAT_BLOCKS_PERMIT,
+	GWAKE_STAT_SLEEPS,
+	GWAKE_STAT_TIMEOUTS,
+	GWAKE_STAT_INTERRUPTS,
+	GWAKE_STAT_WAKES_WOKEN,
+	GWAKE_STAT_WAKES_PERMIT,
+	GWAKE_STAT_WAKES_STALE,
+	GWAKE_STAT_SWAPS,
+	GWAKE_STAT_WAKE_MANY,
+	GWAKE_STAT_NR,
+};
+
+/**
+ * struct gwake_stats - one CPU's event counters
+ * @cnt:	indexed by enum gwake_stat; only this CPU writes them.
+ */
+struct gwake_stats {
+	u64 cnt[GWAKE_STAT_NR];
+};
+
+DECLARE_PER_CPU(struct gwake_stats, gwake_stats);
+
+/*
+ * Count one event on this CPU: a single irq- and preemption-safe
+ * instruction on x86, no lock and no cache line shared with other CPUs, so
+ * it can sit on the hot paths and in the tracepoint probes.
+ */
+static inline void gwake_stat_inc(enum gwake_stat stat)
+{
+	this_cpu_inc(gwake_stats.cnt[stat]);
+}
+
+/* stats.c */
+u64 gwake_stat_read(enum gwake_stat stat);
+
 /* reg.c */
 int gwake_reg_init(void);
 void gwake_reg_exit(void);
@@ -164,6 +231,10 @@ int gwake_register(struct gwake_file *gf, u64 *handle, bool *created);
 int gwake_unregister(struct gwake_file *gf);
 struct gwake_reg *gwake_reg_self(struct gwake_file *gf);
 struct gwake_reg *gwake_reg_lookup(u64 handle);
+unsigned int gwake_reg_nr_chains(void);
+int gwake_reg_walk_chain(unsigned int chain,
+			 int (*fn)(const struct gwake_reg *reg, void *arg),
+			 void *arg);
 
 /* wake.c */
 int gwake_block(struct gwake_file *gf, const ktime_t *deadline);
@@ -174,5 +245,9 @@ int gwake_wake_many(const u64 *handles, u32 count);
 /* dev.c */
 int gwake_dev_init(void);
 void gwake_dev_exit(void);
+
+/* genl.c */
+int gwake_genl_init(void);
+void gwake_genl_exit(void);
 
 #endif /* _GWAKE_PRIVATE_H */

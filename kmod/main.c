@@ -7,9 +7,13 @@
  *
  * Order: the registration table and its exit hooks come up before the
  * device, so no registration can exist without its thread-exit probe, and
- * go down after it. The module cannot be unloaded while a file of the
- * device is open, so at exit every registration has been removed and only
- * its RCU-deferred free may still be pending; gwake_reg_exit() waits.
+ * go down after it. The netlink family, which only reports on the other
+ * two, comes up last and goes down first. The module cannot be unloaded
+ * while a file of the device is open or a netlink dump is running (both
+ * hold a module reference), so at exit every registration has been
+ * removed and only its RCU-deferred free may still be pending;
+ * gwake_reg_exit() waits. Statistics (stats.c) are static per-CPU data
+ * and need no setup.
  */
 #include <linux/init.h>
 #include <linux/module.h>
@@ -24,15 +28,23 @@ static int __init gwake_init(void)
 	if (ret)
 		return ret;
 	ret = gwake_dev_init();
-	if (ret) {
-		gwake_reg_exit();
-		return ret;
-	}
+	if (ret)
+		goto err_reg;
+	ret = gwake_genl_init();
+	if (ret)
+		goto err_dev;
 	return 0;
+
+err_dev:
+	gwake_dev_exit();
+err_reg:
+	gwake_reg_exit();
+	return ret;
 }
 
 static void __exit gwake_exit(void)
 {
+	gwake_genl_exit();
 	gwake_dev_exit();
 	gwake_reg_exit();
 }

@@ -7,7 +7,8 @@
  * Locks taken here: gwake_file.lock (gwake_register(), gwake_file_release(),
  * gwake_reg_free()) and the table bucket locks (gwake_register(),
  * gwake_reg_remove()). gwake_file_release() is the only place that nests
- * them, bucket lock inside file lock. Lookups take no lock, only RCU.
+ * them, bucket lock inside file lock. Lookups take no lock, only RCU, and
+ * neither does the netlink thread dump (gwake_reg_walk_chain()).
  *
  * Why a table of bit-locked hash chains rather than an xarray: a thread's
  * registration must end when the thread exits and when it execs, and the
@@ -205,6 +206,53 @@ struct gwake_reg *gwake_reg_self(struct gwake_file *gf)
 }
 
 /**
+ * gwake_reg_nr_chains() - the number of chains of the registration table
+ *
+ * Return: the bound of the @chain argument of gwake_reg_walk_chain().
+ */
+unsigned int gwake_reg_nr_chains(void)
+{
+	return ARRAY_SIZE(gwake_table);
+}
+
+/**
+ * gwake_reg_walk_chain() - visit every registration of one table chain
+ * @chain:	0 to gwake_reg_nr_chains() - 1.
+ * @fn:		called for each registration on the chain, under
+ *		rcu_read_lock(): it must not sleep, and @reg is valid only
+ *		until it returns. A non-zero return stops the walk.
+ * @arg:	passed to @fn.
+ *
+ * The walk sees the chain as RCU readers do: a registration hashed before
+ * the walk began and still hashed when it ends is visited exactly once,
+ * one removed meanwhile may or may not be. Visits follow the chain's order,
+ * which changes between walks only where registrations were removed and at
+ * its head, where new ones are inserted.
+ *
+ * Context: any context that may take rcu_read_lock(); takes no lock.
+ * Return: the first non-zero return of @fn, else 0.
+ */
+int gwake_reg_walk_chain(unsigned int chain,
+			 int (*fn)(const struct gwake_reg *reg, void *arg),
+			 void *arg)
+{
+	struct hlist_bl_node *pos;
+	struct gwake_reg *reg;
+	int ret = 0;
+
+	if (WARN_ON_ONCE(chain >= ARRAY_SIZE(gwake_table)))
+		return -EINVAL;
+	rcu_read_lock();
+	hlist_bl_for_each_entry_rcu(reg, pos, &gwake_table[chain], hnode) {
+		ret = fn(reg, arg);
+		if (ret)
+			break;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/**
  * gwake_register() - GetG: register the calling thread on a file
  * @gf:		the file the caller is in an ioctl on.
  * @handle:	out: the caller's handle.
@@ -254,6 +302,7 @@ int gwake_register(struct gwake_file *gf, u64 *handle, bool *created)
 	reg->file = gf;
 	INIT_HLIST_BL_NODE(&reg->hnode);
 	INIT_RCU_WORK(&reg->free_work, gwake_reg_free);
+	gwake_stat_inc(GWAKE_STAT_REGISTERS);
 
 	/* On the file's list first, so whoever removes it can find it. */
 	spin_lock(&gf->lock);
@@ -288,7 +337,8 @@ int gwake_unregister(struct gwake_file *gf)
 
 	if (!reg)
 		return -ENOENT;
-	gwake_reg_remove(reg);
+	if (gwake_reg_remove(reg))
+		gwake_stat_inc(GWAKE_STAT_UNREGISTERS);
 	return 0;
 }
 
@@ -325,8 +375,10 @@ void gwake_file_release(struct gwake_file *gf)
 	struct gwake_reg *reg;
 
 	spin_lock(&gf->lock);
-	list_for_each_entry(reg, &gf->regs, file_node)
-		gwake_reg_remove(reg);
+	list_for_each_entry(reg, &gf->regs, file_node) {
+		if (gwake_reg_remove(reg))
+			gwake_stat_inc(GWAKE_STAT_RELEASES);
+	}
 	spin_unlock(&gf->lock);
 	gwake_file_put(gf);
 }
@@ -346,8 +398,9 @@ static void gwake_reg_remove_task(struct task_struct *task, pid_t tid)
 		return;
 	rcu_read_lock();
 	hlist_bl_for_each_entry_rcu(reg, pos, b, hnode) {
-		if (reg->task == task && reg->tid == tid)
-			gwake_reg_remove(reg);
+		if (reg->task == task && reg->tid == tid &&
+		    gwake_reg_remove(reg))
+			gwake_stat_inc(GWAKE_STAT_EXITS);
 	}
 	rcu_read_unlock();
 }

@@ -7,6 +7,10 @@
  * wait-queue API (prepare_to_wait(), finish_wait(), __wake_up*()). Targets
  * are found under rcu_read_lock(); no global lock is touched.
  *
+ * Statistics: every outcome is counted in one place, after the fact, on
+ * this CPU (gwake_stat_inc(), stats.c): a wake in __gwake_wake(), a block
+ * in gwake_word_block(), which also keeps the owner's own counters.
+ *
  * Why a wait is race free: the owner puts itself on reg->wq and sets its
  * task state (prepare_to_wait(), a full barrier) before it moves the word
  * IDLE -> SLEEPING. A waker that reads SLEEPING in its atomic_xchg() then
@@ -56,10 +60,10 @@ static int gwake_word_wake(struct gwake_reg *reg, bool sync)
  * Consume @reg's permit, sleeping until one is set, a signal arrives or
  * @deadline (absolute CLOCK_MONOTONIC, or NULL for none) passes. The
  * caller is @reg's owner. Returns 0, -ETIMEDOUT, or @intr when a signal
- * interrupted the wait.
+ * interrupted the wait; *@slept tells whether it called schedule().
  */
-static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
-			    int intr)
+static int __gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
+			      int intr, bool *slept)
 {
 	struct hrtimer_sleeper timer, *to = NULL;
 	DEFINE_WAIT(wait);
@@ -104,6 +108,7 @@ static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
 			ret = -ETIMEDOUT;
 			break;
 		}
+		*slept = true;
 		schedule();
 	}
 
@@ -126,6 +131,35 @@ out:
 	return ret;
 }
 
+/*
+ * __gwake_word_block() and its accounting: the CPU's counters and the
+ * owner's own (plain stores: only the owner writes them; WRITE_ONCE() for
+ * the thread dump that reads them).
+ */
+static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
+			    int intr)
+{
+	bool slept = false;
+	int ret;
+
+	ret = __gwake_word_block(reg, deadline, intr, &slept);
+
+	gwake_stat_inc(GWAKE_STAT_BLOCKS);
+	WRITE_ONCE(reg->nr_blocks, reg->nr_blocks + 1);
+	if (slept) {
+		gwake_stat_inc(GWAKE_STAT_SLEEPS);
+		WRITE_ONCE(reg->nr_sleeps, reg->nr_sleeps + 1);
+	} else if (!ret) {
+		gwake_stat_inc(GWAKE_STAT_BLOCKS_PERMIT);
+		WRITE_ONCE(reg->nr_blocks_permit, reg->nr_blocks_permit + 1);
+	}
+	if (ret == -ETIMEDOUT)
+		gwake_stat_inc(GWAKE_STAT_TIMEOUTS);
+	else if (ret)
+		gwake_stat_inc(GWAKE_STAT_INTERRUPTS);
+	return ret;
+}
+
 static int __gwake_wake(u64 handle, bool sync)
 {
 	struct gwake_reg *reg;
@@ -136,6 +170,13 @@ static int __gwake_wake(u64 handle, bool sync)
 	if (reg)
 		ret = gwake_word_wake(reg, sync);
 	rcu_read_unlock();
+
+	if (ret > 0)
+		gwake_stat_inc(GWAKE_STAT_WAKES_WOKEN);
+	else if (!ret)
+		gwake_stat_inc(GWAKE_STAT_WAKES_PERMIT);
+	else
+		gwake_stat_inc(GWAKE_STAT_WAKES_STALE);
 	return ret;
 }
 
@@ -201,6 +242,7 @@ int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline)
 
 	if (!self)
 		return -ENOENT;
+	gwake_stat_inc(GWAKE_STAT_SWAPS);
 	ret = __gwake_wake(handle, true);
 	if (ret < 0)
 		return ret;
@@ -228,6 +270,7 @@ int gwake_wake_many(const u64 *handles, u32 count)
 	int woken = 0;
 	u32 i;
 
+	gwake_stat_inc(GWAKE_STAT_WAKE_MANY);
 	for (i = 0; i < count; i++) {
 		if (__gwake_wake(handles[i], false) > 0)
 			woken++;

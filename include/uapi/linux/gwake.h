@@ -27,6 +27,10 @@
  * Unknown commands fail with -ENOTTY, unreadable or unwritable arguments
  * with -EFAULT. Probe with GWAKE_IOC_API before using anything else.
  *
+ * The module also registers a generic netlink family, GWAKE_GENL_NAME, that
+ * reports statistics and the registered threads (the second half of this
+ * file). It changes nothing: it only reads.
+ *
  * The full description, command by command, is in docs/uapi.md.
  */
 #ifndef _UAPI_LINUX_GWAKE_H
@@ -185,5 +189,167 @@ struct gwake_wake_many {
 	__u32 count;
 	__u32 reserved;
 };
+
+/*
+ * The generic netlink family: statistics and registered threads.
+ *
+ * Resolve GWAKE_GENL_NAME with the generic netlink controller
+ * (CTRL_CMD_GETFAMILY); it exists while gwake.ko is loaded, in the initial
+ * network namespace only. Every command is validated strictly: an
+ * attribute the command does not take, an unknown attribute type, a
+ * malformed attribute, a non-zero genlmsghdr.reserved or netlink flags
+ * other than NLM_F_REQUEST, NLM_F_ACK, NLM_F_ECHO and NLM_F_DUMP fail with
+ * -EINVAL (with an extended ack message when NETLINK_EXT_ACK is set). An
+ * unknown command, or a dump of a command that has none (and the other
+ * way round), fails with -EOPNOTSUPP.
+ *
+ * Enums below only ever grow at their end, before the __*_MAX sentinel; a
+ * value is never renumbered or reused. Readers must ignore attributes they
+ * do not know: later versions may add counters. Every u64 attribute is
+ * written with the matching *_A_PAD attribute for alignment.
+ */
+
+/* The family's name, for CTRL_CMD_GETFAMILY. */
+#define GWAKE_GENL_NAME		"gwake"
+/* The family's version (genlmsghdr.version); bumped only for incompatible changes. */
+#define GWAKE_GENL_VERSION	1
+
+/**
+ * enum gwake_genl_cmd - commands of the gwake generic netlink family
+ * @GWAKE_CMD_UNSPEC: not a command.
+ * @GWAKE_CMD_GET_STATS: do (no NLM_F_DUMP): reply with one
+ *	GWAKE_CMD_GET_STATS message carrying every counter of
+ *	enum gwake_stats_attr, summed over all CPUs since the module was
+ *	loaded. Takes no attribute. Open to every user.
+ * @GWAKE_CMD_GET_THREADS: dump (NLM_F_DUMP): one GWAKE_CMD_GET_THREADS
+ *	message per registered thread, attributes of enum gwake_thread_attr.
+ *	The request may carry GWAKE_THREAD_A_TGID to list one process only.
+ *	Without CAP_SYS_ADMIN only the caller's own process is listed, and
+ *	asking for another one fails with -EPERM; a GWAKE_THREAD_A_TGID that
+ *	names no process fails with -ESRCH. Threads that have begun to exit
+ *	are not listed (their handles are already stale), nor threads outside
+ *	the caller's PID namespace.
+ * @__GWAKE_CMD_MAX: sentinel; new commands go right before it.
+ */
+enum gwake_genl_cmd {
+	GWAKE_CMD_UNSPEC,
+	GWAKE_CMD_GET_STATS,
+	GWAKE_CMD_GET_THREADS,
+
+	__GWAKE_CMD_MAX,
+};
+
+/* The highest command number. */
+#define GWAKE_CMD_MAX		(__GWAKE_CMD_MAX - 1)
+
+/**
+ * enum gwake_stats_attr - attributes of a GWAKE_CMD_GET_STATS reply
+ * @GWAKE_STATS_A_UNSPEC: not an attribute.
+ * @GWAKE_STATS_A_PAD: padding for the u64 attributes; ignore it.
+ * @GWAKE_STATS_A_REGISTERS: u64, registrations created (a REGISTER by a
+ *	thread that was not registered yet).
+ * @GWAKE_STATS_A_UNREGISTERS: u64, registrations ended by UNREGISTER.
+ * @GWAKE_STATS_A_EXITS: u64, registrations ended by their thread's exit
+ *	or execve().
+ * @GWAKE_STATS_A_RELEASES: u64, registrations ended by the close of the
+ *	file they were made on. REGISTERS minus UNREGISTERS, EXITS and
+ *	RELEASES is the number of registered threads.
+ * @GWAKE_STATS_A_BLOCKS: u64, blocks: BLOCK calls and the block half of
+ *	SWAP calls, by registered callers.
+ * @GWAKE_STATS_A_BLOCKS_PERMIT: u64, blocks that found a permit and
+ *	returned 0 without sleeping.
+ * @GWAKE_STATS_A_SLEEPS: u64, blocks that went to sleep (once per block,
+ *	however many spurious wakeups it absorbed).
+ * @GWAKE_STATS_A_TIMEOUTS: u64, blocks that ended with -ETIMEDOUT, asleep
+ *	or not (a deadline already past).
+ * @GWAKE_STATS_A_INTERRUPTS: u64, blocks that a signal ended (-EINTR, or
+ *	a transparent restart, which then counts as a new block).
+ * @GWAKE_STATS_A_WAKES_WOKEN: u64, wakes (by WAKE, SWAP or WAKE_MANY)
+ *	that found their target asleep and woke it.
+ * @GWAKE_STATS_A_WAKES_PERMIT: u64, wakes that found their target awake
+ *	and left a permit (or found one pending).
+ * @GWAKE_STATS_A_WAKES_STALE: u64, wakes whose handle named no live
+ *	registration of the caller's process (-ESRCH, or skipped by
+ *	WAKE_MANY).
+ * @GWAKE_STATS_A_SWAPS: u64, SWAP calls by registered callers.
+ * @GWAKE_STATS_A_WAKE_MANY: u64, WAKE_MANY calls with at least one handle.
+ * @__GWAKE_STATS_A_MAX: sentinel; new attributes go right before it.
+ *
+ * BLOCKS = BLOCKS_PERMIT + SLEEPS + the timeouts and interrupts of blocks
+ * that had not slept yet. Counters are per CPU and summed when read: a
+ * reply taken while other CPUs count is not one instant's snapshot.
+ */
+enum gwake_stats_attr {
+	GWAKE_STATS_A_UNSPEC,
+	GWAKE_STATS_A_PAD,
+	GWAKE_STATS_A_REGISTERS,
+	GWAKE_STATS_A_UNREGISTERS,
+	GWAKE_STATS_A_EXITS,
+	GWAKE_STATS_A_RELEASES,
+	GWAKE_STATS_A_BLOCKS,
+	GWAKE_STATS_A_BLOCKS_PERMIT,
+	GWAKE_STATS_A_SLEEPS,
+	GWAKE_STATS_A_TIMEOUTS,
+	GWAKE_STATS_A_INTERRUPTS,
+	GWAKE_STATS_A_WAKES_WOKEN,
+	GWAKE_STATS_A_WAKES_PERMIT,
+	GWAKE_STATS_A_WAKES_STALE,
+	GWAKE_STATS_A_SWAPS,
+	GWAKE_STATS_A_WAKE_MANY,
+
+	__GWAKE_STATS_A_MAX,
+};
+
+/* The highest attribute type of a GWAKE_CMD_GET_STATS reply. */
+#define GWAKE_STATS_A_MAX	(__GWAKE_STATS_A_MAX - 1)
+
+/**
+ * enum gwake_thread_state - values of GWAKE_THREAD_A_STATE: the wake word
+ * @GWAKE_THREAD_IDLE: no permit, not asleep.
+ * @GWAKE_THREAD_PERMIT: a wake is pending; the next block returns at once.
+ * @GWAKE_THREAD_ASLEEP: asleep in BLOCK or SWAP, nothing arrived yet.
+ */
+enum gwake_thread_state {
+	GWAKE_THREAD_IDLE,
+	GWAKE_THREAD_PERMIT,
+	GWAKE_THREAD_ASLEEP,
+};
+
+/**
+ * enum gwake_thread_attr - attributes of GWAKE_CMD_GET_THREADS messages
+ * @GWAKE_THREAD_A_UNSPEC: not an attribute.
+ * @GWAKE_THREAD_A_PAD: padding for the u64 attributes; ignore it.
+ * @GWAKE_THREAD_A_HANDLE: u64, the thread's handle (as REGISTER returned).
+ * @GWAKE_THREAD_A_TGID: u32, the thread's process ID, in the caller's PID
+ *	namespace. In a request: list this process only (0 is -ERANGE).
+ * @GWAKE_THREAD_A_TID: u32, the thread's ID, in the caller's PID namespace.
+ * @GWAKE_THREAD_A_STATE: u32, an enum gwake_thread_state, as it was when
+ *	the message was made.
+ * @GWAKE_THREAD_A_BLOCKS: u64, the thread's blocks (as
+ *	GWAKE_STATS_A_BLOCKS) since it registered.
+ * @GWAKE_THREAD_A_BLOCKS_PERMIT: u64, of those, the ones that found a
+ *	permit and did not sleep.
+ * @GWAKE_THREAD_A_SLEEPS: u64, of those, the ones that slept.
+ * @__GWAKE_THREAD_A_MAX: sentinel; new attributes go right before it.
+ *
+ * Every reply message carries all of them but PAD and UNSPEC. A request
+ * carries at most GWAKE_THREAD_A_TGID; any other attribute is -EINVAL.
+ */
+enum gwake_thread_attr {
+	GWAKE_THREAD_A_UNSPEC,
+	GWAKE_THREAD_A_PAD,
+	GWAKE_THREAD_A_HANDLE,
+	GWAKE_THREAD_A_TGID,
+	GWAKE_THREAD_A_TID,
+	GWAKE_THREAD_A_STATE,
+	GWAKE_THREAD_A_BLOCKS,
+	GWAKE_THREAD_A_BLOCKS_PERMIT,
+	GWAKE_THREAD_A_SLEEPS,
+
+	__GWAKE_THREAD_A_MAX,
+};
+
+/* The highest attribute type of GWAKE_CMD_GET_THREADS messages. */
+#define GWAKE_THREAD_A_MAX	(__GWAKE_THREAD_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_GWAKE_H */
