@@ -68,6 +68,7 @@ $(O)/%.o: %.S
 
 include lib/lib.mk
 include tools/tools.mk
+include tools/gwakectl/gwakectl.mk
 include selftests/selftests.mk
 include selftests/vm/vm.mk
 include kmod/kmod.mk

@@ -24,7 +24,7 @@ pkgs=(
 	busybox-static		# the VM's userland
 	kmod			# insmod/rmmod (inside the VM, busybox's are used)
 	liburcu-dev		# wfcqueue for the runtime's queues
-	libnl-3-dev libnl-genl-3-dev	# gwakectl
+	libnl-3-dev libnl-genl-3-dev pkg-config	# gwakectl (static archives included)
 	golang-go		# the Go peer benchmarks
 	gnuplot-nox		# make bench's plot
 	perl			# checkpatch.pl
