@@ -19,10 +19,11 @@
  *
  * Two switches use that frame: grt__ctx_swap (to and from g0, and the
  * direct yield) and the coroutine switch, grt_coro_switch/grt_coro_exit
- * below. Either may resume a frame the other saved only in the way the
- * runtime uses them: a G blocked in a coroutine was saved by the
- * coroutine switch (or is a new G) and only a coroutine switch resumes
- * it; every other G is saved and resumed by grt__ctx_swap.
+ * below. Each resumes only frames its own kind saved, and new Gs: a G
+ * blocked in a coroutine was saved by the coroutine switch (or has never
+ * run) and nothing but a coroutine switch takes it out of c->gp; every
+ * other G is saved and resumed by grt__ctx_swap. (The two differ in
+ * what the resumed side gets in rax and in who finishes the switch.)
  */
 
 	.text
