@@ -287,7 +287,7 @@ static double run_c_timer(const struct bench_variant *v, const char **why)
 	(void)why;
 	for (i = 0; i < n + IW_WARMUP; i++) {
 		t = bench_now_ns();
-		/* EINTR: no handler here, cannot happen; the sample is late. */
+		/* No signal handler runs on this thread: no EINTR. */
 		nanosleep(&ts, NULL);
 		lat[i] = bench_now_ns() - (t + IW_SETTLE_NS);
 	}
