@@ -7,7 +7,10 @@
 #   make run-selftests      build, then run them all natively with
 #                           selftests/run_tests.sh $(O)/selftests
 #
-# Every selftests/*_test.c is a program (add a file, get a test).
+# Every selftests/*_test.c is a program (add a file, get a test); among
+# them genl_test, the module's generic netlink family, which also runs
+# gwakectl: TEST_FILES puts gwakectl next to the programs in the VM's
+# /selftests, and natively genl_test finds it in $(O)/tools/.
 # kselftest_harness.h and kselftest.h come from Debian's linux-source-6.1,
 # extracted into $(CACHE) by tools/fetch-linux-source.sh, never committed.
 #
@@ -23,6 +26,7 @@ KSELFTEST_HDRS	:= $(KSELFTEST_DIR)/kselftest_harness.h $(KSELFTEST_DIR)/kselftes
 TEST_GEN_PROGS	:= $(patsubst selftests/%.c,$(SELFTESTS_DIR)/%,\
 		     $(sort $(wildcard selftests/*_test.c)))
 SELFTESTS_OBJS	:= $(addsuffix .o,$(TEST_GEN_PROGS))
+TEST_FILES	+= $(GWAKECTL)
 
 # The harness' headers are the kernel's, not ours: -isystem keeps our
 # -Werror warnings for our code only. -Wno-missing-prototypes: the harness'
@@ -44,7 +48,7 @@ $(SELFTESTS_DIR)/settings: selftests/settings
 	cp $< $@
 
 .PHONY: selftests run-selftests
-selftests: $(TEST_GEN_PROGS) $(SELFTESTS_DIR)/settings
+selftests: $(TEST_GEN_PROGS) $(SELFTESTS_DIR)/settings $(TEST_FILES)
 
 run-selftests: selftests
 	selftests/run_tests.sh $(SELFTESTS_DIR)
