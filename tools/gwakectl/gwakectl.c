@@ -170,7 +170,10 @@ bad:
 
 static void print_stats(const struct stats *s, bool json)
 {
-	/* Registered now: created minus every way a registration ends. */
+	/*
+	 * Registered now: created minus every way a registration ends, the
+	 * first four entries of stat_names[].
+	 */
 	uint64_t live = s->v[0] - s->v[1] - s->v[2] - s->v[3];
 	size_t i;
 

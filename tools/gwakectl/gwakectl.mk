@@ -4,13 +4,16 @@
 # (statistics, registered threads) through libnl-genl-3; included by the
 # top-level Makefile.
 #
-#   make $(O)/tools/gwakectl     (part of `make`)
+#   make gwakectl                $(O)/tools/gwakectl (part of `make`)
+#   make install                 also installs it in $(PREFIX)/bin
 #
 # libnl comes from Debian's libnl-3-dev and libnl-genl-3-dev, found with
 # pkg-config (tools/install-deps.sh installs all three); without pkg-config
 # the Debian paths are assumed. Debian ships libnl's static archives, so
 # STATIC=1 (the VM's tree) links gwakectl fully static like everything
-# else there, with `pkg-config --static`.
+# else there, with `pkg-config --static`. The static link prints glibc's
+# warnings about getaddrinfo() and getprotobyname() in libnl-3.a's address
+# helpers: gwakectl never calls them.
 #
 # One source file, compiled and linked in one step: $(O)/tools/gwakectl is
 # the program, so it cannot also be the directory of an object file.
@@ -31,3 +34,9 @@ $(GWAKECTL): tools/gwakectl/gwakectl.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(LIBNL_CFLAGS) $(CFLAGS) $(LDFLAGS) -MMD -MP -MT $@ \
 		-MF $@.d -o $@ $< $(LIBNL_LIBS) $(LDLIBS)
+
+.PHONY: install-gwakectl
+install: install-gwakectl
+install-gwakectl: $(GWAKECTL)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(GWAKECTL) $(DESTDIR)$(PREFIX)/bin/
