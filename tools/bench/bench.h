@@ -150,21 +150,29 @@ void bench_lat_add(const double *ns, size_t n);
 size_t bench_lat_take(double **out);
 
 /*
- * System calls and context switches of the whole process so far: all its
- * threads, those that have exited included, and its waited-for children
- * (the Go peer). Syscalls come from a perf counter on the
- * raw_syscalls:sys_enter tracepoint with inherit set, opened by
- * bench_counters_init() before any thread exists; bench_syscalls()
- * returns -1 if it could not be opened (*why says why). Context switches
- * (voluntary + involuntary) come from getrusage().
+ * System calls of the whole process: all its threads, those that have
+ * exited included, and its waited-for children (the Go peer), from a perf
+ * counter on the raw_syscalls:sys_enter tracepoint with inherit set: it
+ * counts what threads created after bench_syscalls_open() do. While it is
+ * open every system call of the process takes the kernel's slow, traced
+ * path (hundreds of ns here), so the driver opens it only for an extra,
+ * untimed repetition. bench_syscalls() returns -1 while it is not open;
+ * bench_syscalls_open() returns -1 with *why when it cannot be.
+ *
+ * Context switches (voluntary + involuntary) of the process and its
+ * waited-for children come from getrusage(), which costs nothing extra.
  */
-int bench_counters_init(const char **why);
+int bench_syscalls_open(const char **why);
+void bench_syscalls_close(void);
 int64_t bench_syscalls(void);
 int64_t bench_ctxsw(void);
 
 /* The cost of one bench_now_ns() (median of a few thousand), in ns. */
 double bench_clock_cost(void);
-/* System calls per bench_now_ns(): 0 with a vDSO clock, 1 without. */
+/*
+ * System calls per bench_now_ns(), 0 with a vDSO clock, 1 without; with
+ * the syscall counter open.
+ */
 double bench_clock_syscalls(void);
 
 /* Pin the calling thread to cpu (>= 0) or leave it free (-1). */

@@ -181,11 +181,11 @@ static void print_ratio(double r)
 }
 
 static void summarise(const struct bench_group *g, struct sample *s, int n,
-		      double *lat, size_t nlat, struct result *r)
+		      const struct sample *cost, double *lat, size_t nlat,
+		      struct result *r)
 {
 	uint64_t ops = 0, wakes = 0, same = 0;
-	int64_t sys = 0, csw = 0;
-	bool sys_ok = true;
+	int64_t csw = 0;
 	int i;
 
 	r->n = n;
@@ -197,9 +197,6 @@ static void summarise(const struct bench_group *g, struct sample *s, int n,
 	for (i = 0; i < n; i++) {
 		r->samples[i] = s[i].v;
 		ops += s[i].ops;
-		if (s[i].sys < 0)
-			sys_ok = false;
-		sys += s[i].sys;
 		csw += s[i].csw;
 		wakes += s[i].wakes;
 		same += s[i].same_cpu;
@@ -220,11 +217,10 @@ static void summarise(const struct bench_group *g, struct sample *s, int n,
 	}
 	if (g->unit_ns > 0 && r->median > 0)
 		r->ops_per_s = 1e9 / (r->median * g->unit_ns);
-	if (ops) {
-		if (sys_ok)
-			r->sys_per_op = (double)sys / (double)ops;
+	if (ops)
 		r->csw_per_op = (double)csw / (double)ops;
-	}
+	if (cost->ops && cost->sys >= 0)
+		r->sys_per_op = (double)cost->sys / (double)cost->ops;
 	if (g->waker_cpu && wakes)
 		r->same_cpu = (double)same / (double)wakes;
 }
@@ -313,6 +309,44 @@ static void json_group(const struct bench_group *g, int reps,
 	fputs("]}", json);
 }
 
+/*
+ * The cost repetition of a variant: one more run, untimed, a quarter of
+ * the slice long (at least 20 ms), with the syscall counter open; it slows
+ * every system call, so no timed repetition ever runs with it.
+ */
+static void cost_rep(const struct bench_variant *v, bool available,
+		     struct sample *c)
+{
+	int64_t slice = bench_opts.slice_ns, sys0;
+	const char *reason = NULL;
+	double *l;
+
+	*c = (struct sample){ .sys = -1 };
+	if (!available || syscalls_why ||
+	    bench_syscalls_open(&syscalls_why))
+		return;
+	memset(&bench_tally, 0, sizeof(bench_tally));
+	bench_opts.slice_ns = slice / 4 > 20000000 ? slice / 4 : 20000000;
+	sys0 = bench_syscalls();
+	if (v->run(v, &reason) >= 0) {
+		c->ops = atomic_load(&bench_tally.ops);
+		/*
+		 * Minus our own read of the counter and the clock's system
+		 * calls, if it makes any.
+		 */
+		c->sys = bench_syscalls() - sys0 - 1 -
+			 (int64_t)(clock_sys *
+				   (double)atomic_load(&bench_tally.clock_reads)
+				   + 0.5);
+		if (c->sys < 0)
+			c->sys = 0;
+	}
+	bench_opts.slice_ns = slice;
+	bench_syscalls_close();
+	bench_lat_take(&l);	/* not timed: not latency samples either */
+	free(l);
+}
+
 static void run_group(const struct bench_group *g)
 {
 	int reps = g->reps ? g->reps : bench_opts.reps;
@@ -323,8 +357,8 @@ static void run_group(const struct bench_group *g)
 	const char *why[BENCH_MAX_VARIANTS] = { 0 };
 	int n[BENCH_MAX_VARIANTS] = { 0 };
 	int r, i, w = 24;
+	static struct sample cost[BENCH_MAX_VARIANTS];
 	double base = 0, base2 = 0;
-	bool sys = bench_syscalls() >= 0;
 
 	if (bench_opts.quick && reps > 2)
 		reps = 2;
@@ -339,7 +373,7 @@ static void run_group(const struct bench_group *g)
 		for (i = 0; i < g->nv; i++) {
 			const struct bench_variant *v = &g->v[i];
 			const char *reason = NULL;
-			int64_t sys0, csw0;
+			int64_t csw0;
 			double x, *l;
 			size_t nl;
 
@@ -349,7 +383,6 @@ static void run_group(const struct bench_group *g)
 			memset(&bench_tally, 0, sizeof(bench_tally));
 			bench_lat_take(&l);	/* drop strays */
 			free(l);
-			sys0 = bench_syscalls();
 			csw0 = bench_ctxsw();
 			x = v->run(v, &reason);
 			if (x < 0 || isnan(x)) {
@@ -359,14 +392,7 @@ static void run_group(const struct bench_group *g)
 			samples[i][n[i]] = (struct sample){
 				.v = x,
 				.ops = atomic_load(&bench_tally.ops),
-				/*
-				 * Minus our own read of the counter and the
-				 * clock's system calls, if it makes any.
-				 */
-				.sys = sys ? bench_syscalls() - sys0 - 1 -
-					     (int64_t)(clock_sys *
-					     atomic_load(&bench_tally.clock_reads)
-					     + 0.5) : -1,
+				.sys = -1,
 				.csw = bench_ctxsw() - csw0,
 				.wakes = atomic_load(&bench_tally.wakes),
 				.same_cpu = atomic_load(&bench_tally.wakes_same_cpu),
@@ -388,9 +414,12 @@ static void run_group(const struct bench_group *g)
 	}
 	if (isatty(STDERR_FILENO))
 		fprintf(stderr, "\r%-72s\r", "");
+	for (i = 0; i < g->nv; i++)
+		cost_rep(&g->v[i], n[i] > 0, &cost[i]);
 
 	for (i = 0; i < g->nv; i++) {
-		summarise(g, samples[i], n[i], lat[i], nlat[i], &res[i]);
+		summarise(g, samples[i], n[i], &cost[i], lat[i], nlat[i],
+			  &res[i]);
 		res[i].why = why[i];
 		free(lat[i]);
 		if ((int)strlen(g->v[i].name) > w)
@@ -541,9 +570,9 @@ static void header(FILE *j, double clock_ns)
 	printf("  p99/op: per-operation times of a latency pass, one clock "
 	       "read each (%.0f ns here%s).\n", clock_ns,
 	       clock_sys > 0.5 ? ", a system call: not in sys/op" : "");
-	printf("  sys/op, csw/op: system calls (%s) and context switches "
-	       "(getrusage)\n  of the whole process per operation, "
-	       "repetition set-up included.\n",
+	printf("  sys/op, csw/op: system calls (%s; in one extra, untimed\n"
+	       "  repetition) and context switches (getrusage) of the whole "
+	       "process per operation,\n  repetition set-up included.\n",
 	       syscalls_why ? syscalls_why : "perf, raw_syscalls:sys_enter");
 	if (!j)
 		return;
@@ -759,10 +788,11 @@ int main(int argc, char **argv)
 		if (!json)
 			bench_die("%s: %s", json_path, strerror(errno));
 	}
-	/* Before any thread exists: the counter is inherited by them. */
-	bench_counters_init(&syscalls_why);
 	clock_ns = bench_clock_cost();
-	clock_sys = bench_clock_syscalls();
+	if (!bench_syscalls_open(&syscalls_why)) {
+		clock_sys = bench_clock_syscalls();
+		bench_syscalls_close();
+	}
 	header(json, clock_ns);
 	for (i = 0; i < ngroups; i++)
 		if (selected(&groups[i], filters, nf, scen, ns))

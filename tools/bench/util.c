@@ -175,23 +175,9 @@ double bench_clock_cost(void)
 
 /* ---- system calls and context switches ---------------------------------- */
 
+/* The tracepoint's id (0: not looked up yet, < 0: none), and the counter. */
+static long sys_id;
 static int sys_fd = -1;
-
-double bench_clock_syscalls(void)
-{
-	enum { N = 1000 };
-	uint64_t a, b;
-	int i;
-
-	if (sys_fd < 0 || read(sys_fd, &a, sizeof(a)) != sizeof(a))
-		return 0;
-	for (i = 0; i < N; i++)
-		bench_now_ns();
-	if (read(sys_fd, &b, sizeof(b)) != sizeof(b))
-		return 0;
-	/* Minus the second read itself. */
-	return b - a > 1 ? (double)(b - a - 1) / N : 0;
-}
 
 static long tracepoint_id(const char *root)
 {
@@ -210,26 +196,27 @@ static long tracepoint_id(const char *root)
 	return id;
 }
 
-int bench_counters_init(const char **why)
+int bench_syscalls_open(const char **why)
 {
 	struct perf_event_attr a;
-	long id = tracepoint_id("/sys/kernel/tracing");
 
-	if (id < 0)
-		id = tracepoint_id("/sys/kernel/debug/tracing");
-	if (id < 0) {
+	if (!sys_id) {
+		sys_id = tracepoint_id("/sys/kernel/tracing");
+		if (sys_id < 0)
+			sys_id = tracepoint_id("/sys/kernel/debug/tracing");
 		/* perf does the same: tracefs is often just not mounted. */
-		if (!mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
-			id = tracepoint_id("/sys/kernel/tracing");
+		if (sys_id < 0 && !mount("nodev", "/sys/kernel/tracing",
+					 "tracefs", 0, NULL))
+			sys_id = tracepoint_id("/sys/kernel/tracing");
 	}
-	if (id < 0) {
+	if (sys_id < 0) {
 		*why = "no raw_syscalls tracepoint (tracefs not mountable here)";
 		return -1;
 	}
 	memset(&a, 0, sizeof(a));
 	a.type = PERF_TYPE_TRACEPOINT;
 	a.size = sizeof(a);
-	a.config = (uint64_t)id;
+	a.config = (uint64_t)sys_id;
 	/* Threads and children created from now on count into this one. */
 	a.inherit = 1;
 	sys_fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1,
@@ -243,6 +230,13 @@ int bench_counters_init(const char **why)
 	return 0;
 }
 
+void bench_syscalls_close(void)
+{
+	if (sys_fd >= 0)
+		close(sys_fd);
+	sys_fd = -1;
+}
+
 int64_t bench_syscalls(void)
 {
 	uint64_t v;
@@ -250,6 +244,20 @@ int64_t bench_syscalls(void)
 	if (sys_fd < 0 || read(sys_fd, &v, sizeof(v)) != sizeof(v))
 		return -1;
 	return (int64_t)v;
+}
+
+double bench_clock_syscalls(void)
+{
+	enum { N = 1000 };
+	int64_t a, b;
+	int i;
+
+	a = bench_syscalls();
+	for (i = 0; i < N; i++)
+		bench_now_ns();
+	b = bench_syscalls();
+	/* Minus the second read itself. */
+	return a >= 0 && b - a > 1 ? (double)(b - a - 1) / N : 0;
 }
 
 int64_t bench_ctxsw(void)
