@@ -34,6 +34,7 @@
 #include <sched.h>
 #include <ucontext.h>
 
+#include "futex.h"
 #include "sched.h"
 
 #define S grt__sched
@@ -122,7 +123,9 @@ static void *monitor(void *arg)
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, NULL);
 	}
+	/* Release: grt__monitor_start() then sees S.mon_handle. */
 	atomic_store(&mon_ready, 1);
+	gwi_futex_wake(&mon_ready);
 	while (!atomic_load(&S.stopping)) {
 		if (atomic_load(&S.npidle) == S.nprocs) {
 			/* Deep sleep: nothing runs. */
@@ -225,9 +228,13 @@ int grt__monitor_start(void)
 		return -err;
 	}
 	S.mon_started = true;
-	/* Its handle must exist before anyone kicks it. */
+	/*
+	 * Its handle must exist before anyone kicks it. Sleep for it rather
+	 * than yield: a yield loop made hundreds of system calls per start
+	 * on a busy machine, all of them charged to the first operations.
+	 */
 	while (!atomic_load(&mon_ready))
-		sched_yield();
+		gwi_futex_wait(&mon_ready, 0, NULL);
 	return 0;
 }
 

@@ -36,6 +36,7 @@
 #include <sched.h>
 #include <stdlib.h>
 
+#include "futex.h"
 #include "sched.h"
 
 #define S grt__sched
@@ -137,6 +138,8 @@ static void tcall_serve(void *arg)
 	atomic_store_explicit(&m->curg->status, GRT_GSYSCALL,
 			      memory_order_relaxed);
 	atomic_store(&t->ready, 1);
+	/* t lives until grt_thread_free(), which cannot run before we exit. */
+	gwi_futex_wake(&t->ready);
 	for (;;) {
 		r = mailbox_get(t);
 		if (r) {
@@ -239,9 +242,13 @@ int grt_thread_start(struct grt_thread **out)
 	t->next = S.threads;
 	S.threads = t;
 	grt__unlock();
-	/* Callers wake it by handle: wait until it has one. */
+	/*
+	 * Callers wake it by handle: wait until it has one. Sleeping, not
+	 * yielding, holds our P just the same (the server needs none to get
+	 * here) and costs two system calls instead of one per yield.
+	 */
 	while (!atomic_load(&t->ready))
-		sched_yield();
+		gwi_futex_wait(&t->ready, 0, NULL);
 	*out = t;
 	return 0;
 }
