@@ -58,10 +58,23 @@ set logscale y 10
 set format y '%.0s%c'
 set xtics (1, 2, 4, 8, 16, 32, 64)
 set grid
+# Twelve distinguishable lines: gnuplot's default cycle repeats after 8.
+set linetype 1 lc rgb '#1f77b4' pt 7
+set linetype 2 lc rgb '#ff7f0e' pt 5
+set linetype 3 lc rgb '#2ca02c' pt 9
+set linetype 4 lc rgb '#d62728' pt 7
+set linetype 5 lc rgb '#9467bd' pt 5
+set linetype 6 lc rgb '#8c564b' pt 9
+set linetype 7 lc rgb '#e377c2' pt 11
+set linetype 8 lc rgb '#7f7f7f' pt 13
+set linetype 9 lc rgb '#bcbd22' pt 7 dt 2
+set linetype 10 lc rgb '#17becf' pt 5 dt 2
+set linetype 11 lc rgb '#000000' pt 9 dt 2
+set linetype 12 lc rgb '#aec7e8' pt 11 dt 2
 set key outside right top
 set xrange [0.8:90]
 plot for [i=0:$((blocks - 1))] '$out.dat' index i using 1:2:3:4 \
-	with yerrorlines lw 2 pt 7 ps 0.8 title columnheader(1)
+	with yerrorlines lt (i + 1) lw 2 ps 0.8 title columnheader(1)
 EOF
 done
 echo "plot.sh: $out.png $out.svg"
