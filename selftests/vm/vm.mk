@@ -49,7 +49,7 @@ VM_FLAVORS	:= generic rt cloud
 # The wake-word groups, short enough that one VM run (both backends) takes
 # about 2.5 minutes under TCG on 2 quiet vCPUs (README.md: measured).
 # Ratios within a run are what to read; raise -r for tighter spreads.
-VM_BENCH_FLAGS	?= -f handoff -f server -r 7 -t 150
+VM_BENCH_FLAGS	?= handoff server idle-wake -r 5 -t 100
 VM_BENCH_TIMEOUT ?= 1200
 VM_BENCH_DIR	= $(VM_DIR)/bench
 VM_BENCH_INITRD	= $(VM_BENCH_DIR)/initrd.cpio.gz
