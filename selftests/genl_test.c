@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "gwake_raw.h"
 #include "gwake_test.h"
 
 #ifndef SOL_NETLINK
@@ -38,67 +39,15 @@
 
 /* --- raw /dev/gwake ------------------------------------------------------ */
 
-/* Returns what the ioctl returned, or -errno. */
-static long gw_ioctl(int fd, unsigned long cmd, const void *arg)
-{
-	long ret = ioctl(fd, cmd, arg);
-
-	return ret < 0 ? -errno : ret;
-}
-
-static long gw_register(int fd, __u64 *handle)
-{
-	struct gwake_register reg = { .flags = 0, .handle = 0 };
-	long ret = gw_ioctl(fd, GWAKE_IOC_REGISTER, &reg);
-
-	if (!ret)
-		*handle = reg.handle;
-	return ret;
-}
-
-static long gw_unregister(int fd)
-{
-	struct gwake_unregister unreg = { .flags = 0 };
-
-	return gw_ioctl(fd, GWAKE_IOC_UNREGISTER, &unreg);
-}
-
-static long gw_wake(int fd, __u64 handle)
-{
-	struct gwake_wake wake = { .flags = 0, .handle = handle };
-
-	return gw_ioctl(fd, GWAKE_IOC_WAKE, &wake);
-}
-
-static long gw_block(int fd)
-{
-	struct gwake_block blk = { .flags = 0, .timeout_ns = 0 };
-
-	return gw_ioctl(fd, GWAKE_IOC_BLOCK, &blk);
-}
-
 /* A deadline already past: takes a pending permit, else -ETIMEDOUT at once. */
 static long gw_block_past(int fd)
 {
-	struct gwake_block blk = { .flags = GWAKE_BLOCK_TIMEOUT, .timeout_ns = 1 };
-
-	return gw_ioctl(fd, GWAKE_IOC_BLOCK, &blk);
+	return gw_block_until(fd, 1);
 }
 
 static long gw_swap_past(int fd, __u64 handle)
 {
-	struct gwake_swap sw = { .flags = GWAKE_BLOCK_TIMEOUT, .handle = handle, .timeout_ns = 1 };
-
-	return gw_ioctl(fd, GWAKE_IOC_SWAP, &sw);
-}
-
-static long gw_wake_many(int fd, const __u64 *handles, __u32 count)
-{
-	struct gwake_wake_many wm = {
-		.flags = 0, .handles = (__u64)(uintptr_t)handles, .count = count, .reserved = 0,
-	};
-
-	return gw_ioctl(fd, GWAKE_IOC_WAKE_MANY, &wm);
+	return gw_swap_until(fd, handle, 1);
 }
 
 /*
@@ -155,14 +104,7 @@ static void *rpeer_main(void *arg)
 
 static bool rpeer_wait(struct rpeer *p)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += GWAKE_TEST_LONG_NS / NSEC_PER_SEC;
-	while (sem_clockwait(&p->done, CLOCK_MONOTONIC, &ts))
-		if (errno != EINTR)
-			return false;
-	return true;
+	return gwake_test_sem_wait(&p->done);
 }
 
 /* Starts the peer and waits until it registered: 0, or -1. */

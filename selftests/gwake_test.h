@@ -292,17 +292,23 @@ static inline void *gwake_peer_main(void *arg)
 	return NULL;
 }
 
-/* Waits for the current command's end; false if it did not end in time. */
-static inline bool gwake_peer_wait(struct gwake_peer *p)
+/* Waits at most GWAKE_TEST_LONG_NS for sem; false if it was not posted. */
+static inline bool gwake_test_sem_wait(sem_t *sem)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += GWAKE_TEST_LONG_NS / NSEC_PER_SEC;
-	while (sem_clockwait(&p->done, CLOCK_MONOTONIC, &ts))
+	while (sem_clockwait(sem, CLOCK_MONOTONIC, &ts))
 		if (errno != EINTR)
 			return false;
 	return true;
+}
+
+/* Waits for the current command's end; false if it did not end in time. */
+static inline bool gwake_peer_wait(struct gwake_peer *p)
+{
+	return gwake_test_sem_wait(&p->done);
 }
 
 /* Starts the peer and waits until it is registered: 0, or -1. */

@@ -16,70 +16,13 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include "gwake_raw.h"
 #include "gwake_test.h"
-
-/* Returns what the ioctl returned, or -errno. */
-static long gw_ioctl(int fd, unsigned long cmd, const void *arg)
-{
-	long ret = ioctl(fd, cmd, arg);
-
-	return ret < 0 ? -errno : ret;
-}
-
-static long gw_register(int fd, __u64 *handle)
-{
-	struct gwake_register reg = { .flags = 0, .handle = 0 };
-	long ret = gw_ioctl(fd, GWAKE_IOC_REGISTER, &reg);
-
-	if (!ret)
-		*handle = reg.handle;
-	return ret;
-}
-
-static long gw_unregister(int fd)
-{
-	struct gwake_unregister unreg = { .flags = 0 };
-
-	return gw_ioctl(fd, GWAKE_IOC_UNREGISTER, &unreg);
-}
-
-static long gw_wake(int fd, __u64 handle)
-{
-	struct gwake_wake wake = { .flags = 0, .handle = handle };
-
-	return gw_ioctl(fd, GWAKE_IOC_WAKE, &wake);
-}
-
-static long gw_block_until(int fd, __u64 deadline_ns)
-{
-	struct gwake_block blk = { .flags = GWAKE_BLOCK_TIMEOUT, .timeout_ns = deadline_ns };
-
-	return gw_ioctl(fd, GWAKE_IOC_BLOCK, &blk);
-}
-
-static long gw_block(int fd)
-{
-	struct gwake_block blk = { .flags = 0, .timeout_ns = 0 };
-
-	return gw_ioctl(fd, GWAKE_IOC_BLOCK, &blk);
-}
 
 /* Takes a pending permit without sleeping: 0, or -ETIMEDOUT if none. */
 static long gw_poll(int fd)
 {
 	return gw_block_until(fd, gwake_test_now_ns());
-}
-
-static long gw_wake_many(int fd, const __u64 *handles, __u32 count)
-{
-	struct gwake_wake_many wm = {
-		.flags = 0,
-		.handles = (__u64)(uintptr_t)handles,
-		.count = count,
-		.reserved = 0,
-	};
-
-	return gw_ioctl(fd, GWAKE_IOC_WAKE_MANY, &wm);
 }
 
 static const struct {
