@@ -167,22 +167,6 @@ TEST_F(rt_sched, exit_from_deep_frames_and_main)
 
 static atomic_int fp_bad;
 
-/* x87 control word, rounding control in bits 10-11 (no libm needed). */
-static uint16_t x87_cw(void)
-{
-	uint16_t cw;
-
-	__asm__ __volatile__("fnstcw %0" : "=m"(cw));
-	return cw;
-}
-
-static void x87_set_rc(uint16_t rc)
-{
-	uint16_t cw = (uint16_t)((x87_cw() & ~0x0c00) | (rc << 10));
-
-	__asm__ __volatile__("fldcw %0" : : "m"(cw));
-}
-
 static void fp_g(void *arg)
 {
 	unsigned int mode = (unsigned int)(uintptr_t)arg;

@@ -161,4 +161,23 @@ static inline int rt_run_child(void (*fn)(void *), void *arg, char *out,
 		TH_LOG("no \"%s\" in stderr: %s", (msg), __out);	\
 } while (0)
 
+/*
+ * The x87 control word, and setting its rounding control (bits 10-11), for
+ * the tests that check each G keeps its own floating-point modes (no libm).
+ */
+static inline uint16_t x87_cw(void)
+{
+	uint16_t cw;
+
+	__asm__ __volatile__("fnstcw %0" : "=m"(cw));
+	return cw;
+}
+
+static inline void x87_set_rc(uint16_t rc)
+{
+	uint16_t cw = (uint16_t)((x87_cw() & ~0x0c00) | (rc << 10));
+
+	__asm__ __volatile__("fldcw %0" : : "m"(cw));
+}
+
 #endif /* GWAKE_SELFTESTS_RT_TEST_H */
