@@ -144,10 +144,22 @@ static inline void bench_ops_add(uint64_t n)
 	atomic_fetch_add_explicit(&bench_tally.ops, n, memory_order_relaxed);
 }
 
-/* Per-operation latency samples (ns) of the current run (util.c). */
+/* A growable array of samples; { 0 } is empty. */
+struct bench_samples {
+	double *v;
+	size_t n, cap;
+};
+
+/* Append n values to s (exits on out of memory). No locking. */
+void bench_samples_add(struct bench_samples *s, const double *v, size_t n);
+
+/*
+ * The per-operation latency samples (ns) of the current run: any thread
+ * adds (locked); the driver moves them to its own array for the variant
+ * after each run, or drops them (to == NULL).
+ */
 void bench_lat_add(const double *ns, size_t n);
-/* Hand the samples gathered since the last call to the caller (free()). */
-size_t bench_lat_take(double **out);
+void bench_lat_move(struct bench_samples *to);
 
 /*
  * System calls of the whole process: all its threads, those that have
@@ -167,8 +179,6 @@ void bench_syscalls_close(void);
 int64_t bench_syscalls(void);
 int64_t bench_ctxsw(void);
 
-/* The cost of one bench_now_ns() (median of a few thousand), in ns. */
-double bench_clock_cost(void);
 /*
  * System calls per bench_now_ns(), 0 with a vDSO clock, 1 without; with
  * the syscall counter open.

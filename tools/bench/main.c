@@ -43,13 +43,19 @@ void bench_add_group(const struct bench_group *g)
 	groups[ngroups++] = *g;
 }
 
-/* One repetition of one variant. */
+/* One timed repetition of one variant. */
 struct sample {
 	double v;
 	uint64_t ops;
-	/* Deltas over the repetition; < 0: not measured. */
-	int64_t sys, csw;
+	/* Context switches over the repetition. */
+	int64_t csw;
 	uint64_t wakes, same_cpu;
+};
+
+/* The cost repetition of a variant (cost_rep()). */
+struct cost {
+	uint64_t ops;
+	int64_t sys;	/* < 0: not measured */
 };
 
 /* What the report says of one variant, over its repetitions. */
@@ -180,39 +186,38 @@ static void print_ratio(double r)
 		printf(" %7.3f", r);
 }
 
-static void summarise(const struct bench_group *g, struct sample *s, int n,
-		      const struct sample *cost, double *lat, size_t nlat,
-		      struct result *r)
+static void summarise(const struct bench_group *g, const struct sample *s,
+		      int n, const struct cost *cost,
+		      struct bench_samples *lat, struct result *r)
 {
 	uint64_t ops = 0, wakes = 0, same = 0;
+	double sorted[64];
 	int64_t csw = 0;
 	int i;
 
 	r->n = n;
 	r->p99 = r->ratio = r->ratio2 = r->ops_per_s = -1;
 	r->sys_per_op = r->csw_per_op = r->same_cpu = -1;
-	r->nlat = nlat;
+	r->nlat = lat->n;
 	if (!n)
 		return;
 	for (i = 0; i < n; i++) {
-		r->samples[i] = s[i].v;
+		/* In run order for the JSON; sorted for the quantiles. */
+		r->samples[i] = sorted[i] = s[i].v;
 		ops += s[i].ops;
 		csw += s[i].csw;
 		wakes += s[i].wakes;
 		same += s[i].same_cpu;
 	}
-	qsort(r->samples, (size_t)n, sizeof(double), cmp_double);
-	r->min = r->samples[0];
-	r->max = r->samples[n - 1];
-	r->p25 = quantile(r->samples, (size_t)n, 0.25);
-	r->median = quantile(r->samples, (size_t)n, 0.5);
-	r->p75 = quantile(r->samples, (size_t)n, 0.75);
-	/* Keep the samples in run order for the JSON. */
-	for (i = 0; i < n; i++)
-		r->samples[i] = s[i].v;
-	if (nlat) {
-		qsort(lat, nlat, sizeof(double), cmp_double);
-		r->p99 = quantile(lat, nlat, 0.99) /
+	qsort(sorted, (size_t)n, sizeof(double), cmp_double);
+	r->min = sorted[0];
+	r->max = sorted[n - 1];
+	r->p25 = quantile(sorted, (size_t)n, 0.25);
+	r->median = quantile(sorted, (size_t)n, 0.5);
+	r->p75 = quantile(sorted, (size_t)n, 0.75);
+	if (lat->n) {
+		qsort(lat->v, lat->n, sizeof(double), cmp_double);
+		r->p99 = quantile(lat->v, lat->n, 0.99) /
 			 (g->unit_ns > 0 ? g->unit_ns : 1);
 	}
 	if (g->unit_ns > 0 && r->median > 0)
@@ -315,13 +320,12 @@ static void json_group(const struct bench_group *g, int reps,
  * every system call, so no timed repetition ever runs with it.
  */
 static void cost_rep(const struct bench_variant *v, bool available,
-		     struct sample *c)
+		     struct cost *c)
 {
 	int64_t slice = bench_opts.slice_ns, sys0;
 	const char *reason = NULL;
-	double *l;
 
-	*c = (struct sample){ .sys = -1 };
+	*c = (struct cost){ .sys = -1 };
 	if (!available || syscalls_why ||
 	    bench_syscalls_open(&syscalls_why))
 		return;
@@ -343,8 +347,7 @@ static void cost_rep(const struct bench_variant *v, bool available,
 	}
 	bench_opts.slice_ns = slice;
 	bench_syscalls_close();
-	bench_lat_take(&l);	/* not timed: not latency samples either */
-	free(l);
+	bench_lat_move(NULL);	/* not timed: not latency samples either */
 }
 
 static void run_group(const struct bench_group *g)
@@ -352,12 +355,11 @@ static void run_group(const struct bench_group *g)
 	int reps = g->reps ? g->reps : bench_opts.reps;
 	static struct sample samples[BENCH_MAX_VARIANTS][64];
 	static struct result res[BENCH_MAX_VARIANTS];
-	double *lat[BENCH_MAX_VARIANTS] = { 0 };
-	size_t nlat[BENCH_MAX_VARIANTS] = { 0 };
+	struct bench_samples lat[BENCH_MAX_VARIANTS] = { 0 };
 	const char *why[BENCH_MAX_VARIANTS] = { 0 };
 	int n[BENCH_MAX_VARIANTS] = { 0 };
 	int r, i, w = 24;
-	static struct sample cost[BENCH_MAX_VARIANTS];
+	static struct cost cost[BENCH_MAX_VARIANTS];
 	double base = 0, base2 = 0;
 
 	if (bench_opts.quick && reps > 2)
@@ -374,15 +376,13 @@ static void run_group(const struct bench_group *g)
 			const struct bench_variant *v = &g->v[i];
 			const char *reason = NULL;
 			int64_t csw0;
-			double x, *l;
-			size_t nl;
+			double x;
 
 			/* A variant that is not available once is skipped. */
 			if (why[i])
 				continue;
 			memset(&bench_tally, 0, sizeof(bench_tally));
-			bench_lat_take(&l);	/* drop strays */
-			free(l);
+			bench_lat_move(NULL);	/* drop strays */
 			csw0 = bench_ctxsw();
 			x = v->run(v, &reason);
 			if (x < 0 || isnan(x)) {
@@ -392,24 +392,12 @@ static void run_group(const struct bench_group *g)
 			samples[i][n[i]] = (struct sample){
 				.v = x,
 				.ops = atomic_load(&bench_tally.ops),
-				.sys = -1,
 				.csw = bench_ctxsw() - csw0,
 				.wakes = atomic_load(&bench_tally.wakes),
 				.same_cpu = atomic_load(&bench_tally.wakes_same_cpu),
 			};
 			n[i]++;
-			nl = bench_lat_take(&l);
-			if (nl) {
-				double *m = realloc(lat[i], (nlat[i] + nl) *
-						    sizeof(double));
-
-				if (!m)
-					bench_die("out of memory");
-				memcpy(m + nlat[i], l, nl * sizeof(double));
-				lat[i] = m;
-				nlat[i] += nl;
-			}
-			free(l);
+			bench_lat_move(&lat[i]);
 		}
 	}
 	if (isatty(STDERR_FILENO))
@@ -418,10 +406,9 @@ static void run_group(const struct bench_group *g)
 		cost_rep(&g->v[i], n[i] > 0, &cost[i]);
 
 	for (i = 0; i < g->nv; i++) {
-		summarise(g, samples[i], n[i], &cost[i], lat[i], nlat[i],
-			  &res[i]);
+		summarise(g, samples[i], n[i], &cost[i], &lat[i], &res[i]);
 		res[i].why = why[i];
-		free(lat[i]);
+		free(lat[i].v);
 		if ((int)strlen(g->v[i].name) > w)
 			w = (int)strlen(g->v[i].name);
 	}
@@ -522,6 +509,23 @@ static const char *find_go_peer(const char *argv0)
 		return NULL;
 	strcpy(slash + 1, "gwake-bench-go");
 	return access(path, X_OK) ? NULL : path;
+}
+
+/* The cost of one bench_now_ns(), in ns: the median of a few thousand. */
+static double clock_cost(void)
+{
+	enum { N = 4001 };
+	static double d[N];
+	int64_t t0 = bench_now_ns(), t;
+	int i;
+
+	for (i = 0; i < N; i++) {
+		t = bench_now_ns();
+		d[i] = (double)(t - t0);
+		t0 = t;
+	}
+	qsort(d, N, sizeof(*d), cmp_double);
+	return quantile(d, N, 0.5);
 }
 
 /* "kmod" and "user" if both can be used here, else the one that can. */
@@ -788,7 +792,7 @@ int main(int argc, char **argv)
 		if (!json)
 			bench_die("%s: %s", json_path, strerror(errno));
 	}
-	clock_ns = bench_clock_cost();
+	clock_ns = clock_cost();
 	if (!bench_syscalls_open(&syscalls_why)) {
 		clock_sys = bench_clock_syscalls();
 		bench_syscalls_close();

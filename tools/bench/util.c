@@ -30,46 +30,46 @@ int64_t bench_now_ns(void)
 
 struct bench_tally bench_tally;
 
+void bench_samples_add(struct bench_samples *s, const double *v, size_t n)
+{
+	if (s->n + n > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		double *p;
+
+		while (cap < s->n + n)
+			cap *= 2;
+		p = realloc(s->v, cap * sizeof(*p));
+		if (!p)
+			bench_die("out of memory");
+		s->v = p;
+		s->cap = cap;
+	}
+	memcpy(s->v + s->n, v, n * sizeof(*v));
+	s->n += n;
+}
+
 /*
  * The latency samples of the current run. Client threads of one variant
- * append concurrently at the end of their bench_timed(); lat_mu protects
- * lat, lat_n and lat_cap.
+ * append concurrently at the end of their latency pass; lat_mu protects
+ * lat.
  */
 static pthread_mutex_t lat_mu = PTHREAD_MUTEX_INITIALIZER;
-static double *lat;
-static size_t lat_n, lat_cap;
+static struct bench_samples lat;
 
 void bench_lat_add(const double *ns, size_t n)
 {
 	pthread_mutex_lock(&lat_mu);
-	if (lat_n + n > lat_cap) {
-		size_t cap = lat_cap ? lat_cap : 4096;
-		double *p;
-
-		while (cap < lat_n + n)
-			cap *= 2;
-		p = realloc(lat, cap * sizeof(*lat));
-		if (!p)
-			bench_die("out of memory");
-		lat = p;
-		lat_cap = cap;
-	}
-	memcpy(lat + lat_n, ns, n * sizeof(*ns));
-	lat_n += n;
+	bench_samples_add(&lat, ns, n);
 	pthread_mutex_unlock(&lat_mu);
 }
 
-size_t bench_lat_take(double **out)
+void bench_lat_move(struct bench_samples *to)
 {
-	size_t n;
-
 	pthread_mutex_lock(&lat_mu);
-	*out = lat;
-	n = lat_n;
-	lat = NULL;
-	lat_n = lat_cap = 0;
+	if (to)
+		bench_samples_add(to, lat.v, lat.n);
+	lat.n = 0;
 	pthread_mutex_unlock(&lat_mu);
-	return n;
 }
 
 #define LAT_MAX		4096
@@ -147,30 +147,6 @@ double bench_timed(void (*op)(void *ctx, uint64_t n), void *ctx,
 		   int64_t slice_ns)
 {
 	return bench_timed_units(op, ctx, slice_ns, 1);
-}
-
-double bench_clock_cost(void)
-{
-	enum { N = 4001 };
-	static double d[N];
-	int64_t t0 = bench_now_ns(), t;
-	int i, j;
-
-	for (i = 0; i < N; i++) {
-		t = bench_now_ns();
-		d[i] = (double)(t - t0);
-		t0 = t;
-	}
-	/* A partial sort is enough for the median of a few thousand. */
-	for (i = 0; i <= N / 2; i++)
-		for (j = i + 1; j < N; j++)
-			if (d[j] < d[i]) {
-				double x = d[i];
-
-				d[i] = d[j];
-				d[j] = x;
-			}
-	return d[N / 2];
 }
 
 /* ---- system calls and context switches ---------------------------------- */
