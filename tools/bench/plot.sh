@@ -1,19 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# plot.sh TSV OUT_PREFIX [TITLE]: the server scenario's latency against the
+# plot.sh [--if-any] TSV OUT_PREFIX [TITLE]: the server scenario's latency against the
 # number of clients, one line per mechanism, from gwake-bench --tsv
 # output. Writes OUT_PREFIX.png and OUT_PREFIX.svg (gnuplot) and
 # OUT_PREFIX.dat, the data plotted: one block per mechanism, its first line
 # the mechanism's name, then "clients median p25 p75" rows.
 #
-# Exit status: 0 plotted, 3 nothing to plot (no server rows), 1 error.
+# Exit status: 0 plotted, 1 error or nothing to plot (no server rows);
+# with --if-any, a TSV without server rows (a run of -f handoff) is a
+# message and status 0.
 #
 # Rows come from groups "server/<N>client(s)"; a mechanism that was n/a
 # for some N simply has no point there. Both axes are logarithmic: the
 # mechanisms span three orders of magnitude.
 set -eu
 
+if_any=0
+[ "${1:-}" = --if-any ] && { if_any=1; shift; }
 tsv=$1
 out=$2
 title=${3:-gwake-bench server: ns per call against clients}
@@ -38,7 +42,9 @@ awk -F '\t' '
 		if (!nv) exit 1
 	}' "$tsv" > "$out.dat" || {
 	echo "plot.sh: no server rows in $tsv: no plot" >&2
-	exit 3
+	rm -f "$out.dat" "$out.png" "$out.svg"	# no stale plot of another run
+	[ $if_any = 1 ] && exit 0
+	exit 1
 }
 blocks=$(grep -c '^"' "$out.dat")
 
