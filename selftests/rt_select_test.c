@@ -421,6 +421,76 @@ TEST_F(rt_select, same_channel_twice)
 	EXPECT_EQ(0, grt_chan_free(s.c[0]));
 }
 
+/*
+ * Go's TestPseudoRandomSend: a blocking select with two send cases on one
+ * channel must deliver both values, pseudo-randomly. Unbuffered, the
+ * select has to wait for the receiver every time, so both waiters sit on
+ * the one send queue and the order they were queued in decides: a fixed
+ * order starves one case (100 zeros out of 100). Buffered, a case is ready
+ * at once and pollorder decides.
+ */
+#define PRS_N	100
+
+struct prs {
+	struct grt_chan *c;
+	struct grt_waitgroup wg;
+	int got[PRS_N];
+};
+
+static void prs_receiver(void *arg)
+{
+	struct prs *p = arg;
+	int i;
+
+	for (i = 0; i < PRS_N; i++) {
+		grt_yield();
+		RT_CHECK_EQ(1, grt_chan_recv(p->c, &p->got[i]));
+	}
+	grt_waitgroup_done(&p->wg);
+}
+
+static void prs_body(void *arg)
+{
+	struct prs *p = arg;
+	int one = 1, zero = 0, i, n0 = 0, n1 = 0;
+	struct grt_select_case k[2] = { SEND(p->c, &one), SEND(p->c, &zero) };
+
+	RT_CHECK_EQ(0, grt_waitgroup_add(&p->wg, 1));
+	RT_GO(prs_receiver, p);
+	for (i = 0; i < PRS_N; i++) {
+		int r = grt_select(k, 2, 0, NULL);
+
+		RT_CHECK(r == 0 || r == 1);
+	}
+	grt_waitgroup_wait(&p->wg);
+	for (i = 0; i < PRS_N; i++) {
+		n0 += p->got[i] == 0;
+		n1 += p->got[i] == 1;
+	}
+	RT_CHECK_EQ(PRS_N, n0 + n1);
+	if (n0 <= PRS_N / 10 || n1 <= PRS_N / 10)
+		rt_check_fail(__FILE__, __LINE__,
+			      "want pseudo-random, got %d zeros and %d ones (cap %zu)",
+			      n0, n1, grt_chan_cap(p->c));
+}
+
+TEST_F(rt_select, pseudo_random_send)
+{
+	static const size_t caps[] = { 0, PRS_N };
+	static struct prs p;
+	int np;
+	size_t i;
+
+	for (np = 1; np <= 2; np++) {
+		for (i = 0; i < ARRAY_SIZE(caps); i++) {
+			memset(&p, 0, sizeof(p));
+			ASSERT_EQ(0, grt_chan_make(&p.c, sizeof(int), caps[i]));
+			RT_RUN(np, prs_body, &p);
+			EXPECT_EQ(0, grt_chan_free(p.c));
+		}
+	}
+}
+
 #define ORDER_ROUNDS	100000
 
 struct order {

@@ -8,7 +8,12 @@
  *     ready each is equally likely to win and none starves. lockorder is
  *     the cases sorted by channel address: every select takes its locks in
  *     that one global order, so two selects over the same channels cannot
- *     deadlock, and a channel named twice is locked once.
+ *     deadlock, and a channel named twice is locked once. It is sorted from
+ *     pollorder, not from case order, by a sort that is not stable, so that
+ *     cases on one channel end up in random order among themselves: step 2
+ *     queues waiters in lockorder, and a peer takes the first waiter of a
+ *     queue, so a fixed order would let one case of a channel named twice
+ *     win every time (Go's TestPseudoRandomSend).
  *
  *  1. With every channel locked, look for a case that can proceed now, in
  *     pollorder, and perform it exactly as the single operation would.
@@ -33,6 +38,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "chan.h"
@@ -267,9 +273,9 @@ static int select_g(const struct grt_select_case *cases, size_t n,
 		if (r != j)
 			po[j] = po[r];
 		po[r] = (uint32_t)i;
-		lo[j] = (uint32_t)i;
 		j++;
 	}
+	memcpy(lo, po, nact * sizeof(*lo));
 	sort_lockorder(cases, lo, nact);
 
 	/* Step 1: something ready now? */
