@@ -491,6 +491,53 @@ TEST_F(rt_select, pseudo_random_send)
 	}
 }
 
+/*
+ * A send completes a blocked select's receive case, and the sender frees
+ * both channels at once: nobody is blocked on either any more, so rt.h
+ * allows it, although the select's G, readied but not yet running (one
+ * P), will still lock both again to unlink its other waiter. The
+ * channels must stay valid until it has (ASan reports the use after free
+ * otherwise), and the select must still return what it received.
+ */
+#define FREE_ROUNDS	200
+
+static void free_after_body(void *arg)
+{
+	struct sel *s = arg;
+	int round, v;
+
+	for (round = 0; round < FREE_ROUNDS; round++) {
+		RT_CHECK_EQ(0, grt_chan_make(&s->c[0], sizeof(int), 0));
+		RT_CHECK_EQ(0, grt_chan_make(&s->c[1], sizeof(int), 0));
+		atomic_store(&s->arrived, 0);
+		atomic_store(&s->done, 0);
+		RT_GO(selector, s);
+		RT_CHECK(rt_yield_until(&s->arrived, 1));
+		/*
+		 * An unbuffered try-send succeeds only into a blocked
+		 * receiver: once it does, the select was blocked (with two
+		 * Ps it may still have been on its way) and is completed.
+		 */
+		v = round;
+		while (grt_chan_try_send(s->c[round & 1], &v) == -EAGAIN)
+			grt_yield();
+		RT_CHECK_EQ(0, grt_chan_free(s->c[0]));
+		RT_CHECK_EQ(0, grt_chan_free(s->c[1]));
+		RT_CHECK(rt_yield_until(&s->done, 1));
+		RT_CHECK_EQ(round & 1, s->ret);
+		RT_CHECK(s->ok);
+		RT_CHECK_EQ(round, s->val);
+	}
+}
+
+TEST_F(rt_select, free_right_after_completion)
+{
+	static struct sel s = { .n = 2, .dir = GRT_SELECT_RECV };
+
+	RT_RUN(1, free_after_body, &s);
+	RT_RUN(2, free_after_body, &s);
+}
+
 #define ORDER_ROUNDS	100000
 
 struct order {

@@ -349,6 +349,9 @@ int grt_chan_make(struct grt_chan **out, size_t elem_size, size_t cap);
  * elements are dropped). Returns 0, or -EBUSY (nothing freed) while a G
  * is blocked on it: a G waiting on freed memory would be lost for ever.
  * NULL is a no-op. The caller guarantees nobody uses c afterwards.
+ * Freeing a channel as soon as an operation on it completed a blocked
+ * grt_select() is safe: that select, awake but not yet returned, still
+ * holds the channel, and the memory goes when it lets go.
  */
 int grt_chan_free(struct grt_chan *c);
 

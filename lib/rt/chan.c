@@ -27,7 +27,10 @@
  *
  *  - Select (lib/rt/select.c) queues one waiter per case, all pointing at
  *    one struct grt__select; a peer may complete a select waiter only if
- *    it wins the CAS on its done word (grt__waitq_dequeue()).
+ *    it wins the CAS on its done word (grt__waitq_dequeue()). A select
+ *    holds each of its channels (selrefs) from queueing its waiters until
+ *    it has unlinked them, after its G woke up: grt_chan_free() in that
+ *    window leaves the free to the select.
  *
  * Memory ordering: every transfer happens under the channel lock, which
  * orders the sender's writes before the receiver's reads (acquire/release
@@ -62,25 +65,47 @@ int grt_chan_make(struct grt_chan **out, size_t elem_size, size_t cap)
 	return 0;
 }
 
+/*
+ * Is a G blocked on q? A waiter of a select that a peer already decided
+ * does not count: its G is awake, and the select holds the channel through
+ * selrefs until it has unlinked it. Caller holds c->lock.
+ */
+static bool chan_waitq_blocked(const struct grt__waitq *q)
+{
+	const struct grt__waiter *w;
+
+	for (w = q->head; w; w = w->next) {
+		if (!w->sel || !__atomic_load_n(&w->sel->done, __ATOMIC_ACQUIRE))
+			return true;
+	}
+	return false;
+}
+
 int grt_chan_free(struct grt_chan *c)
 {
-	bool busy, in_g;
+	bool busy, now = false, in_g;
 
 	if (!c)
 		return 0;
 	/*
-	 * Queued waiters include select cases whose select was decided
-	 * elsewhere: their G is awake and about to take the lock to remove
-	 * them, so the channel is still in use then, too.
+	 * A select that a peer completed on this channel (or on another of
+	 * its channels) still locks this one again to unlink its waiters
+	 * (lib/rt/select.c, step 3): if one still holds it, it frees the
+	 * channel when it lets go, and the caller may forget it now.
 	 */
 	in_g = grt__sync_enter();
 	grt__sync_lock(&c->lock);
-	busy = !grt__waitq_empty(&c->recvq) || !grt__waitq_empty(&c->sendq);
+	busy = chan_waitq_blocked(&c->recvq) || chan_waitq_blocked(&c->sendq);
+	if (!busy) {
+		c->free_pending = true;
+		now = c->selrefs == 0;
+	}
 	grt__sync_unlock(&c->lock);
 	grt__sync_exit(in_g);
 	if (busy)
 		return -EBUSY;
-	free(c);
+	if (now)
+		free(c);
 	return 0;
 }
 

@@ -23,6 +23,18 @@ struct grt_chan {
 	size_t sendx, recvx;
 	/* Gs blocked in a receive, in a send. */
 	struct grt__waitq recvq, sendq;
+	/*
+	 * Selects that queued waiters here and have not yet finished
+	 * unlinking them (lib/rt/select.c, steps 2 and 3): each will lock the
+	 * channel once more, even after a peer completed it. One per select,
+	 * however many of its cases name this channel.
+	 */
+	uint32_t selrefs;
+	/*
+	 * grt_chan_free() was called while selrefs > 0: the last select to
+	 * let go frees the channel.
+	 */
+	bool free_pending;
 	size_t elem_size;
 	size_t cap;
 	/* cap * elem_size bytes, allocated with the channel. */

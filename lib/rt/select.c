@@ -20,15 +20,20 @@
  *     If none can: with GRT_SELECT_NONBLOCK, unlock and return -EAGAIN.
  *
  *  2. Queue one waiter per case (Go's sudogs), all pointing at one struct
- *     grt__select, and park. The park commit unlocks the channels (in lock
- *     order) once the G is off its stack. A peer on any of the channels
- *     may now complete the select: the first one to CAS done from 0 to 1
- *     performs its case and readies the G; every other peer skips (and
- *     drops) the waiters of a decided select.
+ *     grt__select, take a reference on each channel (selrefs), and park.
+ *     The park commit unlocks the channels (in lock order) once the G is
+ *     off its stack. A peer on any of the channels may now complete the
+ *     select: the first one to CAS done from 0 to 1 performs its case and
+ *     readies the G; every other peer skips (and drops) the waiters of a
+ *     decided select.
  *
  *  3. Awake, lock every channel again and unlink the waiters that did not
  *     win from their queues (a waiter is unlinked once: by a peer that
- *     dropped it, or here), so nothing is left on a quiet channel.
+ *     dropped it, or here), so nothing is left on a quiet channel, and drop
+ *     the references. The peer that completed the select may have freed
+ *     its channel meanwhile, reading (rightly) that nobody waits on it: the
+ *     reference kept the memory, and the last select to drop it frees it
+ *     (grt_chan_free()).
  *
  * The commit and a peer that readies the G early. The peer may win on
  * the first channel the commit unlocked and ready the G while the commit
@@ -238,7 +243,7 @@ static int select_g(const struct grt_select_case *cases, size_t n,
 	struct grt_g *peer = NULL;
 	void *heap = NULL;
 	struct sel_park park;
-	size_t i, j;
+	size_t i, j, nfree;
 	int ret;
 
 	if (block && !gp)
@@ -306,24 +311,36 @@ static int select_g(const struct grt_select_case *cases, size_t n,
 		};
 		grt__waitq_push_tail(k->dir == GRT_SELECT_RECV ?
 				     &k->chan->recvq : &k->chan->sendq, w);
+		if (!j || k->chan != cases[lo[j - 1]].chan)
+			k->chan->selrefs++;
 	}
 	park = (struct sel_park){ .cases = cases, .lockorder = lo, .n = nact };
 	grt__park(sel_park_commit, &park, "select");
 
-	/* Step 3: the winner was dequeued by its peer; unlink the rest. */
+	/*
+	 * Step 3: the winner was dequeued by its peer; unlink the rest, and
+	 * let go of each channel. Those that grt_chan_free() left to us are
+	 * freed after every unlock, each once (a channel named by several
+	 * cases is one run of lockorder); pollorder, unused since step 1,
+	 * lists them.
+	 */
 	sel_lock(cases, lo, nact);
 	winner = sel.winner;
 	if (!winner)
 		grt__fatal("select woken without a winning case");
-	for (j = 0; j < nact; j++) {
-		const struct grt_select_case *k = &cases[lo[j]];
+	for (j = 0, nfree = 0; j < nact; j++) {
+		struct grt_chan *c = cases[lo[j]].chan;
 
 		if (&ws[j] != winner)
-			grt__waitq_remove(k->dir == GRT_SELECT_RECV ?
-					  &k->chan->recvq : &k->chan->sendq,
-					  &ws[j]);
+			grt__waitq_remove(cases[lo[j]].dir == GRT_SELECT_RECV ?
+					  &c->recvq : &c->sendq, &ws[j]);
+		if ((!j || c != cases[lo[j - 1]].chan) &&
+		    !--c->selrefs && c->free_pending)
+			po[nfree++] = lo[j];
 	}
 	sel_unlock(cases, lo, nact);
+	for (j = 0; j < nfree; j++)
+		free(cases[po[j]].chan);
 	case_ok = winner->success;
 	ret = (int)winner->index;
 out:
