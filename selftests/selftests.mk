@@ -34,7 +34,7 @@ TEST_FILES	+= $(GWAKECTL)
 # prototypes, which is how kernel selftests are written.
 $(SELFTESTS_OBJS): override CPPFLAGS += -isystem $(KSELFTEST_DIR)
 $(SELFTESTS_OBJS): override CFLAGS += -Wno-missing-prototypes
-$(SELFTESTS_OBJS): selftests/gwake_test.h selftests/gwake_raw.h | $(KSELFTEST_HDRS)
+$(SELFTESTS_OBJS): selftests/gwake_test.h selftests/gwake_raw.h selftests/gwake_genl.h | $(KSELFTEST_HDRS)
 
 $(KSELFTEST_HDRS):
 	tools/fetch-linux-source.sh $(CACHE)
