@@ -8,29 +8,38 @@
  *   dev.c   /dev/gwake: file operations; the only file that touches user
  *           memory. Copies and validates every ioctl argument, then calls
  *           the mechanism with kernel values.
- *   reg.c   registrations: the TID table, handles, and every way a
+ *   reg.c   registrations: the two tables, handles, and every way a
  *           registration ends (UNREGISTER, close, thread exit, exec).
  *   wake.c  the wake word: block, wake, swap, wake-many.
  *   stats.c the per-CPU event counters the mechanism bumps (gwake_stat_inc()).
  *   genl.c  the generic netlink family: the counters and a dump of the
  *           registered threads. Reads only; changes no state.
  *
- * Handles
+ * Handles and the two tables
  *
- *   handle = generation << GWAKE_TID_BITS | tid
+ *   handle = generation << GWAKE_ID_BITS | id
  *
- *   tid is the thread's global TID (task->pid), which fits in
- *   GWAKE_TID_BITS because PID_MAX_LIMIT does. The generation is a global
- *   counter, incremented for every registration and never 0, so no handle
- *   is 0. A registration is found by hashing the tid and comparing the whole
- *   handle, so a stale handle (its thread exited or unregistered, its TID
- *   perhaps reused) never matches a later registration. The generation has
- *   64 - GWAKE_TID_BITS = 42 bits: a stale handle could alias a new
- *   registration only after 2^42 further registrations system-wide, and only
- *   one of a thread with the same TID. A thread that has begun to exit
- *   (PF_EXITING) is stale for its wakers at once, before its registration
- *   is removed at sched_process_exit.
+ *   id is a small number (1 to GWAKE_ID_MAX) allocated for the
+ *   registration from an IDA and released when it is freed; it says nothing
+ *   about the thread. The generation is a global counter, incremented for
+ *   every registration and never 0, so no handle is 0. Two hash tables hold
+ *   every live registration:
  *
+ *     by id    (gwake_reg.id_node): wakers find a handle's registration by
+ *              its id and compare the whole handle, so a stale handle (its
+ *              registration ended, its id perhaps reused) never matches a
+ *              later one;
+ *     by task  (gwake_reg.task_node): the caller's own registration, and
+ *              the one a thread exit or exec ends, are found by the
+ *              task_struct pointer. Never by TID: a non-leader thread that
+ *              execs takes its leader's TID, before the exec can still fail.
+ *
+ *   The generation has 64 - GWAKE_ID_BITS = 42 bits: a stale handle could
+ *   alias a new registration only after 2^42 further registrations
+ *   system-wide, and only one that got the same id. A thread that has begun
+ *   to exit (PF_EXITING) is stale for its wakers at once, before its
+ *   registration is removed at sched_process_exit.
+
  * The wake word (struct gwake_reg.state)
  *
  *   IDLE --wake--> PERMIT            WAKE returns 0: a permit is left
@@ -51,22 +60,25 @@
  *
  *   gwake_file.lock        spinlock_t. Protects gwake_file.regs and every
  *                          gwake_reg.file_node on it. Process context only.
- *   table bucket lock      hlist_bl_lock(), a bit spinlock (preemption
- *                          off). Protects its chain and gwake_reg.hnode.
- *                          Taken alone, or inside gwake_file.lock by
- *                          gwake_file_release(). It is a bit lock and not a
- *                          spinlock_t (nor the xarray's lock) because the
+ *   table bucket locks     hlist_bl_lock(), bit spinlocks (preemption
+ *                          off), one per chain of each table. Each protects
+ *                          its chain and the gwake_reg.task_node or
+ *                          .id_node on it. Taken alone (never one bucket
+ *                          lock inside another), or inside gwake_file.lock
+ *                          by gwake_file_release(). Bit locks, not
+ *                          spinlock_t (nor an xarray's lock), because the
  *                          exit and exec tracepoint probes remove entries
  *                          with preemption disabled, where a spinlock_t
- *                          sleeps on PREEMPT_RT. Under it: no spinlock_t,
+ *                          sleeps on PREEMPT_RT. Under them: no spinlock_t,
  *                          nothing that sleeps, no allocation.
  *   gwake_reg.wq.lock      inside the wait-queue API; a leaf.
  *
- *   No lock is global: WAKE, BLOCK, SWAP and WAKE_MANY read the table under
+ *   No lock is global: WAKE, BLOCK, SWAP and WAKE_MANY read the tables under
  *   rcu_read_lock() only, and take at most the target's wait-queue lock.
+ *   REGISTER and the free take the IDA's internal lock, in process context.
  *
  *   The netlink family takes none of these locks either. Its thread dump
- *   walks the table one chain at a time under rcu_read_lock()
+ *   walks the task table one chain at a time under rcu_read_lock()
  *   (gwake_reg_walk_chain()), as wakers do, and reads a registration's
  *   immutable fields, its wake word (atomic_read()) and its owner-written
  *   counters (READ_ONCE()); a registration it sees stays allocated until
@@ -76,18 +88,20 @@
  *
  * Lifetime and ownership of a registration
  *
- *   A registration is created by REGISTER, linked on its file's list and
- *   then hashed. It is ended by exactly one gwake_reg_remove() that finds
- *   it still hashed: UNREGISTER, the release of its file, the exit of its
- *   thread (sched_process_exit probe) or an exec by its thread
- *   (sched_process_exec probe). That caller owns the end and queues the
- *   free; any other caller finds it unhashed and does nothing. The free
- *   runs after an RCU grace period (queue_rcu_work()), because wakers may
- *   still hold the pointer under rcu_read_lock(), and in process context,
- *   because it takes gwake_file.lock to unlink the registration and may
+ *   A registration is created by REGISTER, linked on its file's list, then
+ *   hashed by id and last by task. It is ended by exactly one
+ *   gwake_reg_remove() that finds it still hashed by task: UNREGISTER, the
+ *   release of its file, the exit of its thread (sched_process_exit probe)
+ *   or an exec by its thread (sched_process_exec probe). That caller owns
+ *   the end: it unhashes it from both tables and queues the free; any other
+ *   caller finds it unhashed and does nothing. The free runs after an RCU
+ *   grace period (queue_rcu_work()), because wakers may still hold the
+ *   pointer under rcu_read_lock(), and in process context, because it takes
+ *   gwake_file.lock to unlink the registration, releases the id and may
  *   drop the last reference to an mm. Until then the registration keeps a
  *   reference to its task, its mm and its file, so none of those pointers
- *   can be recycled while a lookup might compare against it.
+ *   can be recycled while a lookup might compare against it, and its id is
+ *   not handed out again.
  *
  *   A registration is removed only by its own thread or by the release of
  *   its file. Neither can run while that thread is inside an ioctl on that
@@ -148,15 +162,18 @@ struct gwake_file {
  * @nr_blocks_permit: of those, the ones that took a permit without sleeping.
  * @nr_sleeps:	of those, the ones that slept.
  * @handle:	the handle REGISTER returned. Immutable.
- * @tid:	the TID it was registered under, its table key. Immutable.
- * @task:	the registered thread, referenced. Immutable. Identifies the
- *		caller's own registration.
+ * @id:		the low bits of @handle, its key in the id table. Immutable.
+ * @task:	the registered thread, referenced, its key in the task table.
+ *		Immutable.
  * @mm:		the registering thread's mm, grabbed (mmgrab()). Immutable.
  *		Only compared, never dereferenced: a handle works only for
  *		callers with the same mm.
  * @file:	the file it was registered through, referenced. Immutable.
- * @hnode:	in the table bucket of @tid; protected by the bucket lock.
- *		Unhashed (pprev == NULL) before insertion and after removal.
+ * @task_node:	in the task table's chain of @task; protected by its
+ *		bucket lock. Unhashed (pprev == NULL) before insertion and
+ *		after removal: whoever unhashes it owns the end.
+ * @id_node:	in the id table's chain of @id; protected by its bucket
+ *		lock. Removed right after @task_node, by the same caller.
  * @file_node:	in @file->regs; protected by @file->lock.
  * @free_work:	the free, queued by whoever removed the registration.
  */
@@ -167,11 +184,12 @@ struct gwake_reg {
 	u64 nr_blocks_permit;
 	u64 nr_sleeps;
 	u64 handle;
-	pid_t tid;
+	u32 id;
 	struct task_struct *task;
 	struct mm_struct *mm;
 	struct gwake_file *file;
-	struct hlist_bl_node hnode;
+	struct hlist_bl_node task_node;
+	struct hlist_bl_node id_node;
 	struct list_head file_node;
 	struct rcu_work free_work;
 };

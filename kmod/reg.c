@@ -1,25 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * gwake registrations: the TID table, handles, and every way a registration
- * ends. The rules (handle format, lifetime, ownership of the free, lock
- * order) are at the top of gwake.h; this file implements them.
+ * gwake registrations: the two tables, handles, and every way a
+ * registration ends. The rules (handle format, lifetime, ownership of the
+ * free, lock order) are at the top of gwake.h; this file implements them.
  *
  * Locks taken here: gwake_file.lock (gwake_register(), gwake_file_release(),
- * gwake_reg_free()) and the table bucket locks (gwake_register(),
- * gwake_reg_remove()). gwake_file_release() is the only place that nests
- * them, bucket lock inside file lock. Lookups take no lock, only RCU, and
- * neither does the netlink thread dump (gwake_reg_walk_chain()).
+ * gwake_reg_free()), the table bucket locks (gwake_register(),
+ * gwake_reg_remove()) and, inside the IDA, its own lock (gwake_register(),
+ * gwake_reg_free(), both in process context). gwake_file_release() is the
+ * only place that nests any of them: bucket locks, one at a time, inside
+ * the file lock. Lookups take no lock, only RCU, and neither does the
+ * netlink thread dump (gwake_reg_walk_chain()).
  *
- * Why a table of bit-locked hash chains rather than an xarray: a thread's
+ * Why tables of bit-locked hash chains rather than an xarray: a thread's
  * registration must end when the thread exits and when it execs, and the
  * only hooks for that are tracepoints, whose probes run with preemption
- * disabled. Removing an xarray entry takes xa_lock, a spinlock_t, which
- * sleeps on PREEMPT_RT; a bit spinlock does not. Lookups are RCU walks of
- * one short chain, which is O(1) for any realistic number of threads.
+ * disabled (docs/design.md says why tracepoints, and what a missed probe
+ * would cost). Removing an xarray entry takes xa_lock, a spinlock_t, which
+ * sleeps on PREEMPT_RT; a bit spinlock does not. An xarray erased later,
+ * in the free, would need a second grace period before the memory could
+ * go. Lookups are RCU walks of one short chain: O(1) for any realistic
+ * number of threads.
  */
 #include <linux/bug.h>
 #include <linux/build_bug.h>
 #include <linux/hash.h>
+#include <linux/idr.h>
 #include <linux/rculist_bl.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -27,7 +33,6 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/threads.h>
 #include <linux/tracepoint.h>
 #include <trace/events/sched.h>
 
@@ -37,18 +42,27 @@
 #error "gwake needs CONFIG_TRACEPOINTS: registrations end on sched_process_exit"
 #endif
 
-/* Low bits of a handle: the TID. The rest is the generation. */
-#define GWAKE_TID_BITS		22
-#define GWAKE_TID_MASK		((1ULL << GWAKE_TID_BITS) - 1)
-#define GWAKE_GEN_MASK		(U64_MAX >> GWAKE_TID_BITS)
-static_assert(PID_MAX_LIMIT <= (1 << GWAKE_TID_BITS));
+/*
+ * Low bits of a handle: the registration's id. The rest is the generation.
+ * GWAKE_ID_MAX is also the most registrations that can exist at once,
+ * system-wide; REGISTER fails with -ENOSPC beyond it.
+ */
+#define GWAKE_ID_BITS		22
+#define GWAKE_ID_MAX		((1U << GWAKE_ID_BITS) - 1)
+#define GWAKE_GEN_MASK		(U64_MAX >> GWAKE_ID_BITS)
 
 /*
- * 4096 chains (32 KiB). TIDs are dense and hash_32() spreads them: with N
- * registered threads a chain holds about N / 4096 registrations.
+ * 4096 chains a table (32 KiB each). Ids are allocated lowest first, so
+ * their low bits spread them perfectly; task_struct pointers are spread by
+ * hash_ptr(). With N registered threads a chain holds about N / 4096
+ * registrations.
  */
 #define GWAKE_HASH_BITS		12
-static struct hlist_bl_head gwake_table[1 << GWAKE_HASH_BITS];
+static struct hlist_bl_head gwake_task_table[1 << GWAKE_HASH_BITS];
+static struct hlist_bl_head gwake_id_table[1 << GWAKE_HASH_BITS];
+
+/* The ids of live registrations and of those whose free is pending. */
+static DEFINE_IDA(gwake_ids);
 
 /* The generation of the last handle issued; see gwake_new_handle(). */
 static atomic64_t gwake_generation = ATOMIC64_INIT(0);
@@ -58,12 +72,17 @@ static struct workqueue_struct *gwake_free_wq;
 static struct tracepoint *gwake_tp_exit;
 static struct tracepoint *gwake_tp_exec;
 
-static struct hlist_bl_head *gwake_bucket(pid_t tid)
+static struct hlist_bl_head *gwake_task_bucket(const struct task_struct *task)
 {
-	return &gwake_table[hash_32((u32)tid, GWAKE_HASH_BITS)];
+	return &gwake_task_table[hash_ptr(task, GWAKE_HASH_BITS)];
 }
 
-static u64 gwake_new_handle(pid_t tid)
+static struct hlist_bl_head *gwake_id_bucket(u32 id)
+{
+	return &gwake_id_table[id & (ARRAY_SIZE(gwake_id_table) - 1)];
+}
+
+static u64 gwake_new_handle(u32 id)
 {
 	u64 gen;
 
@@ -71,7 +90,7 @@ static u64 gwake_new_handle(pid_t tid)
 	do {
 		gen = atomic64_inc_return(&gwake_generation) & GWAKE_GEN_MASK;
 	} while (!gen);
-	return gen << GWAKE_TID_BITS | (u64)tid;
+	return gen << GWAKE_ID_BITS | id;
 }
 
 static void gwake_file_free(struct kref *ref)
@@ -99,50 +118,64 @@ static void gwake_reg_free(struct work_struct *work)
 	list_del(&reg->file_node);
 	spin_unlock(&gf->lock);
 	gwake_file_put(gf);
+	ida_free(&gwake_ids, reg->id);
 	mmdrop(reg->mm);
 	put_task_struct(reg->task);
 	kmem_cache_free(gwake_reg_cache, reg);
 }
 
 /*
- * Unhashes @reg if it still is, and then owns its end: queues its free.
- * Returns whether this call removed it. @reg must be alive: the caller
- * holds rcu_read_lock(), holds its file's lock, or is its owner thread in
- * an ioctl on its file. Callable with preemption disabled (tracepoint
- * probes): takes only a bit spinlock, and call_rcu() does not sleep.
+ * As __d_drop() does: unlink @node but keep ->next, so that RCU readers
+ * standing on it can walk on, and mark it unhashed (pprev == NULL) for
+ * every later caller. Caller holds @b's bucket lock.
+ */
+static void gwake_unhash(struct hlist_bl_node *node)
+{
+	__hlist_bl_del(node);
+	node->pprev = NULL;
+}
+
+/*
+ * Unhashes @reg from the task table if it still is there, and then owns its
+ * end: unhashes it from the id table and queues its free. Returns whether
+ * this call removed it. @reg must be alive: the caller holds
+ * rcu_read_lock(), holds its file's lock, or is its owner thread in an
+ * ioctl on its file. Callable with preemption disabled (tracepoint
+ * probes): takes only bit spinlocks, one at a time, and call_rcu() does
+ * not sleep.
  */
 static bool gwake_reg_remove(struct gwake_reg *reg)
 {
-	struct hlist_bl_head *b = gwake_bucket(reg->tid);
+	struct hlist_bl_head *b = gwake_task_bucket(reg->task);
 	bool removed = false;
 
 	hlist_bl_lock(b);
-	if (!hlist_bl_unhashed(&reg->hnode)) {
-		/*
-		 * As __d_drop() does: unlink but keep ->next, so that RCU
-		 * readers standing on this node can walk on, and mark the
-		 * node unhashed (pprev == NULL) for every later caller.
-		 */
-		__hlist_bl_del(&reg->hnode);
-		reg->hnode.pprev = NULL;
+	if (!hlist_bl_unhashed(&reg->task_node)) {
+		gwake_unhash(&reg->task_node);
 		removed = true;
 	}
 	hlist_bl_unlock(b);
+	if (!removed)
+		return false;
 
-	if (removed)
-		queue_rcu_work(gwake_free_wq, &reg->free_work);
-	return removed;
+	/* Only the owner of the end gets here, so only once. */
+	b = gwake_id_bucket(reg->id);
+	hlist_bl_lock(b);
+	gwake_unhash(&reg->id_node);
+	hlist_bl_unlock(b);
+
+	queue_rcu_work(gwake_free_wq, &reg->free_work);
+	return true;
 }
 
-/* The registration of @task under @tid, if any. Caller holds RCU. */
-static struct gwake_reg *gwake_reg_find_task(struct task_struct *task,
-					     pid_t tid)
+/* The registration of @task, if any (at most one). Caller holds RCU. */
+static struct gwake_reg *gwake_reg_find_task(const struct task_struct *task)
 {
 	struct hlist_bl_node *pos;
 	struct gwake_reg *reg;
 
-	hlist_bl_for_each_entry_rcu(reg, pos, gwake_bucket(tid), hnode) {
-		if (reg->task == task && reg->tid == tid)
+	hlist_bl_for_each_entry_rcu(reg, pos, gwake_task_bucket(task), task_node) {
+		if (reg->task == task)
 			return reg;
 	}
 	return NULL;
@@ -160,11 +193,11 @@ static struct gwake_reg *gwake_reg_find_task(struct task_struct *task,
  */
 struct gwake_reg *gwake_reg_lookup(u64 handle)
 {
-	pid_t tid = (pid_t)(handle & GWAKE_TID_MASK);
+	u32 id = (u32)(handle & GWAKE_ID_MAX);
 	struct hlist_bl_node *pos;
 	struct gwake_reg *reg;
 
-	hlist_bl_for_each_entry_rcu(reg, pos, gwake_bucket(tid), hnode) {
+	hlist_bl_for_each_entry_rcu(reg, pos, gwake_id_bucket(id), id_node) {
 		if (reg->handle != handle)
 			continue;
 		if (reg->mm != current->mm)
@@ -197,7 +230,7 @@ struct gwake_reg *gwake_reg_self(struct gwake_file *gf)
 	struct gwake_reg *reg;
 
 	rcu_read_lock();
-	reg = gwake_reg_find_task(current, current->pid);
+	reg = gwake_reg_find_task(current);
 	/* Registered through another file: that file may go away any time. */
 	if (reg && reg->file != gf)
 		reg = NULL;
@@ -212,11 +245,11 @@ struct gwake_reg *gwake_reg_self(struct gwake_file *gf)
  */
 unsigned int gwake_reg_nr_chains(void)
 {
-	return ARRAY_SIZE(gwake_table);
+	return ARRAY_SIZE(gwake_task_table);
 }
 
 /**
- * gwake_reg_walk_chain() - visit every registration of one table chain
+ * gwake_reg_walk_chain() - visit every registration of one chain
  * @chain:	0 to gwake_reg_nr_chains() - 1.
  * @fn:		called for each registration on the chain, under
  *		rcu_read_lock(): it must not sleep, and @reg is valid only
@@ -240,10 +273,10 @@ int gwake_reg_walk_chain(unsigned int chain,
 	struct gwake_reg *reg;
 	int ret = 0;
 
-	if (WARN_ON_ONCE(chain >= ARRAY_SIZE(gwake_table)))
+	if (WARN_ON_ONCE(chain >= ARRAY_SIZE(gwake_task_table)))
 		return -EINVAL;
 	rcu_read_lock();
-	hlist_bl_for_each_entry_rcu(reg, pos, &gwake_table[chain], hnode) {
+	hlist_bl_for_each_entry_rcu(reg, pos, &gwake_task_table[chain], task_node) {
 		ret = fn(reg, arg);
 		if (ret)
 			break;
@@ -261,18 +294,17 @@ int gwake_reg_walk_chain(unsigned int chain,
  *
  * Context: process context, may sleep.
  * Return: 0, -EBUSY if the caller is registered through another file,
- * -ENOMEM.
+ * -ENOSPC if GWAKE_ID_MAX registrations exist already, -ENOMEM.
  */
 int gwake_register(struct gwake_file *gf, u64 *handle, bool *created)
 {
-	pid_t tid = current->pid;
 	struct hlist_bl_head *b;
 	struct gwake_reg *reg;
-	int ret = 0;
+	int ret = 0, id;
 
 	*created = false;
 	rcu_read_lock();
-	reg = gwake_reg_find_task(current, tid);
+	reg = gwake_reg_find_task(current);
 	if (reg) {
 		if (reg->file == gf)
 			*handle = reg->handle;
@@ -290,17 +322,23 @@ int gwake_register(struct gwake_file *gf, u64 *handle, bool *created)
 	reg = kmem_cache_zalloc(gwake_reg_cache, GFP_KERNEL);
 	if (!reg)
 		return -ENOMEM;
+	id = ida_alloc_range(&gwake_ids, 1, GWAKE_ID_MAX, GFP_KERNEL);
+	if (id < 0) {
+		kmem_cache_free(gwake_reg_cache, reg);
+		return id;	/* -ENOSPC or -ENOMEM */
+	}
 	atomic_set(&reg->state, GWAKE_IDLE);
 	init_waitqueue_head(&reg->wq);
-	reg->handle = gwake_new_handle(tid);
-	reg->tid = tid;
+	reg->id = id;
+	reg->handle = gwake_new_handle(id);
 	get_task_struct(current);
 	reg->task = current;
 	mmgrab(current->mm);
 	reg->mm = current->mm;
 	kref_get(&gf->ref);
 	reg->file = gf;
-	INIT_HLIST_BL_NODE(&reg->hnode);
+	INIT_HLIST_BL_NODE(&reg->task_node);
+	INIT_HLIST_BL_NODE(&reg->id_node);
 	INIT_RCU_WORK(&reg->free_work, gwake_reg_free);
 	gwake_stat_inc(GWAKE_STAT_REGISTERS);
 
@@ -309,10 +347,19 @@ int gwake_register(struct gwake_file *gf, u64 *handle, bool *created)
 	list_add_tail(&reg->file_node, &gf->regs);
 	spin_unlock(&gf->lock);
 
-	/* Publish: hlist_bl_add_head_rcu() orders the stores above first. */
-	b = gwake_bucket(tid);
+	/*
+	 * Publish, by id for wakers, then by task, which makes it ours to
+	 * end: gwake_reg_remove() unhashes the id node only after it took the
+	 * task node, and nobody can take it before it is hashed there.
+	 * hlist_bl_add_head_rcu() orders the stores above first.
+	 */
+	b = gwake_id_bucket(reg->id);
 	hlist_bl_lock(b);
-	hlist_bl_add_head_rcu(&reg->hnode, b);
+	hlist_bl_add_head_rcu(&reg->id_node, b);
+	hlist_bl_unlock(b);
+	b = gwake_task_bucket(current);
+	hlist_bl_lock(b);
+	hlist_bl_add_head_rcu(&reg->task_node, b);
 	hlist_bl_unlock(b);
 
 	*handle = reg->handle;
@@ -384,47 +431,49 @@ void gwake_file_release(struct gwake_file *gf)
 }
 
 /*
- * End every registration of @task under @tid. Runs in the tracepoint
- * probes below, with preemption disabled.
+ * End the registration of @task, if it has one. Runs in the tracepoint
+ * probes below, with preemption disabled. Found by the task itself, not
+ * by TID: a non-leader thread that execs has taken its leader's TID by the
+ * time either probe runs for it.
  */
-static void gwake_reg_remove_task(struct task_struct *task, pid_t tid)
+static void gwake_reg_remove_task(struct task_struct *task)
 {
-	struct hlist_bl_head *b = gwake_bucket(tid);
-	struct hlist_bl_node *pos;
+	struct hlist_bl_head *b = gwake_task_bucket(task);
 	struct gwake_reg *reg;
 
 	/* The common case on a busy system: no registration in this chain. */
 	if (hlist_bl_empty(b))
 		return;
 	rcu_read_lock();
-	hlist_bl_for_each_entry_rcu(reg, pos, b, hnode) {
-		if (reg->task == task && reg->tid == tid &&
-		    gwake_reg_remove(reg))
-			gwake_stat_inc(GWAKE_STAT_EXITS);
-	}
+	reg = gwake_reg_find_task(task);
+	if (reg && gwake_reg_remove(reg))
+		gwake_stat_inc(GWAKE_STAT_EXITS);
 	rcu_read_unlock();
 }
 
 /*
  * sched_process_exit: every exiting task passes here, in do_exit() before
- * its files are closed. A registration ends with its thread.
+ * its files are closed, including a thread whose exec failed after the
+ * point of no return (it dies of SIGSEGV, already under its leader's TID
+ * if it was not the leader). A registration ends with its thread.
  */
 static void gwake_probe_exit(void *data, struct task_struct *task)
 {
-	gwake_reg_remove_task(task, task->pid);
+	gwake_reg_remove_task(task);
 }
 
 /*
- * sched_process_exec: the thread keeps its TID (or, when a non-leader
- * execs, takes the leader's) but now runs a new image with a new mm. Its
- * registration must not survive into that image, so it ends here. It is
- * keyed by @old_pid, the TID the thread had before the exec. Other threads
- * of the old image were killed by the exec and ended in gwake_probe_exit().
+ * sched_process_exec: after a successful exec the thread runs a new image
+ * with a new mm. Its registration must not survive into that image, so it
+ * ends here. Other threads of the old image were killed by the exec and
+ * ended in gwake_probe_exit(). A failed exec does not come here: before the
+ * point of no return the thread goes on in its old image, registered;
+ * after it, the thread dies and gwake_probe_exit() ends the registration.
  */
 static void gwake_probe_exec(void *data, struct task_struct *task,
 			     pid_t old_pid, struct linux_binprm *bprm)
 {
-	gwake_reg_remove_task(task, old_pid);
+	gwake_reg_remove_task(task);
 }
 
 static void gwake_tp_find(struct tracepoint *tp, void *priv)
@@ -496,11 +545,15 @@ void gwake_reg_exit(void)
 	tracepoint_probe_unregister(gwake_tp_exit, gwake_probe_exit, NULL);
 	tracepoint_synchronize_unregister();
 
-	for (i = 0; i < ARRAY_SIZE(gwake_table); i++)
-		WARN_ON_ONCE(!hlist_bl_empty(&gwake_table[i]));
+	for (i = 0; i < ARRAY_SIZE(gwake_task_table); i++) {
+		WARN_ON_ONCE(!hlist_bl_empty(&gwake_task_table[i]));
+		WARN_ON_ONCE(!hlist_bl_empty(&gwake_id_table[i]));
+	}
 
 	/* Every queue_rcu_work() has queued its work; then run them all. */
 	rcu_barrier();
 	destroy_workqueue(gwake_free_wq);
 	kmem_cache_destroy(gwake_reg_cache);
+	WARN_ON_ONCE(!ida_is_empty(&gwake_ids));
+	ida_destroy(&gwake_ids);
 }
