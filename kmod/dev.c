@@ -12,10 +12,12 @@
 #include <linux/gwake.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "gwake.h"
+#include "timens.h"
 
 /* Bit (1 << _GWAKE_x) for each command this module implements. */
 #define GWAKE_COMMANDS	(BIT_ULL(_GWAKE_API) | BIT_ULL(_GWAKE_REGISTER) | \
@@ -83,8 +85,31 @@ static long gwake_ioctl_unregister(struct gwake_file *gf,
 }
 
 /*
+ * A CLOCK_MONOTONIC time of the caller's time namespace, on the host's
+ * clock, which is what hrtimers run on: as timens_ktime_to_host() does for
+ * futex, a time before the namespace's offset is 0 (long past), and one
+ * that would pass KTIME_MAX is KTIME_MAX (never reached). Unlike that
+ * function it cannot overflow for a negative offset. The same @t gives the
+ * same result on every call (the offset is fixed), so a restarted BLOCK
+ * keeps its deadline exactly.
+ */
+static ktime_t gwake_timens_to_host(u64 t)
+{
+	ktime_t offset = gwake_timens_monotonic_offset();
+	ktime_t kt = t > KTIME_MAX ? KTIME_MAX : (ktime_t)t;
+	ktime_t host;
+
+	if (kt < offset)
+		return 0;
+	if (check_sub_overflow(kt, offset, &host))
+		return KTIME_MAX;
+	return host;
+}
+
+/*
  * The deadline of BLOCK and SWAP: NULL without GWAKE_BLOCK_TIMEOUT (then
- * @timeout_ns must be 0), else @timeout_ns in *@kt. A deadline beyond
+ * @timeout_ns must be 0), else @timeout_ns, a CLOCK_MONOTONIC time of the
+ * caller's time namespace, as a host time in *@kt. A deadline beyond
  * KTIME_MAX (about 292 years of uptime) is KTIME_MAX: never reached.
  */
 static int gwake_deadline(u64 flags, u64 timeout_ns, ktime_t *kt,
@@ -98,7 +123,7 @@ static int gwake_deadline(u64 flags, u64 timeout_ns, ktime_t *kt,
 		*deadline = NULL;
 		return 0;
 	}
-	*kt = timeout_ns > KTIME_MAX ? KTIME_MAX : (ktime_t)timeout_ns;
+	*kt = gwake_timens_to_host(timeout_ns);
 	*deadline = kt;
 	return 0;
 }

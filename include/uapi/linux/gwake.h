@@ -114,8 +114,10 @@ struct gwake_unregister {
 
 /*
  * Flag of struct gwake_block and struct gwake_swap: @timeout_ns is an
- * absolute CLOCK_MONOTONIC deadline. Without it the wait is unbounded and
- * @timeout_ns must be 0. A deadline already past only takes a pending permit.
+ * absolute CLOCK_MONOTONIC deadline, on the caller's clock (its time
+ * namespace's, converted to the host's as futex does). Without it the wait
+ * is unbounded and @timeout_ns must be 0. A deadline already past only takes
+ * a pending permit.
  */
 #define GWAKE_BLOCK_TIMEOUT	(1ULL << 0)
 
