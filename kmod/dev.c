@@ -270,8 +270,8 @@ static struct miscdevice gwake_misc = {
 /**
  * gwake_dev_init() - create /dev/gwake
  *
- * Context: module init, after gwake_reg_init(): the device is the last
- * thing to appear.
+ * Context: module init, last: once the device exists a thread may open it
+ * and register, so nothing after this may fail (main.c).
  * Return: 0 or a negative errno.
  */
 int gwake_dev_init(void)
