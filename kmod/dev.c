@@ -192,10 +192,13 @@ static long gwake_ioctl_wake_many(struct gwake_wake_many __user *uarg)
 			return -ENOMEM;
 	}
 	if (copy_from_user(handles, u64_to_user_ptr(wm.handles),
-			   wm.count * sizeof(*handles)))
+			   wm.count * sizeof(*handles))) {
+		/* Still a call with handles (GWAKE_STATS_A_WAKE_MANY). */
+		gwake_stat_inc(GWAKE_STAT_WAKE_MANY);
 		ret = -EFAULT;
-	else
+	} else {
 		ret = gwake_wake_many(handles, wm.count);
+	}
 	if (handles != onstack)
 		kfree(handles);
 	return ret;
@@ -282,8 +285,8 @@ int gwake_dev_init(void)
 /**
  * gwake_dev_exit() - remove /dev/gwake
  *
- * Context: module exit. No file can be open (each one holds a reference
- * to this module), so no ioctl is running.
+ * Context: module exit, first. No file can be open (each one holds a
+ * reference to this module), so no ioctl is running.
  */
 void gwake_dev_exit(void)
 {

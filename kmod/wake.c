@@ -257,12 +257,14 @@ int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline)
 /**
  * gwake_wake_many() - wake each of an array of handles, in order
  * @handles:	the handles, already copied from userspace.
- * @count:	their number.
+ * @count:	their number, at most GWAKE_WAKE_MANY_MAX.
  *
  * Stale and foreign handles are skipped. Each wake takes its own RCU read
- * section, so a long array does not hold up grace periods.
+ * section, and the loop offers to reschedule between wakes, so a long
+ * array neither holds up grace periods nor keeps a CPU from others on a
+ * kernel without full preemption.
  *
- * Context: as gwake_wake().
+ * Context: process context (may reschedule); otherwise as gwake_wake().
  * Return: the number of sleepers woken; permits left are not counted.
  */
 int gwake_wake_many(const u64 *handles, u32 count)
@@ -274,6 +276,7 @@ int gwake_wake_many(const u64 *handles, u32 count)
 	for (i = 0; i < count; i++) {
 		if (__gwake_wake(handles[i], false) > 0)
 			woken++;
+		cond_resched();
 	}
 	return woken;
 }

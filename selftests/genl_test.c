@@ -378,7 +378,7 @@ static const struct {
 	{ GWAKE_STATS_A_WAKES_PERMIT, 3 },	/* M to itself: 2 WAKEs, 1 in WAKE_MANY */
 	{ GWAKE_STATS_A_WAKES_STALE, 2 },	/* WAKE 0, and 0 in WAKE_MANY */
 	{ GWAKE_STATS_A_SWAPS, 1 },
-	{ GWAKE_STATS_A_WAKE_MANY, 1 },
+	{ GWAKE_STATS_A_WAKE_MANY, 2 },		/* one more with an unreadable array */
 };
 
 /*
@@ -414,6 +414,8 @@ static int stats_scenario(int *fdp)
 	many[1] = 0;
 	if (!step && gw_wake_many(fd, many, 2) != 0)		/* wake_many, permit, stale */
 		step = 8;
+	else if (!step && gw_wake_many(fd, (const __u64 *)8, 2) != -EFAULT)	/* wake_many */
+		step = 19;
 	else if (!step && gw_block(fd) != 0)			/* block, permit */
 		step = 9;
 	/* P sleeps, M wakes it: woken; P: block, sleep. */

@@ -274,7 +274,8 @@ enum gwake_genl_cmd {
  *	registration of the caller's process (-ESRCH, or skipped by
  *	WAKE_MANY).
  * @GWAKE_STATS_A_SWAPS: u64, SWAP calls by registered callers.
- * @GWAKE_STATS_A_WAKE_MANY: u64, WAKE_MANY calls with at least one handle.
+ * @GWAKE_STATS_A_WAKE_MANY: u64, WAKE_MANY calls with at least one handle,
+ *	including those whose array could not be read (-EFAULT).
  * @__GWAKE_STATS_A_MAX: sentinel; new attributes go right before it.
  *
  * BLOCKS = BLOCKS_PERMIT + SLEEPS + the timeouts and interrupts of blocks
