@@ -687,4 +687,29 @@ TEST_F(ioctl, fork_inherited_file)
 	EXPECT_EQ(0, gw_poll(self->fd));
 }
 
+/*
+ * What is isolated is the address space, not the process: a vfork()
+ * child shares its parent's mm until it execs or exits, and may wake the
+ * parent's threads by handle (docs/uapi.md). The child only makes the
+ * ioctl and _exit()s, which is all vfork() allows.
+ */
+TEST_F(ioctl, vfork_child_shares_handles)
+{
+	struct gwake_wake wk = { .flags = 0 };
+	__u64 h;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(0, gw_register(self->fd, &h));
+	wk.handle = h;
+	pid = vfork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(ioctl(self->fd, GWAKE_IOC_WAKE, &wk) == 0 ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("the vfork child's WAKE failed");
+	EXPECT_EQ(0, gw_poll(self->fd)) TH_LOG("the vfork child's wake did not arrive");
+}
+
 TEST_HARNESS_MAIN

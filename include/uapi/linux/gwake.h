@@ -16,10 +16,12 @@
  *    wakes the sleeper or leaves a permit the block then consumes. No wake
  *    is ever lost; spurious wakeups are absorbed inside the module.
  *
- * Handles are generation tagged: the handle of a thread that has exited or
- * unregistered is stale for ever (-ESRCH) and never reaches a thread that
- * later reuses the slot or the TID. A handle belongs to the process (mm)
- * that registered it; any other process gets -ESRCH.
+ * Handles are generation tagged: the handle of a thread that has exited,
+ * exec'd or unregistered is stale for ever (-ESRCH) and never reaches a
+ * thread that later reuses the slot or the TID. A handle works only for
+ * callers with the address space (mm) its thread had when it registered:
+ * another process gets -ESRCH, except a CLONE_VM child (vfork()) before it
+ * execs, which shares the mm (docs/uapi.md, "What is isolated").
  *
  * All structures use fixed-size fields only and have no implicit padding, so
  * the 32-bit compat ABI is identical. Every command takes a flags field;
@@ -93,7 +95,8 @@ struct gwake_api {
  * Registers the calling thread on this open file if it is not registered
  * yet. Idempotent: the same thread gets the same handle until it exits or
  * unregisters. Returns 0, -EBUSY if the thread is registered through another
- * open file of /dev/gwake, -ENOMEM.
+ * open file of /dev/gwake, -ENOSPC if 2^22 - 1 registrations exist already
+ * (system-wide), -ENOMEM.
  */
 struct gwake_register {
 	__u64 flags;
