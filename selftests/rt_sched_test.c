@@ -212,15 +212,19 @@ TEST_F(rt_sched, switch_keeps_mxcsr_and_x87_cw)
 struct sleeper {
 	int64_t ns;
 	int *log;
-	atomic_int *n;
-	struct grt_chan *done;
+	atomic_int *n, *arrived;
+	struct grt_chan *gate, *done;
 };
 
 static void sleeper_g(void *arg)
 {
 	struct sleeper *s = arg;
-	int64_t t0 = gwake_test_now_ns();
+	int64_t t0;
 
+	/* All sleepers start their sleep together, when the gate closes. */
+	atomic_fetch_add(s->arrived, 1);
+	RT_CHECK_EQ(0, grt_chan_recv(s->gate, NULL));
+	t0 = gwake_test_now_ns();
 	RT_CHECK_EQ(0, grt_sleep(s->ns));
 	RT_CHECK(gwake_test_now_ns() - t0 >= s->ns);
 	s->log[atomic_fetch_add(s->n, 1)] = (int)(s->ns / NSEC_PER_MSEC);
@@ -231,16 +235,24 @@ static void sleep_body(void *arg)
 {
 	static const int ms[] = { 30, 10, 20, 0 };
 	struct sleeper s[4];
-	struct grt_chan *done;
-	atomic_int n = 0;
+	struct grt_chan *done, *gate;
+	atomic_int n = 0, arrived = 0;
 	int log[4] = { 0 }, i;
 
 	(void)arg;
 	RT_CHECK_EQ(0, grt_chan_make(&done, 0, 4));
+	RT_CHECK_EQ(0, grt_chan_make(&gate, 0, 0));
 	for (i = 0; i < 4; i++) {
-		s[i] = (struct sleeper){ ms[i] * NSEC_PER_MSEC, log, &n, done };
+		s[i] = (struct sleeper){ ms[i] * NSEC_PER_MSEC, log, &n, &arrived, gate, done };
 		RT_GO(sleeper_g, &s[i]);
 	}
+	/*
+	 * Started in one go, rather than as each G first runs: on a slow
+	 * kernel (the debug VM) the Gs' first runs can lie more than 10 ms
+	 * apart, and their deadlines would then not be in the order of ms[].
+	 */
+	RT_CHECK(rt_yield_until(&arrived, 4));
+	RT_CHECK_EQ(0, grt_chan_close(gate));
 	for (i = 0; i < 4; i++)
 		grt_chan_recv(done, NULL);
 	/* Deadlines 10 ms apart expire in order (no time is asserted). */
@@ -249,6 +261,7 @@ static void sleep_body(void *arg)
 	RT_CHECK_EQ(20, log[2]);
 	RT_CHECK_EQ(30, log[3]);
 	grt_chan_free(done);
+	grt_chan_free(gate);
 }
 
 TEST_F(rt_sched, sleep_wakes_in_deadline_order)
