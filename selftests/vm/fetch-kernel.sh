@@ -4,6 +4,7 @@
 # fetch-kernel.sh FLAVOR CACHE: fetch Debian's kernel image and headers for
 # one flavour (generic, rt, cloud) into CACHE/kernel/FLAVOR without
 # installing anything system-wide (no initramfs generation, no dpkg state).
+# FLAVOR debug is not Debian's: build-debug-kernel.sh builds it.
 #
 # Leaves:
 #   CACHE/kernel/FLAVOR/vmlinuz    the kernel image to boot in QEMU
@@ -14,14 +15,16 @@
 # second run with the same candidate version does nothing.
 set -euo pipefail
 
-flavor=${1:?usage: fetch-kernel.sh generic|rt|cloud CACHE}
-cache=${2:?usage: fetch-kernel.sh generic|rt|cloud CACHE}
+flavor=${1:?usage: fetch-kernel.sh generic|rt|cloud|debug CACHE}
+cache=${2:?usage: fetch-kernel.sh generic|rt|cloud|debug CACHE}
 
 case "$flavor" in
 generic) suffix=amd64 ;;
 rt)      suffix=rt-amd64 ;;
 cloud)   suffix=cloud-amd64 ;;
-*) echo "fetch-kernel.sh: unknown flavour '$flavor' (generic, rt, cloud)" >&2; exit 2 ;;
+# Not a Debian package: built from linux-source-6.1 with the checkers on.
+debug)   exec "$(dirname "$0")/build-debug-kernel.sh" "$cache" ;;
+*) echo "fetch-kernel.sh: unknown flavour '$flavor' (generic, rt, cloud, debug)" >&2; exit 2 ;;
 esac
 
 # The meta package names the current ABI: linux-image-6.1.0-NN-<suffix>.

@@ -2,8 +2,9 @@
 #
 # selftests/vm: every selftest inside a QEMU VM with gwake.ko loaded.
 #
-#   make vm-check  [KERNEL_FLAVOR=generic|rt|cloud] [VM_TIMEOUT=2400]
+#   make vm-check  [KERNEL_FLAVOR=generic|rt|cloud|debug] [VM_TIMEOUT=2400]
 #                  [VM_APPEND="extra kernel parameters"]
+#                  [VM_TESTS="exit_test torture_test"]   (only these)
 #   make vm-check-all            generic, rt and cloud in turn
 #   make vm-shell                the same VM with an interactive shell
 #   make vm-initrd               stop after packing the initramfs
@@ -37,6 +38,8 @@
 # of the selftests, in an initramfs of its own under $(VM_BENCH_DIR), so
 # that vm-check and vm-bench never overwrite each other's files.
 
+comma		:= ,
+space		:= $(subst ,, )
 VM_DIR		= $(O)/vm/$(KERNEL_FLAVOR)
 VM_KERNEL_DIR	= $(CACHE)/kernel/$(KERNEL_FLAVOR)
 VM_INITRD	= $(VM_DIR)/initrd.cpio.gz
@@ -44,6 +47,7 @@ VM_STATIC_O	= $(O)/vm
 VM_RUN_TESTS	?= selftests/run_tests.sh
 VM_TIMEOUT	?= 2400
 VM_APPEND	?=
+VM_TESTS	?=
 VM_FLAVORS	:= generic rt cloud
 
 # The wake-word groups, short enough that one VM run (both backends) takes
@@ -58,7 +62,8 @@ VM_BENCH_BINS	= $(VM_STATIC_O)/tools/gwake-bench \
 
 VM_RUN = selftests/vm/run-vm.sh --name "$(KERNEL_FLAVOR)" \
 	--kernel $(VM_KERNEL_DIR)/vmlinuz --initrd $(VM_INITRD) \
-	--dir $(VM_DIR) --timeout $(VM_TIMEOUT) --append "$(VM_APPEND)"
+	--dir $(VM_DIR) --timeout $(VM_TIMEOUT) \
+	--append "$(VM_APPEND)$(if $(VM_TESTS), GWAKE_VM_TESTS=$(subst $(space),$(comma),$(strip $(VM_TESTS))))"
 
 .PHONY: vm-check vm-check-all vm-shell vm-initrd vm-list-tests
 .PHONY: vm-bench vm-bench-initrd
