@@ -184,6 +184,8 @@ static long gwake_ioctl_wake_many(struct gwake_wake_many __user *uarg)
 		return -EINVAL;
 	if (!wm.count)
 		return 0;
+	/* A call with handles (GWAKE_STATS_A_WAKE_MANY), whatever comes next. */
+	gwake_stat_inc(GWAKE_STAT_WAKE_MANY);
 
 	/* The whole array first: a fault must wake nobody. */
 	if (wm.count > ARRAY_SIZE(onstack)) {
@@ -192,13 +194,10 @@ static long gwake_ioctl_wake_many(struct gwake_wake_many __user *uarg)
 			return -ENOMEM;
 	}
 	if (copy_from_user(handles, u64_to_user_ptr(wm.handles),
-			   wm.count * sizeof(*handles))) {
-		/* Still a call with handles (GWAKE_STATS_A_WAKE_MANY). */
-		gwake_stat_inc(GWAKE_STAT_WAKE_MANY);
+			   wm.count * sizeof(*handles)))
 		ret = -EFAULT;
-	} else {
+	else
 		ret = gwake_wake_many(handles, wm.count);
-	}
 	if (handles != onstack)
 		kfree(handles);
 	return ret;
@@ -232,8 +231,16 @@ static long gwake_dev_ioctl(struct file *file, unsigned int cmd,
 
 static int gwake_dev_open(struct inode *inode, struct file *file)
 {
-	struct gwake_file *gf = gwake_file_alloc();
+	struct gwake_file *gf;
 
+	/*
+	 * Not before init has succeeded: should a later step fail, the
+	 * module is freed with its files (main.c). MODULE_STATE_LIVE is set
+	 * only once gwake_init() returned 0.
+	 */
+	if (READ_ONCE(THIS_MODULE->state) != MODULE_STATE_LIVE)
+		return -EAGAIN;
+	gf = gwake_file_alloc();
 	if (!gf)
 		return -ENOMEM;
 	/* Replaces the miscdevice pointer misc_open() left there. */
@@ -273,8 +280,8 @@ static struct miscdevice gwake_misc = {
 /**
  * gwake_dev_init() - create /dev/gwake
  *
- * Context: module init, last: once the device exists a thread may open it
- * and register, so nothing after this may fail (main.c).
+ * Context: module init, after the registration table and before the
+ * netlink family (main.c). Opens fail with -EAGAIN until init succeeded.
  * Return: 0 or a negative errno.
  */
 int gwake_dev_init(void)
@@ -285,8 +292,9 @@ int gwake_dev_init(void)
 /**
  * gwake_dev_exit() - remove /dev/gwake
  *
- * Context: module exit, first. No file can be open (each one holds a
- * reference to this module), so no ioctl is running.
+ * Context: module exit, after the netlink family, and on a failed init.
+ * No file can be open (each one holds a reference to this module), so no
+ * ioctl is running.
  */
 void gwake_dev_exit(void)
 {

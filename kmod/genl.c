@@ -27,7 +27,6 @@
 #include <linux/build_bug.h>
 #include <linux/capability.h>
 #include <linux/gwake.h>
-#include <linux/module.h>
 #include <linux/netlink.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
@@ -140,16 +139,6 @@ static int gwake_genl_threads_start(struct netlink_callback *cb)
 	struct pid *own = task_tgid(current);
 	struct pid *pid = NULL;
 
-	/*
-	 * The family exists before the device (main.c); should a later init
-	 * step fail, the module is freed without waiting for its references,
-	 * so no dump may be left in progress then. None starts before init
-	 * has succeeded: the core drops the dump when ->start fails.
-	 */
-	if (READ_ONCE(THIS_MODULE->state) != MODULE_STATE_LIVE) {
-		NL_SET_ERR_MSG(cb->extack, "gwake is still loading");
-		return -EAGAIN;
-	}
 	if (attr) {
 		/* In the caller's PID namespace, as every ID here is. */
 		pid = find_get_pid(nla_get_u32(attr));
@@ -319,8 +308,9 @@ static struct genl_family gwake_genl_family __ro_after_init = {
 /**
  * gwake_genl_init() - register the "gwake" generic netlink family
  *
- * Context: module init, after the registration table and before the
- * device (main.c): until the device exists it reports no thread.
+ * Context: module init, last (main.c): nothing may fail after it, since
+ * a dump of the family's policy through the controller can outlive its
+ * unregistration.
  * Return: 0 or a negative errno.
  */
 int gwake_genl_init(void)
@@ -331,9 +321,8 @@ int gwake_genl_init(void)
 /**
  * gwake_genl_exit() - unregister the family
  *
- * Context: module exit, after the device is gone, and on a failed init.
- * Waits for requests in flight; a dump in progress holds a reference to
- * the module, so none is running.
+ * Context: module exit, first. Waits for requests in flight; a dump in
+ * progress holds a reference to the module, so none is running.
  */
 void gwake_genl_exit(void)
 {
