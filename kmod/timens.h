@@ -5,8 +5,8 @@
  * A kernel-version and configuration shim, kept out of the logic. The
  * kernel's own conversion, timens_ktime_to_host(), calls
  * do_timens_ktime_to_host(), which is not exported to modules; the offset
- * it reads is reachable. Without CONFIG_TIME_NS nsproxy has no time_ns
- * (and every clock is the host's).
+ * it reads is reachable. Without CONFIG_TIME_NS, nsproxy's time_ns is
+ * never set (NULL in init_nsproxy), and every clock is the host's.
  */
 #ifndef _GWAKE_TIMENS_H
 #define _GWAKE_TIMENS_H

@@ -9,7 +9,9 @@
  *
  * Statistics: every outcome is counted in one place, after the fact, on
  * this CPU (gwake_stat_inc(), stats.c): a wake in __gwake_wake(), a block
- * in gwake_word_block(), which also keeps the owner's own counters.
+ * in gwake_word_block(), which also keeps the owner's own counters. The
+ * WAKE_MANY call itself is counted in dev.c, where a call that fails to
+ * copy its array (and never reaches this file) is seen too.
  *
  * Why a wait is race free: the owner puts itself on reg->wq and sets its
  * task state (prepare_to_wait(), a full barrier) before it moves the word
@@ -272,7 +274,6 @@ int gwake_wake_many(const u64 *handles, u32 count)
 	int woken = 0;
 	u32 i;
 
-	gwake_stat_inc(GWAKE_STAT_WAKE_MANY);
 	for (i = 0; i < count; i++) {
 		if (__gwake_wake(handles[i], false) > 0)
 			woken++;

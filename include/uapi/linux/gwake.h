@@ -95,8 +95,8 @@ struct gwake_api {
  * Registers the calling thread on this open file if it is not registered
  * yet. Idempotent: the same thread gets the same handle until it exits or
  * unregisters. Returns 0, -EBUSY if the thread is registered through another
- * open file of /dev/gwake, -ENOSPC if 2^22 - 1 registrations exist already
- * (system-wide), -ENOMEM.
+ * open file of /dev/gwake, -ENOSPC if 2^22 - 1 registrations exist or are
+ * being freed (system-wide), -ENOMEM.
  */
 struct gwake_register {
 	__u64 flags;
