@@ -7,8 +7,9 @@
  *    device, no netlink family, no module left, and a normal load after it
  *    works;
  *  - the module cannot be unloaded while a file of /dev/gwake is open,
- *    whatever its threads are doing (registered, asleep in BLOCK): the
- *    unload is refused, never waits for ever, never crashes;
+ *    whatever its threads are doing (registered, asleep in BLOCK), or while
+ *    a netlink dump is half way: the unload is refused, never waits for
+ *    ever, never crashes;
  *  - load/unload cycles with a process of registered, sleeping and waking
  *    threads in between; each load starts with zeroed counters, which must
  *    come out exactly as the process's calls made them.
@@ -235,6 +236,29 @@ TEST_F(module, unload_refused_while_open)
 	ASSERT_TRUE(holder_kill(holder));
 
 	/* Gone with the process: the module can go, and come back. */
+	ASSERT_EQ(0, module_unload());
+	ASSERT_EQ(0, module_load(""));
+}
+
+/*
+ * A netlink dump of the threads that was started and never read holds
+ * the module: the unload is refused until its socket is closed, and the
+ * module goes cleanly then.
+ */
+TEST_F(module, unload_refused_while_dump_half_way)
+{
+	struct gnl nl;
+	pid_t holder;
+
+	holder = holder_start();
+	ASSERT_LT(0, holder);
+	ASSERT_EQ(0, gnl_open(&nl));
+	ASSERT_EQ(0, gnl_resolve(&nl));
+	ASSERT_EQ(0, gnl_send(&nl, NLM_F_DUMP, GWAKE_CMD_GET_THREADS, NULL, 0));
+	ASSERT_TRUE(holder_kill(holder));
+	/* Nothing read: the dump's first batch waits in the socket. */
+	EXPECT_EQ(-EWOULDBLOCK, module_unload());
+	gnl_close(&nl);
 	ASSERT_EQ(0, module_unload());
 	ASSERT_EQ(0, module_load(""));
 }
