@@ -11,7 +11,8 @@
 # with --if-any, a TSV without server rows (a run of -f handoff) is a
 # message and status 0.
 #
-# Rows come from groups "server/<N>client(s)"; a mechanism that was n/a
+# Rows come from groups "server/<N>client(s)" (without co-runners: the
+# /corunN groups are left out); a mechanism that was n/a
 # for some N simply has no point there. Both axes are logarithmic: the
 # mechanisms span three orders of magnitude.
 set -eu
@@ -30,7 +31,7 @@ command -v gnuplot >/dev/null 2>&1 || {
 
 # Columns of the TSV: group variant unit n median min p25 p75 ...
 awk -F '\t' '
-	$1 ~ /^server\/[0-9]+client/ && $4 > 0 {
+	$1 ~ /^server\/[0-9]+client/ && $1 !~ /\/corun/ && $4 > 0 {
 		n = $1; sub(/^server\//, "", n); sub(/client.*/, "", n)
 		if (!($2 in seen)) { seen[$2] = 1; order[++nv] = $2 }
 		rows[$2] = rows[$2] sprintf("%d %s %s %s\n", n, $5, $7, $8)
