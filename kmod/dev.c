@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/gwake.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
@@ -18,12 +19,6 @@
 
 #include "gwake.h"
 #include "timens.h"
-
-/* Bit (1 << _GWAKE_x) for each command this module implements. */
-#define GWAKE_COMMANDS	(BIT_ULL(_GWAKE_API) | BIT_ULL(_GWAKE_REGISTER) | \
-			 BIT_ULL(_GWAKE_UNREGISTER) | BIT_ULL(_GWAKE_BLOCK) | \
-			 BIT_ULL(_GWAKE_WAKE) | BIT_ULL(_GWAKE_SWAP) | \
-			 BIT_ULL(_GWAKE_WAKE_MANY))
 
 /* WAKE_MANY copies arrays up to this size to the stack, larger ones to the heap. */
 #define GWAKE_WAKE_MANY_ONSTACK	16
@@ -38,8 +33,8 @@ static long gwake_ioctl_api(struct gwake_api __user *uarg)
 		return -EINVAL;
 	api.version = GWAKE_API_VERSION;
 	api.max_wake_many = GWAKE_WAKE_MANY_MAX;
-	api.commands = GWAKE_COMMANDS;
-	api.features = 0;
+	api.commands = GWAKE_API_COMMANDS;
+	api.features = GWAKE_API_FEATURES;
 	if (copy_to_user(uarg, &api, sizeof(api)))
 		return -EFAULT;
 	return 0;
@@ -128,20 +123,29 @@ static int gwake_deadline(u64 flags, u64 timeout_ns, ktime_t *kt,
 	return 0;
 }
 
+/*
+ * BLOCK in either size (GWAKE_BLOCK_SIZE_VER0, or the whole struct): the
+ * fields a shorter struct lacks are 0, the old behaviour.
+ */
 static long gwake_ioctl_block(struct gwake_file *gf,
-			      struct gwake_block __user *uarg)
+			      struct gwake_block __user *uarg, size_t usize)
 {
 	const ktime_t *deadline;
 	struct gwake_block blk;
 	ktime_t kt;
 	int ret;
 
-	if (copy_from_user(&blk, uarg, sizeof(blk)))
+	if (copy_struct_from_user(&blk, sizeof(blk), uarg, usize))
 		return -EFAULT;
-	ret = gwake_deadline(blk.flags, blk.timeout_ns, &kt, &deadline);
+	ret = gwake_deadline(blk.flags & ~GWAKE_BLOCK_PARTNER, blk.timeout_ns,
+			     &kt, &deadline);
 	if (ret)
 		return ret;
-	return gwake_block(gf, deadline);
+	/* A partner is a handle; without one, both fields are 0. */
+	if ((blk.flags & GWAKE_BLOCK_PARTNER) ? !blk.partner :
+	    blk.partner || blk.spin_ns)
+		return -EINVAL;
+	return gwake_block(gf, deadline, blk.partner, blk.spin_ns);
 }
 
 static long gwake_ioctl_wake(struct gwake_wake __user *uarg)
@@ -150,9 +154,9 @@ static long gwake_ioctl_wake(struct gwake_wake __user *uarg)
 
 	if (copy_from_user(&wk, uarg, sizeof(wk)))
 		return -EFAULT;
-	if (wk.flags)
+	if (wk.flags & ~GWAKE_WAKE_SLEEPER)
 		return -EINVAL;
-	return gwake_wake(wk.handle);
+	return gwake_wake(wk.handle, wk.flags & GWAKE_WAKE_SLEEPER);
 }
 
 static long gwake_ioctl_swap(struct gwake_file *gf,
@@ -165,10 +169,11 @@ static long gwake_ioctl_swap(struct gwake_file *gf,
 
 	if (copy_from_user(&sw, uarg, sizeof(sw)))
 		return -EFAULT;
-	ret = gwake_deadline(sw.flags, sw.timeout_ns, &kt, &deadline);
+	ret = gwake_deadline(sw.flags & ~GWAKE_BLOCK_PARTNER, sw.timeout_ns,
+			     &kt, &deadline);
 	if (ret)
 		return ret;
-	return gwake_swap(gf, sw.handle, deadline);
+	return gwake_swap(gf, sw.handle, deadline, sw.flags & GWAKE_BLOCK_PARTNER);
 }
 
 static long gwake_ioctl_wake_many(struct gwake_wake_many __user *uarg)
@@ -180,7 +185,8 @@ static long gwake_ioctl_wake_many(struct gwake_wake_many __user *uarg)
 
 	if (copy_from_user(&wm, uarg, sizeof(wm)))
 		return -EFAULT;
-	if (wm.flags || wm.reserved || wm.count > GWAKE_WAKE_MANY_MAX)
+	if ((wm.flags & ~GWAKE_WAKE_SLEEPER) || wm.reserved ||
+	    wm.count > GWAKE_WAKE_MANY_MAX)
 		return -EINVAL;
 	if (!wm.count)
 		return 0;
@@ -197,7 +203,8 @@ static long gwake_ioctl_wake_many(struct gwake_wake_many __user *uarg)
 			   wm.count * sizeof(*handles)))
 		ret = -EFAULT;
 	else
-		ret = gwake_wake_many(handles, wm.count);
+		ret = gwake_wake_many(handles, wm.count,
+				      wm.flags & GWAKE_WAKE_SLEEPER);
 	if (handles != onstack)
 		kfree(handles);
 	return ret;
@@ -217,7 +224,8 @@ static long gwake_dev_ioctl(struct file *file, unsigned int cmd,
 	case GWAKE_IOC_UNREGISTER:
 		return gwake_ioctl_unregister(gf, uarg);
 	case GWAKE_IOC_BLOCK:
-		return gwake_ioctl_block(gf, uarg);
+	case GWAKE_IOC_BLOCK_VER0:
+		return gwake_ioctl_block(gf, uarg, _IOC_SIZE(cmd));
 	case GWAKE_IOC_WAKE:
 		return gwake_ioctl_wake(uarg);
 	case GWAKE_IOC_SWAP:
@@ -254,10 +262,36 @@ static int gwake_dev_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * mmap() of the caller's shared area (uapi header, "The shared area"): one
+ * region per mapping, shared, within the region; the scheduling state
+ * read-only for good (no VM_MAYWRITE, so mprotect() cannot add it).
+ */
+static int gwake_dev_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	u64 len = vma->vm_end - vma->vm_start;
+	u64 base = off >= GWAKE_MMAP_SCHED ? GWAKE_MMAP_SCHED : GWAKE_MMAP_WORDS;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (off - base >= GWAKE_AREA_SIZE || len > GWAKE_AREA_SIZE - (off - base))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	if (base == GWAKE_MMAP_SCHED && (vma->vm_flags & VM_WRITE))
+		return -EPERM;
+	vma->vm_flags &= ~VM_MAYEXEC;
+	if (base == GWAKE_MMAP_SCHED)
+		vma->vm_flags &= ~VM_MAYWRITE;
+	return gwake_area_mmap(vma);
+}
+
 static const struct file_operations gwake_dev_fops = {
 	.owner		= THIS_MODULE,
 	.open		= gwake_dev_open,
 	.release	= gwake_dev_release,
+	.mmap		= gwake_dev_mmap,
 	.unlocked_ioctl	= gwake_dev_ioctl,
 	/* Every argument has the same layout in 32-bit and 64-bit tasks. */
 	.compat_ioctl	= compat_ptr_ioctl,

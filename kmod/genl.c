@@ -63,14 +63,13 @@ static_assert(GWAKE_STATS_A_MAX - GWAKE_STATS_A_PAD == GWAKE_STAT_NR);
 /* The wake word as the dump reports it. */
 static u32 gwake_thread_state(const struct gwake_reg *reg)
 {
-	switch (atomic_read(&reg->state)) {
-	case GWAKE_PERMIT:
+	s64 w = atomic64_read(reg->word);
+
+	if (w == GWAKE_WORD(reg->gen, GWAKE_WORD_PERMIT))
 		return GWAKE_THREAD_PERMIT;
-	case GWAKE_SLEEPING:
+	if (w == GWAKE_WORD(reg->gen, GWAKE_WORD_SLEEPING))
 		return GWAKE_THREAD_ASLEEP;
-	default:
-		return GWAKE_THREAD_IDLE;
-	}
+	return GWAKE_THREAD_IDLE;
 }
 
 static int gwake_genl_get_stats(struct sk_buff *skb, struct genl_info *info)

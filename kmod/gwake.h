@@ -6,81 +6,99 @@
  *
  *   main.c  module init and exit: the order things come up and go down.
  *   dev.c   /dev/gwake: file operations; the only file that touches user
- *           memory. Copies and validates every ioctl argument, then calls
- *           the mechanism with kernel values.
- *   reg.c   registrations: the two tables, handles, and every way a
+ *           memory through user pointers. Copies and validates every ioctl
+ *           argument and every mmap() request, then calls the mechanism
+ *           with kernel values.
+ *   reg.c   registrations: handles, the task table, and every way a
  *           registration ends (UNREGISTER, close, thread exit, exec).
+ *   area.c  the shared areas: per process, the wake words and scheduling
+ *           state of its registered threads, in pages the module owns and
+ *           maps into the process.
+ *   sched.c the scheduling state: preempt notifiers publish it; the
+ *           partner's state decides how a block waits.
  *   wake.c  the wake word: block, wake, swap, wake-many.
  *   stats.c the per-CPU event counters the mechanism bumps (gwake_stat_inc()).
  *   genl.c  the generic netlink family: the counters and a dump of the
  *           registered threads. Reads only; changes no state.
  *
- * Handles and the two tables
+ * Handles, slots and the task table
  *
- *   handle = generation << GWAKE_ID_BITS | id
+ *   handle = generation << GWAKE_HANDLE_SLOT_BITS | slot	(uapi header)
  *
- *   id is a small number (1 to GWAKE_ID_MAX) allocated for the
- *   registration from an IDA and released when it is freed; it says nothing
- *   about the thread. The generation is a global counter, incremented for
- *   every registration and never 0, so no handle is 0. Two hash tables hold
- *   every live registration:
+ *   Each process (mm) with registered threads has one area (area.c) of
+ *   GWAKE_AREA_SLOTS slots; a registration owns one slot of its process's
+ *   area, and the slot holds its wake word and its scheduling state. The
+ *   generation is a global counter, incremented for every registration and
+ *   never 0, so no handle is 0 and none is ever issued twice (48 bits: 2^48
+ *   registrations before it wraps). A waker finds a registration through
+ *   its own process's area and the handle's slot, and compares the whole
+ *   handle: a handle of another process, or a stale one (its slot free or
+ *   reused), never matches. A thread that has begun to exit (PF_EXITING) is
+ *   stale for its wakers at once.
  *
- *     by id    (gwake_reg.id_node): wakers find a handle's registration by
- *              its id and compare the whole handle, so a stale handle (its
- *              registration ended, its id perhaps reused) never matches a
- *              later one;
- *     by task  (gwake_reg.task_node): the caller's own registration, and
- *              the one a thread exit or exec ends, are found by the
- *              task_struct pointer. Never by TID: a non-leader thread that
- *              execs takes its leader's TID, before the exec can still fail.
+ *   The task table (gwake_reg.task_node) finds the caller's own
+ *   registration, and the one a thread exit or exec ends, by task_struct
+ *   pointer. Never by TID: a non-leader thread that execs takes its
+ *   leader's TID, before the exec can still fail.
  *
- *   The generation has 64 - GWAKE_ID_BITS = 42 bits: a stale handle could
- *   alias a new registration only after 2^42 further registrations
- *   system-wide, and only one that got the same id. A thread that has begun
- *   to exit (PF_EXITING) is stale for its wakers at once, before its
- *   registration is removed at sched_process_exit.
-
- * The wake word (struct gwake_reg.state)
+ * The wake word (gwake_reg.word, in the area: userspace may write it)
+ *
+ *   GWAKE_WORD(gen, state), 64 bits, with the states of the uapi header:
  *
  *   IDLE --wake--> PERMIT            WAKE returns 0: a permit is left
  *   PERMIT --wake--> PERMIT          WAKE returns 0: permits do not add up
  *   SLEEPING --wake--> PERMIT        WAKE returns 1 and wakes the queue
- *   IDLE --block--> SLEEPING         the owner goes to sleep
+ *   IDLE --block--> SLEEPING         the owner goes to sleep (module only)
  *   PERMIT --block--> IDLE           the owner consumes the permit
  *   SLEEPING --signal/timeout--> IDLE  the owner gives up; if that cmpxchg
  *                                    finds PERMIT, a wake won the race and
  *                                    BLOCK consumes it and returns 0.
  *
- *   Wakers only ever write PERMIT (one atomic_xchg(), whatever the old
- *   value); only the owner thread moves the word out of PERMIT or into
- *   SLEEPING. Every transition is a fully ordered atomic RMW, so all the
- *   waker wrote before WAKE is visible to the owner once BLOCK returns 0.
+ *   Every transition is a fully ordered atomic RMW that names the
+ *   generation, so all the waker wrote before WAKE is visible to the owner
+ *   once BLOCK returns 0, and a wake through a stale handle changes
+ *   nothing. Userspace makes the same transitions in the mapped word
+ *   (IDLE/PERMIT -> PERMIT, and SLEEPING -> PERMIT followed by WAKE with
+ *   GWAKE_WAKE_SLEEPER), and consumes a permit itself.
+ *
+ *   Userspace can also write garbage. The module never trusts the word:
+ *   it reads it only with atomic operations on its own mapping of the page,
+ *   derives nothing from it but "is it the value I expect", and when it
+ *   finds something else it repairs the word (GWAKE_WORD(gen, IDLE) or
+ *   PERMIT) and treats it as a wakeup: a thread whose word was scribbled on
+ *   gets at worst a spurious return from BLOCK, and a sleeper woken through
+ *   the module is never lost. When a registration ends its word becomes
+ *   FREE (0), so that userspace wakers fall back to the ioctl, which says
+ *   -ESRCH.
  *
  * Locking rules (outermost first; nothing else nests):
  *
  *   gwake_file.lock        spinlock_t. Protects gwake_file.regs and every
  *                          gwake_reg.file_node on it. Process context only.
- *   table bucket locks     hlist_bl_lock(), bit spinlocks (preemption
- *                          off), one per chain of each table. Each protects
- *                          its chain and the gwake_reg.task_node or
- *                          .id_node on it. Taken alone (never one bucket
- *                          lock inside another), or inside gwake_file.lock
- *                          by gwake_file_release(). Bit locks, not
- *                          spinlock_t (nor an xarray's lock), because the
- *                          exit and exec tracepoint probes remove entries
- *                          with preemption disabled, where a spinlock_t
- *                          sleeps on PREEMPT_RT. Under them: no spinlock_t,
- *                          nothing that sleeps, no allocation.
+ *   task table bucket lock hlist_bl_lock(), a bit spinlock (preemption
+ *                          off). Protects its chain and gwake_reg.task_node.
+ *                          Taken alone, or inside gwake_file.lock by
+ *                          gwake_file_release(). A bit lock and not a
+ *                          spinlock_t because the exit and exec tracepoint
+ *                          probes remove entries with preemption disabled,
+ *                          where a spinlock_t sleeps on PREEMPT_RT. Under
+ *                          it: no spinlock_t, nothing that sleeps, no
+ *                          allocation.
+ *   gwake_areas_lock,      area.c: the table of areas and an area's slot
+ *   gwake_area.lock        bitmap. Process context only, never nested.
  *   gwake_reg.wq.lock      inside the wait-queue API; a leaf.
  *
- *   No lock is global: WAKE, BLOCK, SWAP and WAKE_MANY read the tables under
- *   rcu_read_lock() only, and take at most the target's wait-queue lock.
- *   REGISTER and the free take the IDA's internal lock, in process context.
+ *   No lock is global on the hot paths: WAKE, BLOCK, SWAP and WAKE_MANY find
+ *   registrations under rcu_read_lock() only, and take at most the
+ *   target's wait-queue lock. REGISTER and the frees take the area locks.
+ *   The preempt notifiers (sched.c) run with the run-queue lock held and
+ *   interrupts off: they write only the owner's scheduling-state slot, a
+ *   page the module owns, and take no lock.
  *
  *   The netlink family takes none of these locks either. Its thread dump
  *   walks the task table one chain at a time under rcu_read_lock()
  *   (gwake_reg_walk_chain()), as wakers do, and reads a registration's
- *   immutable fields, its wake word (atomic_read()) and its owner-written
+ *   immutable fields, its wake word (atomic64_read()) and its owner-written
  *   counters (READ_ONCE()); a registration it sees stays allocated until
  *   the walk of that chain ends. The family is parallel_ops, so not even
  *   genl_mutex is held. Statistics are per-CPU counters, bumped with
@@ -88,60 +106,73 @@
  *
  * Lifetime and ownership of a registration
  *
- *   A registration is created by REGISTER, linked on its file's list, then
- *   hashed by id and last by task. It is ended by exactly one
- *   gwake_reg_remove() that finds it still hashed by task: UNREGISTER, the
- *   release of its file, the exit of its thread (sched_process_exit probe)
- *   or an exec by its thread (sched_process_exec probe). That caller owns
- *   the end: it unhashes it from both tables and queues the free; any other
- *   caller finds it unhashed and does nothing. The free runs after an RCU
- *   grace period (queue_rcu_work()), because wakers may still hold the
- *   pointer under rcu_read_lock(), and in process context, because it takes
- *   gwake_file.lock to unlink the registration, releases the id and may
- *   drop the last reference to an mm. Until then the registration keeps a
- *   reference to its task, its mm and its file, so none of those pointers
- *   can be recycled while a lookup might compare against it, and its id is
+ *   A registration is created by REGISTER in its owner thread: it takes a
+ *   slot, attaches a preempt notifier to the thread (which only the thread
+ *   itself may do and undo), takes a reference to the module for as long
+ *   as the notifier is attached (the thread's notifier list points into
+ *   the module), is published at its slot, linked on its file's list and
+ *   hashed by task.
+ *
+ *   Its end (gwake_reg_end(), once, whoever comes first: UNREGISTER, the
+ *   release of its file, the exit of its thread at sched_process_exit, an
+ *   exec by its thread at sched_process_exec) withdraws it from its slot
+ *   and frees its word: the handle is stale from then on. The end may run
+ *   in any context, and on another thread (the release of the file).
+ *
+ *   Its detach (gwake_reg_detach()) runs only in the owner thread: it
+ *   detaches the notifier, unhashes the registration from the task table,
+ *   drops the module reference and queues the free. The owner detaches at
+ *   UNREGISTER, at its exit and exec (in the probes, which run in the
+ *   thread), and, for a registration the release of its file ended, the
+ *   next time it enters the module (REGISTER, BLOCK, SWAP, UNREGISTER) or
+ *   exits or execs. Until then the ended registration stays attached and
+ *   hashed, its notifier keeps writing its own slot, and the module cannot
+ *   be unloaded.
+ *
+ *   The free runs after an RCU grace period (queue_rcu_work()), because
+ *   wakers may still hold the pointer under rcu_read_lock(), and in process
+ *   context, because it takes gwake_file.lock and the area's lock to give
+ *   back the slot, and may drop the last references to an area, a file, a
+ *   task. Until then the registration keeps a reference to its task, its
+ *   area (which grabs the mm) and its file, so none of those pointers can
+ *   be recycled while a lookup might compare against it, and its slot is
  *   not handed out again.
  *
- *   A registration is removed only by its own thread or by the release of
- *   its file. Neither can run while that thread is inside an ioctl on that
- *   file (the ioctl holds a reference to the file), so BLOCK and SWAP keep
- *   using the caller's registration after rcu_read_unlock() without taking
- *   a reference.
+ *   A registration is freed only by its own thread. BLOCK and SWAP use the
+ *   caller's registration after rcu_read_unlock() without taking a
+ *   reference for that reason.
  */
 #ifndef _GWAKE_PRIVATE_H
 #define _GWAKE_PRIVATE_H
 
 #include <linux/atomic.h>
+#include <linux/gwake.h>
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/list_bl.h>
 #include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
 struct mm_struct;
+struct page;
 struct task_struct;
-
-/* Values of struct gwake_reg.state; see "The wake word" above. */
-enum gwake_word {
-	GWAKE_IDLE = 0,
-	GWAKE_PERMIT = 1,
-	GWAKE_SLEEPING = 2,
-};
+struct vm_area_struct;
 
 /**
  * struct gwake_file - one open file of /dev/gwake
  * @lock:	protects @regs.
  * @regs:	the registrations made through this file and not yet freed
- *		(gwake_reg.file_node). A removed registration stays here until
- *		its free runs after the grace period.
+ *		(gwake_reg.file_node). An ended registration stays here until
+ *		its free runs.
  * @ref:	one for the open file, one per registration on @regs; the last
  *		put frees the structure. This lets the release of the file
- *		return while frees queued by thread exits are still pending.
+ *		return while registrations it ended are still to be freed.
  */
 struct gwake_file {
 	spinlock_t lock;		/* protects @regs */
@@ -149,50 +180,95 @@ struct gwake_file {
 	struct kref ref;
 };
 
+#define GWAKE_AREA_REGIONS	2
+#define GWAKE_REGION_WORDS	0
+#define GWAKE_REGION_SCHED	1
+#define GWAKE_AREA_PAGES	(GWAKE_AREA_SIZE / PAGE_SIZE)
+#define GWAKE_CHUNK_SLOTS	512
+
+/**
+ * struct gwake_area - the shared area of one process (area.c)
+ * @node:	in the table of areas, keyed by @mm; under gwake_areas_lock.
+ * @mm:		the process's mm, grabbed. Immutable. The key.
+ * @ref:	one per registration and per VMA mapping the area.
+ * @lock:	protects @slot_map.
+ * @slot_map:	the slots taken (by registrations not yet freed).
+ * @chunks:	slot -> registration, GWAKE_CHUNK_SLOTS per chunk, allocated
+ *		on demand (cmpxchg()); entries are RCU pointers, set and
+ *		cleared only by the registration's owner of the end.
+ * @pages:	the pages of each region, allocated on first use (cmpxchg());
+ *		never freed before the area.
+ * @free_work:	the free, after a grace period, by the last put.
+ */
+struct gwake_area {
+	struct hlist_node node;
+	struct mm_struct *mm;
+	refcount_t ref;
+	spinlock_t lock;		/* protects @slot_map */
+	unsigned long slot_map[BITS_TO_LONGS(GWAKE_AREA_SLOTS)];
+	struct gwake_reg __rcu **chunks[GWAKE_AREA_SLOTS / GWAKE_CHUNK_SLOTS];
+	struct page *pages[GWAKE_AREA_REGIONS][GWAKE_AREA_PAGES];
+	struct rcu_work free_work;
+};
+
+/* gwake_reg.flags */
+#define GWAKE_REG_ENDED		0	/* its handle is stale */
+
 /**
  * struct gwake_reg - one registered thread: its handle and its wake word
- * @state:	the wake word, an enum gwake_word. Written with atomic RMW
- *		only; see "The wake word" above.
+ * @word:	the wake word, in @area: see "The wake word" above. Atomic
+ *		operations only. Immutable pointer.
+ * @sched:	its scheduling-state slot in @area, written by the module only
+ *		(sched.c). Immutable pointer.
+ * @gen:	the generation of @handle.
  * @wq:		where the owner sleeps in BLOCK and SWAP. One waiter at most;
  *		a queue rather than wake_up_process() so that SWAP can pass
  *		the scheduler's sync hint (__wake_up_sync()).
+ * @flags:	GWAKE_REG_ENDED, set once by gwake_reg_end().
+ * @attached:	the preempt notifier is attached. Read and written by the
+ *		owner thread only.
  * @nr_blocks:	blocks by the owner since it registered; see
  *		GWAKE_THREAD_A_BLOCKS. This and the next two are written by
  *		the owner only (WRITE_ONCE()) and read by the thread dump.
  * @nr_blocks_permit: of those, the ones that took a permit without sleeping.
  * @nr_sleeps:	of those, the ones that slept.
  * @handle:	the handle REGISTER returned. Immutable.
- * @id:		the low bits of @handle, its key in the id table. Immutable.
+ * @slot:	its slot in @area, the low bits of @handle. Immutable.
+ * @area:	the owner's process's area, referenced. Immutable.
  * @task:	the registered thread, referenced, its key in the task table.
  *		Immutable.
- * @mm:		the registering thread's mm, grabbed (mmgrab()). Immutable.
- *		Only compared, never dereferenced: a handle works only for
- *		callers with the same mm.
  * @file:	the file it was registered through, referenced. Immutable.
- * @task_node:	in the task table's chain of @task; protected by its
- *		bucket lock. Unhashed (pprev == NULL) before insertion and
- *		after removal: whoever unhashes it owns the end.
- * @id_node:	in the id table's chain of @id; protected by its bucket
- *		lock. Removed right after @task_node, by the same caller.
+ * @pn:		the preempt notifier on @task (sched.c).
+ * @task_node:	in the task table's chain of @task; protected by its bucket
+ *		lock. Hashed from REGISTER to the detach.
  * @file_node:	in @file->regs; protected by @file->lock.
- * @free_work:	the free, queued by whoever removed the registration.
+ * @free_work:	the free, queued by the detach.
  */
 struct gwake_reg {
-	atomic_t state;
+	atomic64_t *word;
+	struct gwake_sched *sched;
+	u64 gen;
 	wait_queue_head_t wq;
+	unsigned long flags;
+	bool attached;
 	u64 nr_blocks;
 	u64 nr_blocks_permit;
 	u64 nr_sleeps;
 	u64 handle;
-	u32 id;
+	u32 slot;
+	struct gwake_area *area;
 	struct task_struct *task;
-	struct mm_struct *mm;
 	struct gwake_file *file;
+	struct preempt_notifier pn;
 	struct hlist_bl_node task_node;
-	struct hlist_bl_node id_node;
 	struct list_head file_node;
 	struct rcu_work free_work;
 };
+
+static inline bool gwake_reg_ended(const struct gwake_reg *reg)
+{
+	return test_bit(GWAKE_REG_ENDED, &reg->flags);
+}
 
 /*
  * Event counters (stats.c), one per statistics attribute of the netlink
@@ -241,6 +317,7 @@ static inline void gwake_stat_inc(enum gwake_stat stat)
 u64 gwake_stat_read(enum gwake_stat stat);
 
 /* reg.c */
+extern struct workqueue_struct *gwake_free_wq;
 int gwake_reg_init(void);
 void gwake_reg_exit(void);
 struct gwake_file *gwake_file_alloc(void);
@@ -254,11 +331,35 @@ int gwake_reg_walk_chain(unsigned int chain,
 			 int (*fn)(const struct gwake_reg *reg, void *arg),
 			 void *arg);
 
+/* area.c */
+struct gwake_area *gwake_area_get(void);
+void gwake_area_put(struct gwake_area *area);
+struct gwake_area *gwake_area_lookup(void);
+int gwake_area_alloc_slot(struct gwake_area *area, u32 *slot);
+void gwake_area_free_slot(struct gwake_area *area, u32 slot);
+atomic64_t *gwake_area_word(struct gwake_area *area, u32 slot);
+struct gwake_sched *gwake_area_sched(struct gwake_area *area, u32 slot);
+void gwake_area_publish(struct gwake_area *area, u32 slot, struct gwake_reg *reg);
+struct gwake_reg *gwake_area_reg(struct gwake_area *area, u32 slot);
+int gwake_area_mmap(struct vm_area_struct *vma);
+bool gwake_areas_empty(void);
+
+/* sched.c */
+int gwake_sched_init(void);
+void gwake_sched_exit(void);
+void gwake_sched_attach(struct gwake_reg *reg);
+void gwake_sched_detach(struct gwake_reg *reg);
+void gwake_sched_waking(struct gwake_reg *reg);
+void gwake_sched_end(struct gwake_reg *reg);
+bool gwake_sched_spin(struct gwake_reg *self, u64 partner, u64 spin_ns);
+
 /* wake.c */
-int gwake_block(struct gwake_file *gf, const ktime_t *deadline);
-int gwake_wake(u64 handle);
-int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline);
-int gwake_wake_many(const u64 *handles, u32 count);
+int gwake_block(struct gwake_file *gf, const ktime_t *deadline, u64 partner,
+		u64 spin_ns);
+int gwake_wake(u64 handle, bool sleeper);
+int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline,
+	       bool partner);
+int gwake_wake_many(const u64 *handles, u32 count, bool sleepers);
 
 /* dev.c */
 int gwake_dev_init(void);

@@ -1,35 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * gwake registrations: the two tables, handles, and every way a
+ * gwake registrations: handles, the task table, and every way a
  * registration ends. The rules (handle format, lifetime, ownership of the
- * free, lock order) are at the top of gwake.h; this file implements them.
+ * end and of the free, lock order) are at the top of gwake.h; this file
+ * implements them.
  *
  * Locks taken here: gwake_file.lock (gwake_register(), gwake_file_release(),
- * gwake_reg_free()), the table bucket locks (gwake_register(),
- * gwake_reg_remove()) and, inside the IDA, its own lock (gwake_register(),
- * gwake_reg_free(), both in process context). gwake_file_release() is the
- * only place that nests any of them: bucket locks, one at a time, inside
- * the file lock. Lookups take no lock, only RCU, and neither does the
- * netlink thread dump (gwake_reg_walk_chain()).
+ * gwake_reg_free()) and the task table's bucket locks (gwake_register(),
+ * gwake_reg_detach()). gwake_file_release() is the only place that nests
+ * them, a bucket lock inside the file lock. Lookups take no lock, only RCU,
+ * and neither does the netlink thread dump (gwake_reg_walk_chain()). The
+ * area's locks (area.c) are taken alone.
  *
- * Why tables of bit-locked hash chains rather than an xarray: a thread's
+ * Why a table of bit-locked hash chains rather than an xarray: a thread's
  * registration must end when the thread exits and when it execs, and the
  * only hooks for that are tracepoints, whose probes run with preemption
  * disabled (docs/design.md says why tracepoints, and what a missed probe
  * would cost). Removing an xarray entry takes xa_lock, a spinlock_t, which
- * sleeps on PREEMPT_RT; a bit spinlock does not. An xarray erased later,
- * in the free, would need a second grace period before the memory could
- * go. Lookups are RCU walks of one short chain: O(1) for any realistic
- * number of threads.
+ * sleeps on PREEMPT_RT; a bit spinlock does not. Lookups are RCU walks of
+ * one short chain: O(1) for any realistic number of threads.
  */
 #include <linux/bug.h>
-#include <linux/build_bug.h>
 #include <linux/hash.h>
-#include <linux/idr.h>
+#include <linux/module.h>
 #include <linux/rculist_bl.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
-#include <linux/sched/mm.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -42,33 +38,20 @@
 #error "gwake needs CONFIG_TRACEPOINTS: registrations end on sched_process_exit"
 #endif
 
-/*
- * Low bits of a handle: the registration's id. The rest is the generation.
- * GWAKE_ID_MAX is also the most registrations that can exist at once,
- * system-wide; REGISTER fails with -ENOSPC beyond it.
- */
-#define GWAKE_ID_BITS		22
-#define GWAKE_ID_MAX		((1U << GWAKE_ID_BITS) - 1)
-#define GWAKE_GEN_MASK		(U64_MAX >> GWAKE_ID_BITS)
+#define GWAKE_GEN_MASK		(U64_MAX >> GWAKE_HANDLE_SLOT_BITS)
 
 /*
- * 4096 chains a table (32 KiB each). Ids are allocated lowest first, so
- * their low bits spread them perfectly; task_struct pointers are spread by
- * hash_ptr(). With N registered threads a chain holds about N / 4096
- * registrations.
+ * 4096 chains (32 KiB). task_struct pointers are spread by hash_ptr():
+ * with N registered threads a chain holds about N / 4096 registrations.
  */
 #define GWAKE_HASH_BITS		12
 static struct hlist_bl_head gwake_task_table[1 << GWAKE_HASH_BITS];
-static struct hlist_bl_head gwake_id_table[1 << GWAKE_HASH_BITS];
 
-/* The ids of live registrations and of those whose free is pending. */
-static DEFINE_IDA(gwake_ids);
-
-/* The generation of the last handle issued; see gwake_new_handle(). */
+/* The generation of the last handle issued; see gwake_new_gen(). */
 static atomic64_t gwake_generation = ATOMIC64_INIT(0);
 
 static struct kmem_cache *gwake_reg_cache;
-static struct workqueue_struct *gwake_free_wq;
+struct workqueue_struct *gwake_free_wq;
 static struct tracepoint *gwake_tp_exit;
 static struct tracepoint *gwake_tp_exec;
 
@@ -77,12 +60,7 @@ static struct hlist_bl_head *gwake_task_bucket(const struct task_struct *task)
 	return &gwake_task_table[hash_ptr(task, GWAKE_HASH_BITS)];
 }
 
-static struct hlist_bl_head *gwake_id_bucket(u32 id)
-{
-	return &gwake_id_table[id & (ARRAY_SIZE(gwake_id_table) - 1)];
-}
-
-static u64 gwake_new_handle(u32 id)
+static u64 gwake_new_gen(void)
 {
 	u64 gen;
 
@@ -90,7 +68,7 @@ static u64 gwake_new_handle(u32 id)
 	do {
 		gen = atomic64_inc_return(&gwake_generation) & GWAKE_GEN_MASK;
 	} while (!gen);
-	return gen << GWAKE_ID_BITS | id;
+	return gen;
 }
 
 static void gwake_file_free(struct kref *ref)
@@ -105,8 +83,10 @@ static void gwake_file_put(struct gwake_file *gf)
 }
 
 /*
- * The free queued by gwake_reg_remove(), run one grace period after the
- * registration left the table: no RCU reader can still see it.
+ * The free queued by gwake_reg_detach(), run one grace period after the
+ * registration left its slot and the task table: no RCU reader can still
+ * see it. Gives the slot back only now, so that it is never reused while
+ * a waker might still compare against the old registration.
  */
 static void gwake_reg_free(struct work_struct *work)
 {
@@ -118,57 +98,69 @@ static void gwake_reg_free(struct work_struct *work)
 	list_del(&reg->file_node);
 	spin_unlock(&gf->lock);
 	gwake_file_put(gf);
-	ida_free(&gwake_ids, reg->id);
-	mmdrop(reg->mm);
+	gwake_area_free_slot(reg->area, reg->slot);
+	gwake_area_put(reg->area);
 	put_task_struct(reg->task);
 	kmem_cache_free(gwake_reg_cache, reg);
 }
 
 /*
- * As __d_drop() does: unlink @node but keep ->next, so that RCU readers
- * standing on it can walk on, and mark it unhashed (pprev == NULL) for
- * every later caller. Caller holds @b's bucket lock.
+ * End @reg, if nobody did yet: withdraw it from its slot and free its
+ * word, so that its handle is stale from now on, and count the end as
+ * @stat. Returns whether this call ended it. @reg must be alive: the
+ * caller holds rcu_read_lock() or its file's lock, or is its owner.
+ * Callable in any context, with preemption disabled (tracepoint probes):
+ * takes no lock.
  */
-static void gwake_unhash(struct hlist_bl_node *node)
+static bool gwake_reg_end(struct gwake_reg *reg, enum gwake_stat stat)
 {
-	__hlist_bl_del(node);
-	node->pprev = NULL;
-}
-
-/*
- * Unhashes @reg from the task table if it still is there, and then owns its
- * end: unhashes it from the id table and queues its free. Returns whether
- * this call removed it. @reg must be alive: the caller holds
- * rcu_read_lock(), holds its file's lock, or is its owner thread in an
- * ioctl on its file. Callable with preemption disabled (tracepoint
- * probes): takes only bit spinlocks, one at a time, and call_rcu() does
- * not sleep.
- */
-static bool gwake_reg_remove(struct gwake_reg *reg)
-{
-	struct hlist_bl_head *b = gwake_task_bucket(reg->task);
-	bool removed = false;
-
-	hlist_bl_lock(b);
-	if (!hlist_bl_unhashed(&reg->task_node)) {
-		gwake_unhash(&reg->task_node);
-		removed = true;
-	}
-	hlist_bl_unlock(b);
-	if (!removed)
+	if (test_and_set_bit(GWAKE_REG_ENDED, &reg->flags))
 		return false;
-
-	/* Only the owner of the end gets here, so only once. */
-	b = gwake_id_bucket(reg->id);
-	hlist_bl_lock(b);
-	gwake_unhash(&reg->id_node);
-	hlist_bl_unlock(b);
-
-	queue_rcu_work(gwake_free_wq, &reg->free_work);
+	gwake_area_publish(reg->area, reg->slot, NULL);
+	/* FREE: userspace wakers fail their CAS and ask the module: -ESRCH. */
+	atomic64_set(reg->word, GWAKE_WORD(0, GWAKE_WORD_FREE));
+	gwake_sched_end(reg);
+	gwake_stat_inc(stat);
 	return true;
 }
 
-/* The registration of @task, if any (at most one). Caller holds RCU. */
+/*
+ * The owner detaches its ended registration: the preempt notifier off its
+ * thread, out of the task table, the module reference dropped, the free
+ * queued. Context: the owner thread, any context (the exit and exec probes
+ * run with preemption disabled): bit locks only, and call_rcu() does not
+ * sleep. The module reference was the notifier's; what holds the module
+ * after it is the caller's own (an ioctl's file) or, in the probes,
+ * gwake_reg_exit()'s wait for them.
+ */
+static void gwake_reg_detach(struct gwake_reg *reg)
+{
+	struct hlist_bl_head *b = gwake_task_bucket(reg->task);
+
+	if (WARN_ON_ONCE(reg->task != current || !gwake_reg_ended(reg) ||
+			 !reg->attached))
+		return;
+	gwake_sched_detach(reg);
+	reg->attached = false;
+
+	hlist_bl_lock(b);
+	/*
+	 * As __d_drop() does: unlink but keep ->next, so that RCU readers
+	 * standing on this node can walk on.
+	 */
+	__hlist_bl_del(&reg->task_node);
+	reg->task_node.pprev = NULL;
+	hlist_bl_unlock(b);
+
+	queue_rcu_work(gwake_free_wq, &reg->free_work);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * The registration of @task in the task table, ended or not (at most one:
+ * an ended one is detached before its thread registers again). Caller
+ * holds RCU.
+ */
 static struct gwake_reg *gwake_reg_find_task(const struct task_struct *task)
 {
 	struct hlist_bl_node *pos;
@@ -181,65 +173,79 @@ static struct gwake_reg *gwake_reg_find_task(const struct task_struct *task)
 	return NULL;
 }
 
+/*
+ * The caller's registration, ended or not, or NULL. The result stays valid
+ * without RCU: only the caller itself frees it.
+ */
+static struct gwake_reg *gwake_reg_mine(void)
+{
+	struct gwake_reg *reg;
+
+	rcu_read_lock();
+	reg = gwake_reg_find_task(current);
+	rcu_read_unlock();
+	return reg;
+}
+
 /**
  * gwake_reg_lookup() - find a registration by handle for a waker
  * @handle:	a handle from userspace, unchecked.
  *
  * Context: rcu_read_lock() held by the caller; the result is valid until
  * it drops it.
- * Return: the registration @handle names if it is still registered, its
- * thread is not exiting and it belongs to the caller's mm, else NULL
+ * Return: the registration @handle names if it has not ended, its thread
+ * is not exiting, and it belongs to the caller's process (mm), else NULL
  * (stale, foreign or never issued).
  */
 struct gwake_reg *gwake_reg_lookup(u64 handle)
 {
-	u32 id = (u32)(handle & GWAKE_ID_MAX);
-	struct hlist_bl_node *pos;
+	struct gwake_area *area = gwake_area_lookup();
 	struct gwake_reg *reg;
 
-	hlist_bl_for_each_entry_rcu(reg, pos, gwake_id_bucket(id), id_node) {
-		if (reg->handle != handle)
-			continue;
-		if (reg->mm != current->mm)
-			return NULL;
-		/*
-		 * A thread that has begun to exit is gone for its wakers. Its
-		 * registration is removed later, at sched_process_exit, which
-		 * comes after exit_mm() has already told pthread_join() (by
-		 * clearing the TID word) that the thread is dead: without
-		 * this, a joined thread's handle could still be live.
-		 */
-		if (READ_ONCE(reg->task->flags) & PF_EXITING)
-			return NULL;
-		return reg;
-	}
-	return NULL;
-}
-
-/**
- * gwake_reg_self() - the calling thread's registration on a file
- * @gf:		the file the caller is in an ioctl on.
- *
- * Context: process context, in an ioctl on @gf. The result stays valid for
- * the rest of that ioctl without RCU: only the caller itself or the
- * release of @gf can remove it (see gwake.h).
- * Return: the registration, or NULL if the caller is not registered on @gf.
- */
-struct gwake_reg *gwake_reg_self(struct gwake_file *gf)
-{
-	struct gwake_reg *reg;
-
-	rcu_read_lock();
-	reg = gwake_reg_find_task(current);
-	/* Registered through another file: that file may go away any time. */
-	if (reg && reg->file != gf)
-		reg = NULL;
-	rcu_read_unlock();
+	if (!area)
+		return NULL;
+	reg = gwake_area_reg(area, GWAKE_HANDLE_SLOT(handle));
+	if (!reg || reg->handle != handle || gwake_reg_ended(reg))
+		return NULL;
+	/*
+	 * A thread that has begun to exit is gone for its wakers. Its
+	 * registration ends later, at sched_process_exit, which comes after
+	 * exit_mm() has already told pthread_join() (by clearing the TID
+	 * word) that the thread is dead: without this, a joined thread's
+	 * handle could still be live.
+	 */
+	if (READ_ONCE(reg->task->flags) & PF_EXITING)
+		return NULL;
 	return reg;
 }
 
 /**
- * gwake_reg_nr_chains() - the number of chains of the registration table
+ * gwake_reg_self() - the calling thread's live registration on a file
+ * @gf:		the file the caller is in an ioctl on.
+ *
+ * A registration of the caller that the release of its file ended is
+ * detached here, on the way.
+ *
+ * Context: process context, in an ioctl on @gf. The result stays valid for
+ * the rest of that ioctl without RCU: only the caller itself frees it.
+ * Return: the registration, or NULL if the caller is not registered on @gf.
+ */
+struct gwake_reg *gwake_reg_self(struct gwake_file *gf)
+{
+	struct gwake_reg *reg = gwake_reg_mine();
+
+	if (reg && gwake_reg_ended(reg)) {
+		gwake_reg_detach(reg);
+		return NULL;
+	}
+	/* Registered through another file: that file may go away any time. */
+	if (reg && reg->file != gf)
+		reg = NULL;
+	return reg;
+}
+
+/**
+ * gwake_reg_nr_chains() - the number of chains of the task table
  *
  * Return: the bound of the @chain argument of gwake_reg_walk_chain().
  */
@@ -249,18 +255,18 @@ unsigned int gwake_reg_nr_chains(void)
 }
 
 /**
- * gwake_reg_walk_chain() - visit every registration of one chain
+ * gwake_reg_walk_chain() - visit every live registration of one chain
  * @chain:	0 to gwake_reg_nr_chains() - 1.
- * @fn:		called for each registration on the chain, under
- *		rcu_read_lock(): it must not sleep, and @reg is valid only
- *		until it returns. A non-zero return stops the walk.
+ * @fn:		called for each registration on the chain that has not
+ *		ended, under rcu_read_lock(): it must not sleep, and @reg is
+ *		valid only until it returns. A non-zero return stops the walk.
  * @arg:	passed to @fn.
  *
  * The walk sees the chain as RCU readers do: a registration hashed before
- * the walk began and still hashed when it ends is visited exactly once,
- * one removed meanwhile may or may not be. Visits follow the chain's order,
- * which changes between walks only where registrations were removed and at
- * its head, where new ones are inserted.
+ * the walk began and still live when it ends is visited exactly once, one
+ * registered or ended meanwhile may or may not be. Visits follow the
+ * chain's order, which changes between walks only where registrations were
+ * removed and at its head, where new ones are inserted.
  *
  * Context: any context that may take rcu_read_lock(); takes no lock.
  * Return: the first non-zero return of @fn, else 0.
@@ -277,6 +283,8 @@ int gwake_reg_walk_chain(unsigned int chain,
 		return -EINVAL;
 	rcu_read_lock();
 	hlist_bl_for_each_entry_rcu(reg, pos, &gwake_task_table[chain], task_node) {
+		if (gwake_reg_ended(reg))
+			continue;
 		ret = fn(reg, arg);
 		if (ret)
 			break;
@@ -294,69 +302,78 @@ int gwake_reg_walk_chain(unsigned int chain,
  *
  * Context: process context, may sleep.
  * Return: 0, -EBUSY if the caller is registered through another file,
- * -ENOSPC if GWAKE_ID_MAX registrations exist already, -ENOMEM.
+ * -ENOSPC if its process's area has no free slot, -ENOMEM.
  */
 int gwake_register(struct gwake_file *gf, u64 *handle, bool *created)
 {
+	struct gwake_area *area;
 	struct hlist_bl_head *b;
 	struct gwake_reg *reg;
-	int ret = 0, id;
+	u32 slot;
+	int ret;
 
 	*created = false;
-	rcu_read_lock();
-	reg = gwake_reg_find_task(current);
-	if (reg) {
-		if (reg->file == gf)
-			*handle = reg->handle;
-		else
-			ret = -EBUSY;
+	reg = gwake_reg_mine();
+	if (reg && gwake_reg_ended(reg)) {
+		/* Ended by the release of its file: ours to detach. */
+		gwake_reg_detach(reg);
+		reg = NULL;
 	}
-	rcu_read_unlock();
-	if (reg)
-		return ret;
+	if (reg) {
+		if (reg->file != gf)
+			return -EBUSY;
+		*handle = reg->handle;
+		return 0;
+	}
 
 	/*
 	 * No race with ourselves: only this thread registers itself, and
-	 * nobody else can remove a registration of ours before it is hashed.
+	 * nobody else can end a registration of ours before it is published.
 	 */
 	reg = kmem_cache_zalloc(gwake_reg_cache, GFP_KERNEL);
 	if (!reg)
 		return -ENOMEM;
-	id = ida_alloc_range(&gwake_ids, 1, GWAKE_ID_MAX, GFP_KERNEL);
-	if (id < 0) {
-		kmem_cache_free(gwake_reg_cache, reg);
-		return id;	/* -ENOSPC or -ENOMEM */
+	area = gwake_area_get();
+	if (!area) {
+		ret = -ENOMEM;
+		goto err_reg;
 	}
-	atomic_set(&reg->state, GWAKE_IDLE);
+	ret = gwake_area_alloc_slot(area, &slot);
+	if (ret)
+		goto err_area;
+
+	reg->gen = gwake_new_gen();
+	reg->slot = slot;
+	reg->handle = reg->gen << GWAKE_HANDLE_SLOT_BITS | slot;
+	reg->area = area;
+	reg->word = gwake_area_word(area, slot);
+	reg->sched = gwake_area_sched(area, slot);
+	atomic64_set(reg->word, GWAKE_WORD(reg->gen, GWAKE_WORD_IDLE));
 	init_waitqueue_head(&reg->wq);
-	reg->id = id;
-	reg->handle = gwake_new_handle(id);
 	get_task_struct(current);
 	reg->task = current;
-	mmgrab(current->mm);
-	reg->mm = current->mm;
 	kref_get(&gf->ref);
 	reg->file = gf;
 	INIT_HLIST_BL_NODE(&reg->task_node);
-	INIT_HLIST_BL_NODE(&reg->id_node);
 	INIT_RCU_WORK(&reg->free_work, gwake_reg_free);
+
+	/* The notifier points into the module: hold it while attached. */
+	__module_get(THIS_MODULE);
+	gwake_sched_attach(reg);
+	reg->attached = true;
 	gwake_stat_inc(GWAKE_STAT_REGISTERS);
 
-	/* On the file's list first, so whoever removes it can find it. */
+	/* On the file's list first, so whoever ends it can find it. */
 	spin_lock(&gf->lock);
 	list_add_tail(&reg->file_node, &gf->regs);
 	spin_unlock(&gf->lock);
 
 	/*
-	 * Publish, by id for wakers, then by task, which makes it ours to
-	 * end: gwake_reg_remove() unhashes the id node only after it took the
-	 * task node, and nobody can take it before it is hashed there.
-	 * hlist_bl_add_head_rcu() orders the stores above first.
+	 * Publish, at the slot for wakers, then by task for the probes and
+	 * ourselves. rcu_assign_pointer() and hlist_bl_add_head_rcu() order
+	 * the stores above first.
 	 */
-	b = gwake_id_bucket(reg->id);
-	hlist_bl_lock(b);
-	hlist_bl_add_head_rcu(&reg->id_node, b);
-	hlist_bl_unlock(b);
+	gwake_area_publish(area, slot, reg);
 	b = gwake_task_bucket(current);
 	hlist_bl_lock(b);
 	hlist_bl_add_head_rcu(&reg->task_node, b);
@@ -365,10 +382,16 @@ int gwake_register(struct gwake_file *gf, u64 *handle, bool *created)
 	*handle = reg->handle;
 	*created = true;
 	return 0;
+
+err_area:
+	gwake_area_put(area);
+err_reg:
+	kmem_cache_free(gwake_reg_cache, reg);
+	return ret;
 }
 
 /**
- * gwake_unregister() - drop the calling thread's registration on a file
+ * gwake_unregister() - end the calling thread's registration on a file
  * @gf:		the file the caller is in an ioctl on.
  *
  * The handle is stale from now on; a pending permit is discarded with the
@@ -384,8 +407,8 @@ int gwake_unregister(struct gwake_file *gf)
 
 	if (!reg)
 		return -ENOENT;
-	if (gwake_reg_remove(reg))
-		gwake_stat_inc(GWAKE_STAT_UNREGISTERS);
+	gwake_reg_end(reg, GWAKE_STAT_UNREGISTERS);
+	gwake_reg_detach(reg);
 	return 0;
 }
 
@@ -411,44 +434,48 @@ struct gwake_file *gwake_file_alloc(void)
  * gwake_file_release() - end every registration of a file being released
  * @gf:		the file; its open-file reference is dropped.
  *
- * Registrations that a thread exit or exec removed already are still on
- * the list until their free runs; they are left to it. @gf itself is freed
- * by whichever put comes last.
+ * Registrations that ended already are left as they are. The caller's own
+ * registration is detached at once; another thread's stays attached until
+ * that thread next enters the module, exits or execs (gwake.h). @gf itself
+ * is freed by whichever put comes last.
  *
  * Context: process context (the file's ->release()).
  */
 void gwake_file_release(struct gwake_file *gf)
 {
-	struct gwake_reg *reg;
+	struct gwake_reg *reg, *mine = NULL;
 
 	spin_lock(&gf->lock);
 	list_for_each_entry(reg, &gf->regs, file_node) {
-		if (gwake_reg_remove(reg))
-			gwake_stat_inc(GWAKE_STAT_RELEASES);
+		gwake_reg_end(reg, GWAKE_STAT_RELEASES);
+		if (reg->task == current && reg->attached)
+			mine = reg;
 	}
 	spin_unlock(&gf->lock);
+	/* Ours stays on the list (and alive) until its free runs. */
+	if (mine)
+		gwake_reg_detach(mine);
 	gwake_file_put(gf);
 }
 
 /*
- * End the registration of @task, if it has one. Runs in the tracepoint
- * probes below, with preemption disabled. Found by the task itself, not
- * by TID: a non-leader thread that execs has taken its leader's TID by the
- * time either probe runs for it.
+ * End and detach the registration of @task, if it has one; @task is
+ * current. Runs in the tracepoint probes below, with preemption disabled.
+ * Found by the task itself, not by TID: a non-leader thread that execs has
+ * taken its leader's TID by the time either probe runs for it.
  */
-static void gwake_reg_remove_task(struct task_struct *task)
+static void gwake_reg_remove_current(struct task_struct *task)
 {
-	struct hlist_bl_head *b = gwake_task_bucket(task);
 	struct gwake_reg *reg;
 
 	/* The common case on a busy system: no registration in this chain. */
-	if (hlist_bl_empty(b))
+	if (hlist_bl_empty(gwake_task_bucket(task)))
 		return;
-	rcu_read_lock();
-	reg = gwake_reg_find_task(task);
-	if (reg && gwake_reg_remove(reg))
-		gwake_stat_inc(GWAKE_STAT_EXITS);
-	rcu_read_unlock();
+	reg = gwake_reg_mine();
+	if (!reg)
+		return;
+	gwake_reg_end(reg, GWAKE_STAT_EXITS);
+	gwake_reg_detach(reg);
 }
 
 /*
@@ -459,7 +486,7 @@ static void gwake_reg_remove_task(struct task_struct *task)
  */
 static void gwake_probe_exit(void *data, struct task_struct *task)
 {
-	gwake_reg_remove_task(task);
+	gwake_reg_remove_current(task);
 }
 
 /*
@@ -473,7 +500,7 @@ static void gwake_probe_exit(void *data, struct task_struct *task)
 static void gwake_probe_exec(void *data, struct task_struct *task,
 			     pid_t old_pid, struct linux_binprm *bprm)
 {
-	gwake_reg_remove_task(task);
+	gwake_reg_remove_current(task);
 }
 
 static void gwake_tp_find(struct tracepoint *tp, void *priv)
@@ -485,7 +512,7 @@ static void gwake_tp_find(struct tracepoint *tp, void *priv)
 }
 
 /**
- * gwake_reg_init() - set up the registration table and its exit hooks
+ * gwake_reg_init() - set up the registrations and their exit hooks
  *
  * Context: module init.
  * Return: 0 or a negative errno; nothing is left set up on failure.
@@ -512,9 +539,12 @@ int gwake_reg_init(void)
 		ret = -ENOMEM;
 		goto err_cache;
 	}
-	ret = tracepoint_probe_register(gwake_tp_exit, gwake_probe_exit, NULL);
+	ret = gwake_sched_init();
 	if (ret)
 		goto err_wq;
+	ret = tracepoint_probe_register(gwake_tp_exit, gwake_probe_exit, NULL);
+	if (ret)
+		goto err_sched;
 	ret = tracepoint_probe_register(gwake_tp_exec, gwake_probe_exec, NULL);
 	if (ret)
 		goto err_exit;
@@ -523,6 +553,8 @@ int gwake_reg_init(void)
 err_exit:
 	tracepoint_probe_unregister(gwake_tp_exit, gwake_probe_exit, NULL);
 	tracepoint_synchronize_unregister();
+err_sched:
+	gwake_sched_exit();
 err_wq:
 	destroy_workqueue(gwake_free_wq);
 err_cache:
@@ -533,9 +565,10 @@ err_cache:
 /**
  * gwake_reg_exit() - tear down what gwake_reg_init() set up
  *
- * Context: module exit, after the device is gone. No file is open (each
- * holds a module reference), so every registration has been removed; only
- * probes still running and queued frees remain, and both are waited for.
+ * Context: module exit, after the device is gone. No file is open and no
+ * notifier is attached (each holds a module reference), so every
+ * registration has been detached; only probes still running and queued
+ * frees remain, and both are waited for.
  */
 void gwake_reg_exit(void)
 {
@@ -545,15 +578,19 @@ void gwake_reg_exit(void)
 	tracepoint_probe_unregister(gwake_tp_exit, gwake_probe_exit, NULL);
 	tracepoint_synchronize_unregister();
 
-	for (i = 0; i < ARRAY_SIZE(gwake_task_table); i++) {
+	for (i = 0; i < ARRAY_SIZE(gwake_task_table); i++)
 		WARN_ON_ONCE(!hlist_bl_empty(&gwake_task_table[i]));
-		WARN_ON_ONCE(!hlist_bl_empty(&gwake_id_table[i]));
-	}
 
-	/* Every queue_rcu_work() has queued its work; then run them all. */
+	/*
+	 * Every queue_rcu_work() has queued its work; then run them all. A
+	 * registration's free may put the last reference to an area, whose
+	 * free is queued the same way: twice.
+	 */
+	rcu_barrier();
+	flush_workqueue(gwake_free_wq);
 	rcu_barrier();
 	destroy_workqueue(gwake_free_wq);
+	WARN_ON_ONCE(!gwake_areas_empty());
+	gwake_sched_exit();
 	kmem_cache_destroy(gwake_reg_cache);
-	WARN_ON_ONCE(!ida_is_empty(&gwake_ids));
-	ida_destroy(&gwake_ids);
 }

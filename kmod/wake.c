@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gwake wake word: block, wake, swap, wake-many. The protocol (states,
- * who may write what, memory ordering) is at the top of gwake.h.
+ * who may write what, memory ordering, what the module does with a word
+ * userspace scribbled on) is at the top of gwake.h.
  *
  * Locks taken here: only the target's wait-queue lock, inside the
  * wait-queue API (prepare_to_wait(), finish_wait(), __wake_up*()). Targets
@@ -11,14 +12,18 @@
  * this CPU (gwake_stat_inc(), stats.c): a wake in __gwake_wake(), a block
  * in gwake_word_block(), which also keeps the owner's own counters. The
  * WAKE_MANY call itself is counted in dev.c, where a call that fails to
- * copy its array (and never reaches this file) is seen too.
+ * copy its array (and never reaches this file) is seen too. A wake or a
+ * block that userspace completes in the shared word makes no system call
+ * and is not counted.
  *
  * Why a wait is race free: the owner puts itself on reg->wq and sets its
  * task state (prepare_to_wait(), a full barrier) before it moves the word
- * IDLE -> SLEEPING. A waker that reads SLEEPING in its atomic_xchg() then
- * takes the queue lock after the owner queued itself, finds it and makes it
- * runnable, whether or not it has reached schedule() yet. A waker that reads
- * IDLE leaves PERMIT, and the owner's cmpxchg sees it and does not sleep.
+ * IDLE -> SLEEPING. A waker that reads SLEEPING in its cmpxchg() (in the
+ * module, or in userspace followed by WAKE with GWAKE_WAKE_SLEEPER) then
+ * takes the queue lock after the owner queued itself, finds it and makes
+ * it runnable, whether or not it has reached schedule() yet. A waker that
+ * reads IDLE leaves PERMIT, and the owner's cmpxchg sees it and does not
+ * sleep.
  */
 #include <linux/hrtimer.h>
 #include <linux/rcupdate.h>
@@ -28,28 +33,79 @@
 
 #include "gwake.h"
 
+/* The word's values for @reg's generation. */
+static inline s64 gwake_w(const struct gwake_reg *reg, unsigned int state)
+{
+	return GWAKE_WORD(reg->gen, state);
+}
+
 /*
  * The owner takes a pending permit. Fully ordered: it pairs with the
- * waker's atomic_xchg(), so what the waker wrote before WAKE is visible
- * after BLOCK returns. Only the owner leaves PERMIT, so once the owner has
- * seen PERMIT this cannot fail.
+ * waker's RMW, so what the waker wrote before WAKE is visible after BLOCK
+ * returns.
  */
 static bool gwake_take_permit(struct gwake_reg *reg)
 {
-	return atomic_cmpxchg(&reg->state, GWAKE_PERMIT, GWAKE_IDLE) ==
-	       GWAKE_PERMIT;
+	s64 permit = gwake_w(reg, GWAKE_WORD_PERMIT);
+
+	return atomic64_try_cmpxchg(reg->word, &permit,
+				    gwake_w(reg, GWAKE_WORD_IDLE));
+}
+
+/*
+ * Is @w a word of @reg's registration at all? Anything else was written by
+ * userspace (or is FREE, but a live owner's word is never FREE).
+ */
+static bool gwake_word_valid(const struct gwake_reg *reg, s64 w)
+{
+	return GWAKE_WORD_GEN((u64)w) == reg->gen &&
+	       GWAKE_WORD_STATE(w) != GWAKE_WORD_FREE;
+}
+
+/*
+ * The owner found garbage in its word: repair it, and report a wakeup (a
+ * wake may have been lost to the scribble; a spurious return is what the
+ * thread that scribbled gets).
+ */
+static int gwake_word_repair(struct gwake_reg *reg)
+{
+	atomic64_set(reg->word, gwake_w(reg, GWAKE_WORD_IDLE));
+	return 0;
 }
 
 /*
  * Set @reg's permit, and wake its owner if it was asleep. Returns 1 if it
- * was (counted as woken even if it has not reached schedule() yet), else
- * 0. Caller holds RCU, which keeps @reg and its wait queue alive even if
- * the registration is being removed.
+ * was (counted as woken even if it has not reached schedule() yet), 0 if a
+ * permit is left, -ESRCH if the registration ended meanwhile. With
+ * @sleeper, userspace made the word PERMIT already, having found SLEEPING:
+ * only the wakeup is left to do. Caller holds RCU, which keeps @reg and its
+ * wait queue alive even if the registration is ending.
  */
-static int gwake_word_wake(struct gwake_reg *reg, bool sync)
+static int gwake_word_wake(struct gwake_reg *reg, bool sync, bool sleeper)
 {
-	if (atomic_xchg(&reg->state, GWAKE_PERMIT) != GWAKE_SLEEPING)
-		return 0;
+	s64 permit = gwake_w(reg, GWAKE_WORD_PERMIT), old;
+
+	if (!sleeper) {
+		old = atomic64_read(reg->word);
+		do {
+			/*
+			 * Ended: its word is FREE now (or about to be), and
+			 * must stay so: nothing to wake. A live owner's word
+			 * is never FREE unless userspace made it so.
+			 */
+			if (gwake_reg_ended(reg) ||
+			    old == GWAKE_WORD(0, GWAKE_WORD_FREE))
+				return -ESRCH;
+		} while (!atomic64_try_cmpxchg(reg->word, &old, permit));
+		/*
+		 * IDLE or PERMIT: the owner will find the permit. Anything
+		 * else but SLEEPING is a scribble: the owner may be asleep
+		 * with it, so wake it too.
+		 */
+		if (old == gwake_w(reg, GWAKE_WORD_IDLE) || old == permit)
+			return 0;
+	}
+	gwake_sched_waking(reg);
 	/* One waiter at most: the owner. */
 	if (sync)
 		__wake_up_sync(&reg->wq, TASK_INTERRUPTIBLE);
@@ -61,12 +117,14 @@ static int gwake_word_wake(struct gwake_reg *reg, bool sync)
 /*
  * Consume @reg's permit, sleeping until one is set, a signal arrives or
  * @deadline (absolute CLOCK_MONOTONIC, or NULL for none) passes. The
- * caller is @reg's owner. Returns 0, -ETIMEDOUT, or @intr when a signal
- * interrupted the wait; *@slept tells whether it called schedule().
+ * caller is @reg's owner. With a @partner handle, first wait as
+ * gwake_sched_spin() decides. Returns 0, -ETIMEDOUT, or @intr when a
+ * signal interrupted the wait; *@slept tells whether it called schedule().
  */
 static int __gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
-			      int intr, bool *slept)
+			      u64 partner, u64 spin_ns, int intr, bool *slept)
 {
+	s64 idle = gwake_w(reg, GWAKE_WORD_IDLE), sleeping, w;
 	struct hrtimer_sleeper timer, *to = NULL;
 	DEFINE_WAIT(wait);
 	int ret;
@@ -74,11 +132,18 @@ static int __gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
 	/* A pending permit: no wait queue, no timer. */
 	if (gwake_take_permit(reg))
 		return 0;
+	if (!gwake_word_valid(reg, atomic64_read(reg->word)))
+		return gwake_word_repair(reg);
 
 	if (deadline) {
 		/* A deadline already past only takes a pending permit. */
 		if (ktime_compare(*deadline, ktime_get()) <= 0)
 			return -ETIMEDOUT;
+	}
+	if (partner && gwake_sched_spin(reg, partner, spin_ns) &&
+	    gwake_take_permit(reg))
+		return 0;
+	if (deadline) {
 		/* As futex_setup_timer() does, with the caller's slack. */
 		to = &timer;
 		hrtimer_init_sleeper_on_stack(to, CLOCK_MONOTONIC,
@@ -88,6 +153,7 @@ static int __gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
 		hrtimer_sleeper_start_expires(to, HRTIMER_MODE_ABS);
 	}
 
+	sleeping = gwake_w(reg, GWAKE_WORD_SLEEPING);
 	for (;;) {
 		/*
 		 * TASK_FREEZABLE as futex: the freezer may freeze us asleep,
@@ -96,10 +162,11 @@ static int __gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
 		prepare_to_wait(&reg->wq, &wait,
 				TASK_INTERRUPTIBLE | TASK_FREEZABLE);
 		/* IDLE -> SLEEPING; already SLEEPING after a spurious wakeup. */
-		if (atomic_cmpxchg(&reg->state, GWAKE_IDLE, GWAKE_SLEEPING) ==
-		    GWAKE_PERMIT) {
-			gwake_take_permit(reg);
-			ret = 0;
+		w = idle;
+		if (!atomic64_try_cmpxchg(reg->word, &w, sleeping) &&
+		    w != sleeping) {
+			ret = w == gwake_w(reg, GWAKE_WORD_PERMIT) ?
+			      (gwake_take_permit(reg), 0) : gwake_word_repair(reg);
 			goto out;
 		}
 		if (signal_pending(current)) {
@@ -117,11 +184,15 @@ static int __gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
 	/*
 	 * Give up: SLEEPING -> IDLE. If that fails the word is PERMIT: a wake
 	 * raced in first and counted us as woken, so deliver it rather than
-	 * lose it. A wake after the cmpxchg leaves a permit.
+	 * lose it (or garbage: repair it, and return as if woken). A wake
+	 * after the cmpxchg leaves a permit.
 	 */
-	if (atomic_cmpxchg(&reg->state, GWAKE_SLEEPING, GWAKE_IDLE) !=
-	    GWAKE_SLEEPING) {
-		gwake_take_permit(reg);
+	w = sleeping;
+	if (!atomic64_try_cmpxchg(reg->word, &w, idle)) {
+		if (w == gwake_w(reg, GWAKE_WORD_PERMIT))
+			gwake_take_permit(reg);
+		else
+			gwake_word_repair(reg);
 		ret = 0;
 	}
 out:
@@ -139,12 +210,12 @@ out:
  * the thread dump that reads them).
  */
 static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
-			    int intr)
+			    u64 partner, u64 spin_ns, int intr)
 {
 	bool slept = false;
 	int ret;
 
-	ret = __gwake_word_block(reg, deadline, intr, &slept);
+	ret = __gwake_word_block(reg, deadline, partner, spin_ns, intr, &slept);
 
 	gwake_stat_inc(GWAKE_STAT_BLOCKS);
 	WRITE_ONCE(reg->nr_blocks, reg->nr_blocks + 1);
@@ -162,7 +233,7 @@ static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
 	return ret;
 }
 
-static int __gwake_wake(u64 handle, bool sync)
+static int __gwake_wake(u64 handle, bool sync, bool sleeper)
 {
 	struct gwake_reg *reg;
 	int ret = -ESRCH;
@@ -170,7 +241,7 @@ static int __gwake_wake(u64 handle, bool sync)
 	rcu_read_lock();
 	reg = gwake_reg_lookup(handle);
 	if (reg)
-		ret = gwake_word_wake(reg, sync);
+		ret = gwake_word_wake(reg, sync, sleeper);
 	rcu_read_unlock();
 
 	if (ret > 0)
@@ -186,13 +257,16 @@ static int __gwake_wake(u64 handle, bool sync)
  * gwake_block() - BlockG: consume the caller's permit, sleeping for it
  * @gf:		the file the caller is in an ioctl on.
  * @deadline:	absolute CLOCK_MONOTONIC deadline, or NULL to wait without one.
+ * @partner:	the handle of the thread expected to wake the caller, or 0.
+ * @spin_ns:	with @partner, the longest spin; 0 for the default.
  *
  * Context: process context, sleeps interruptibly.
  * Return: 0 when woken or a permit was pending, -ETIMEDOUT, -EINTR (seen
  * by userspace only when a signal handler runs; other signals restart the
  * call), or -ENOENT if the caller is not registered on @gf.
  */
-int gwake_block(struct gwake_file *gf, const ktime_t *deadline)
+int gwake_block(struct gwake_file *gf, const ktime_t *deadline, u64 partner,
+		u64 spin_ns)
 {
 	struct gwake_reg *self = gwake_reg_self(gf);
 
@@ -205,12 +279,14 @@ int gwake_block(struct gwake_file *gf, const ktime_t *deadline)
 	 * Restarting is exact because the deadline is absolute and nothing
 	 * was done yet: a permit that arrived meanwhile is still in the word.
 	 */
-	return gwake_word_block(self, deadline, -ERESTARTNOHAND);
+	return gwake_word_block(self, deadline, partner, spin_ns, -ERESTARTNOHAND);
 }
 
 /**
  * gwake_wake() - WakeG: wake a thread of the caller's process by handle
  * @handle:	the target's handle, unchecked.
+ * @sleeper:	the caller set the permit in the shared word already and
+ *		found the target sleeping: only wake it (GWAKE_WAKE_SLEEPER).
  *
  * Context: any process context; takes no sleeping lock except the
  * target's wait-queue lock (a sleeping lock only on PREEMPT_RT).
@@ -218,9 +294,9 @@ int gwake_block(struct gwake_file *gf, const ktime_t *deadline)
  * left for it (or was pending), -ESRCH if @handle is stale, foreign or was
  * never issued.
  */
-int gwake_wake(u64 handle)
+int gwake_wake(u64 handle, bool sleeper)
 {
-	return __gwake_wake(handle, false);
+	return __gwake_wake(handle, false, sleeper);
 }
 
 /**
@@ -228,6 +304,7 @@ int gwake_wake(u64 handle)
  * @gf:		the file the caller is in an ioctl on.
  * @handle:	the target's handle, unchecked.
  * @deadline:	as for gwake_block().
+ * @partner:	wait for the target as a partner (GWAKE_BLOCK_PARTNER).
  *
  * The sync hint tells the scheduler that the waker is about to sleep, so
  * the target may be placed on the waker's CPU.
@@ -237,7 +314,8 @@ int gwake_wake(u64 handle)
  * with -EINTR, handler or not; -ENOENT without waking if the caller is not
  * registered on @gf; -ESRCH without blocking if @handle is stale.
  */
-int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline)
+int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline,
+	       bool partner)
 {
 	struct gwake_reg *self = gwake_reg_self(gf);
 	int ret;
@@ -245,7 +323,7 @@ int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline)
 	if (!self)
 		return -ENOENT;
 	gwake_stat_inc(GWAKE_STAT_SWAPS);
-	ret = __gwake_wake(handle, true);
+	ret = __gwake_wake(handle, true, false);
 	if (ret < 0)
 		return ret;
 	/*
@@ -253,13 +331,15 @@ int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline)
 	 * the wake above, and a second wake can reach the target after it
 	 * consumed the first, as a spurious permit.
 	 */
-	return gwake_word_block(self, deadline, -EINTR);
+	return gwake_word_block(self, deadline, partner ? handle : 0, 0, -EINTR);
 }
 
 /**
  * gwake_wake_many() - wake each of an array of handles, in order
  * @handles:	the handles, already copied from userspace.
  * @count:	their number, at most GWAKE_WAKE_MANY_MAX.
+ * @sleepers:	each is a sleeper whose permit the caller set in the shared
+ *		word (GWAKE_WAKE_SLEEPER): only wake them.
  *
  * Stale and foreign handles are skipped. Each wake takes its own RCU read
  * section, and the loop offers to reschedule between wakes, so a long
@@ -269,13 +349,13 @@ int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline)
  * Context: process context (may reschedule); otherwise as gwake_wake().
  * Return: the number of sleepers woken; permits left are not counted.
  */
-int gwake_wake_many(const u64 *handles, u32 count)
+int gwake_wake_many(const u64 *handles, u32 count, bool sleepers)
 {
 	int woken = 0;
 	u32 i;
 
 	for (i = 0; i < count; i++) {
-		if (__gwake_wake(handles[i], false) > 0)
+		if (__gwake_wake(handles[i], false, sleepers) > 0)
 			woken++;
 		cond_resched();
 	}

@@ -15,7 +15,8 @@
  * while a chaos thread starts short-lived threads that register and exit,
  * forks children that register on the same open files and wake the
  * parent's handles, lets them exit, exec or be killed, replaces the open
- * files under the fuzzers (dup2()), and sends signals.
+ * files under the fuzzers (dup2()), maps the shared area every which way
+ * and scribbles random values on the wake words, and sends signals.
  *
  * genl: random and malformed requests to the "gwake" family and to the
  * controller: any command, flags, version and reserved field, attributes
@@ -271,17 +272,26 @@ static unsigned long fuzz_build(enum fuzz_cmd c, uint64_t *rng, __u64 *a, __u64 
 	case FC_BLOCK:
 		a[0] = fuzz_flags(rng, GWAKE_BLOCK_TIMEOUT);
 		a[1] = fuzz_deadline(rng, &a[0]);
+		/* Sometimes a partner: any handle, any spin. */
+		if (x % 4 == 0) {
+			static const __u64 spins[] = { 0, 1, 5000, GWAKE_SPIN_MAX_NS + 1, ~0ULL };
+
+			a[0] |= GWAKE_BLOCK_PARTNER;
+			a[2] = fuzz_handle(rng);
+			a[3] = spins[(x >> 40) % ARRAY_SIZE(spins)];
+		}
 		cmd = GWAKE_IOC_BLOCK;
 		size = sizeof(struct gwake_block);
 		break;
 	case FC_WAKE:
-		a[0] = fuzz_flags(rng, 0);
+		a[0] = fuzz_flags(rng, x % 3 ? 0 : GWAKE_WAKE_SLEEPER);
 		a[1] = fuzz_handle(rng);
 		cmd = GWAKE_IOC_WAKE;
 		size = sizeof(struct gwake_wake);
 		break;
 	case FC_SWAP:
-		a[0] = fuzz_flags(rng, GWAKE_BLOCK_TIMEOUT);
+		a[0] = fuzz_flags(rng, GWAKE_BLOCK_TIMEOUT) |
+		       (x % 3 ? 0 : GWAKE_BLOCK_PARTNER);
 		a[1] = fuzz_handle(rng);
 		a[2] = fuzz_deadline(rng, &a[0]);
 		cmd = GWAKE_IOC_SWAP;
@@ -409,6 +419,8 @@ static void *fuzz_thread(void *arg)
 			for (i = 0; i < (int)ARRAY_SIZE(ours); i++)
 				if (cmd == ours[i])
 					c = (enum fuzz_cmd)i;
+			if (cmd == GWAKE_IOC_BLOCK_VER0)
+				c = FC_BLOCK;
 			if (c != FC_OUR_RANDOM) {
 				if (c == FC_REGISTER || c == FC_UNREGISTER)
 					me = 0;	/* unknown now; found again later */
@@ -486,6 +498,49 @@ static void fuzz_child(uint64_t x)
 	}
 }
 
+/*
+ * mmap() of the shared area with random offsets, lengths, protections and
+ * flags; where it works, words scribbled with random values (the module
+ * must take any value there: at worst a spurious wakeup of the thread
+ * that owns the slot), the read-only region read, and an attempt to make
+ * it writable, which must fail.
+ */
+static void fuzz_mmap(uint64_t x, uint64_t *rng)
+{
+	static const uint64_t offs[] = {
+		GWAKE_MMAP_WORDS, GWAKE_MMAP_SCHED, 4096, GWAKE_AREA_SIZE - 4096,
+		2ULL * GWAKE_AREA_SIZE, GWAKE_MMAP_SCHED + GWAKE_AREA_SIZE - 4096,
+	};
+	static const size_t lens[] = {
+		4096, 8192, GWAKE_AREA_SIZE, GWAKE_AREA_SIZE + 4096, 65536,
+	};
+	static const int prots[] = {
+		PROT_READ, PROT_READ | PROT_WRITE, PROT_WRITE, PROT_READ | PROT_EXEC, PROT_NONE,
+	};
+	uint64_t off = offs[x % ARRAY_SIZE(offs)];
+	size_t len = lens[(x >> 8) % ARRAY_SIZE(lens)];
+	int prot = prots[(x >> 16) % ARRAY_SIZE(prots)];
+	int flags = (x >> 24) % 4 ? MAP_SHARED : MAP_PRIVATE;
+	uint64_t *p = mmap(NULL, len, prot, flags, fuzz_fd(x >> 32), (off_t)off);
+	size_t i, n = len / sizeof(*p);
+
+	if (p == MAP_FAILED)
+		return;
+	if (off >= GWAKE_MMAP_SCHED && !mprotect(p, len, PROT_READ | PROT_WRITE))
+		fuzz_bad("the sched region could be made writable");
+	if (prot & PROT_WRITE) {
+		/* A few slots near the start, where the fuzzers' slots are. */
+		for (i = 0; i < 32; i++)
+			p[(splitmix(rng) % 256 * 8) % n] = splitmix(rng);
+	} else if (prot & PROT_READ) {
+		volatile uint64_t sum = 0;
+
+		for (i = 0; i < n; i += 512)
+			sum += p[i];
+	}
+	munmap(p, len);
+}
+
 static void *chaos_thread(void *arg)
 {
 	pthread_t *fuzzers = arg;
@@ -495,7 +550,7 @@ static void *chaos_thread(void *arg)
 		uint64_t x = splitmix(&rng);
 		pthread_t t;
 
-		switch (x % 8) {
+		switch (x % 9) {
 		case 0:
 		case 1:
 			if (!pthread_create(&t, NULL, short_thread, (void *)(uintptr_t)(x >> 3))) {
@@ -532,6 +587,9 @@ static void *chaos_thread(void *arg)
 			}
 			break;
 		}
+		case 4:
+			fuzz_mmap(x >> 3, &rng);
+			break;
 		default:
 			pthread_kill(fuzzers[(x >> 3) % FUZZ_THREADS], SIGUSR1);
 			usleep(200);

@@ -159,6 +159,9 @@ TEST_F(ioctl, api)
 	ASSERT_EQ(0, gw_ioctl(self->fd, GWAKE_IOC_API, &api));
 	ASSERT_EQ(GWAKE_API_VERSION, api.version);
 	ASSERT_EQ(GWAKE_WAKE_MANY_MAX, api.max_wake_many);
+	/* One definition, in the uapi header, for the module and its users. */
+	EXPECT_EQ(GWAKE_API_COMMANDS, api.commands);
+	EXPECT_EQ(GWAKE_API_FEATURES, api.features);
 }
 
 /* --- Bad input ---------------------------------------------------------- */
@@ -289,11 +292,13 @@ TEST_F(ioctl, wake_many_array_efault)
  * Unknown flags: EINVAL from every command, with no effect. Each call that
  * could wake targets my own handle (a permit would show), and a permit is
  * armed before the calls that could block (a wrongly accepted BLOCK or SWAP
- * would consume it instead of hanging).
+ * would consume it instead of hanging). Every bad value has a bit no
+ * command knows, besides the ones some command does know (bits 0 and 1:
+ * TIMEOUT and PARTNER for BLOCK and SWAP, SLEEPER for WAKE and WAKE_MANY).
  */
 TEST_F(ioctl, unknown_flags_einval)
 {
-	static const __u64 bad_flags[] = { 1ULL << 1, 1ULL << 31, 1ULL << 32, 1ULL << 63, ~0ULL };
+	static const __u64 bad_flags[] = { 1ULL << 2, 1ULL << 31, 1ULL << 32, 1ULL << 63, ~0ULL };
 	__u64 h, h2, handles[1];
 	unsigned int i;
 
@@ -301,8 +306,7 @@ TEST_F(ioctl, unknown_flags_einval)
 	handles[0] = h;
 	for (i = 0; i < ARRAY_SIZE(bad_flags); i++) {
 		__u64 f = bad_flags[i];
-		/* Bit 0 is valid for BLOCK and SWAP only. */
-		__u64 f0 = f | 1;
+		__u64 f0 = f | 3;
 		struct gwake_api api = { .flags = f0 };
 		struct gwake_register reg = { .flags = f0 };
 		struct gwake_unregister unreg = { .flags = f0 };
@@ -310,7 +314,7 @@ TEST_F(ioctl, unknown_flags_einval)
 		struct gwake_wake_many wm = {
 			.flags = f0, .handles = (__u64)(uintptr_t)handles, .count = 1,
 		};
-		struct gwake_block blk = { .flags = f, .timeout_ns = 0 };
+		struct gwake_block blk = { .flags = f | GWAKE_BLOCK_PARTNER, .partner = h };
 		struct gwake_swap swp = { .flags = f, .handle = h, .timeout_ns = 0 };
 
 		TH_LOG("flags %#llx", (unsigned long long)f);
@@ -349,6 +353,41 @@ TEST_F(ioctl, reserved_field_einval)
 		EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_WAKE_MANY, &wm))
 			TH_LOG("reserved %#x", bad[i]);
 	}
+	EXPECT_EQ(-ETIMEDOUT, gw_poll(self->fd));
+}
+
+/*
+ * GWAKE_BLOCK_PARTNER needs a partner, and partner and spin_ns need the
+ * flag: EINVAL, the permit untouched.
+ */
+TEST_F(ioctl, partner_fields_einval)
+{
+	struct gwake_block no_partner = { .flags = GWAKE_BLOCK_PARTNER };
+	struct gwake_block stray_partner = { .partner = 1 };
+	struct gwake_block stray_spin = { .spin_ns = 1000 };
+	__u64 h;
+
+	ASSERT_EQ(0, gw_register(self->fd, &h));
+	ASSERT_EQ(0, gw_wake(self->fd, h));
+	EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_BLOCK, &no_partner));
+	EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_BLOCK, &stray_partner));
+	EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_BLOCK, &stray_spin));
+	EXPECT_EQ(0, gw_poll(self->fd)) TH_LOG("a rejected BLOCK took the permit");
+}
+
+/*
+ * The first version's BLOCK (16 bytes, GWAKE_IOC_BLOCK_VER0) still works,
+ * as the new one with partner and spin_ns 0.
+ */
+TEST_F(ioctl, block_ver0)
+{
+	__u64 arg[2] = { GWAKE_BLOCK_TIMEOUT, 1 };	/* a past deadline */
+	__u64 h;
+
+	ASSERT_EQ(0, gw_register(self->fd, &h));
+	EXPECT_EQ(-ETIMEDOUT, gw_ioctl(self->fd, GWAKE_IOC_BLOCK_VER0, arg));
+	ASSERT_EQ(0, gw_wake(self->fd, h));
+	EXPECT_EQ(0, gw_ioctl(self->fd, GWAKE_IOC_BLOCK_VER0, arg));
 	EXPECT_EQ(-ETIMEDOUT, gw_poll(self->fd));
 }
 
@@ -515,7 +554,7 @@ TEST_F(ioctl, no_lost_permit_after_bad_input)
 {
 	struct gwake_block blk_bad = { .flags = 2, .timeout_ns = 0 };
 	struct gwake_block blk_to = { .flags = 0, .timeout_ns = 5 };
-	struct gwake_swap swp = { .flags = 2 };
+	struct gwake_swap swp = { .flags = 4 };
 	struct gwake_wake_many wm = { .flags = 0, .count = 1, .reserved = 1 };
 	__u64 h, arg[8] = { GWAKE_BLOCK_TIMEOUT };
 

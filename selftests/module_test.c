@@ -7,9 +7,10 @@
  *    device, no netlink family, no module left, and a normal load after it
  *    works;
  *  - the module cannot be unloaded while a file of /dev/gwake is open,
- *    whatever its threads are doing (registered, asleep in BLOCK), or while
- *    a netlink dump is half way: the unload is refused, never waits for
- *    ever, never crashes;
+ *    whatever its threads are doing (registered, asleep in BLOCK), while
+ *    the shared area is mapped, while a netlink dump is half way, or while
+ *    a thread still carries the notifier of a registration another thread
+ *    ended: the unload is refused, never waits for ever, never crashes;
  *  - load/unload cycles with a process of registered, sleeping and waking
  *    threads in between; each load starts with zeroed counters, which must
  *    come out exactly as the process's calls made them.
@@ -19,6 +20,7 @@
  * CAP_SYS_MODULE; the native run has none and skips. Every test leaves the
  * module loaded, as it found it.
  */
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -238,6 +240,94 @@ TEST_F(module, unload_refused_while_open)
 	/* Gone with the process: the module can go, and come back. */
 	ASSERT_EQ(0, module_unload());
 	ASSERT_EQ(0, module_load(""));
+}
+
+/*
+ * A mapping of the shared area holds its file, and so the module: the
+ * unload is refused while it exists, and the mapped pages stay readable
+ * and writable (never freed under it); after munmap() the module goes.
+ */
+TEST_F(module, unload_refused_while_mapped)
+{
+	_Atomic uint64_t *words;
+	__u64 h;
+	int fd;
+
+	fd = open(GWAKE_TEST_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	words = mmap(NULL, GWAKE_AREA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		     GWAKE_MMAP_WORDS);
+	ASSERT_NE(MAP_FAILED, words);
+	ASSERT_EQ(0, gw_register(fd, &h));
+	ASSERT_EQ(0, gw_unregister(fd));
+	close(fd);
+	EXPECT_EQ(-EWOULDBLOCK, module_unload());
+	/* The page of a slot that was used, and one never touched. */
+	words[GWAKE_HANDLE_SLOT(h) * 8] = 1;
+	words[(GWAKE_AREA_SIZE - 64) / 8] = 2;
+	EXPECT_EQ(1, words[GWAKE_HANDLE_SLOT(h) * 8]);
+	ASSERT_EQ(0, munmap((void *)words, GWAKE_AREA_SIZE));
+	ASSERT_EQ(0, module_unload());
+	ASSERT_EQ(0, module_load(""));
+}
+
+struct reregister {
+	int fd;
+	__u64 handle;
+	atomic_int step;
+};
+
+static void *reregister_main(void *arg)
+{
+	struct reregister *r = arg;
+	int fd2;
+
+	if (gw_register(r->fd, &r->handle))
+		r->handle = 0;
+	atomic_store(&r->step, 1);
+	while (atomic_load(&r->step) != 2)
+		usleep(100);
+	/* Our registration was ended by another thread's close: re-enter. */
+	fd2 = open(GWAKE_TEST_DEV, O_RDWR | O_CLOEXEC);
+	if (fd2 < 0 || gw_register(fd2, &r->handle))
+		r->handle = 0;
+	close(fd2);
+	atomic_store(&r->step, 3);
+	while (atomic_load(&r->step) != 4)
+		usleep(100);
+	return NULL;
+}
+
+/*
+ * A registration ended by the release of its file on another thread
+ * stays attached to its own thread (only that thread may detach its
+ * preempt notifier), and so holds the module, until the thread enters the
+ * module again (or exits): the unload is refused until then.
+ */
+TEST_F(module, ended_registration_holds_module_until_its_thread_returns)
+{
+	struct reregister r = { 0 };
+	pthread_t t;
+
+	r.fd = open(GWAKE_TEST_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, r.fd);
+	ASSERT_EQ(0, pthread_create(&t, NULL, reregister_main, &r));
+	while (atomic_load(&r.step) != 1)
+		usleep(100);
+	ASSERT_NE(0, r.handle);
+	close(r.fd);
+	EXPECT_EQ(-EWOULDBLOCK, module_unload())
+		TH_LOG("the module went while a notifier was attached");
+	atomic_store(&r.step, 2);
+	while (atomic_load(&r.step) != 3)
+		usleep(100);
+	EXPECT_NE(0, r.handle);
+	/* Its new registration ended with the close, by the thread itself. */
+	EXPECT_EQ(0, module_unload());
+	if (!module_loaded())
+		ASSERT_EQ(0, module_load(""));
+	atomic_store(&r.step, 4);
+	pthread_join(t, NULL);
 }
 
 /*

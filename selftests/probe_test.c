@@ -163,7 +163,9 @@ TEST_F(probe, kmod_api)
 	EXPECT_EQ(GWAKE_API_VERSION, api.version);
 	EXPECT_EQ(GWAKE_WAKE_MANY_MAX, api.max_wake_many);
 	EXPECT_EQ(ALL_COMMANDS, api.commands);
-	EXPECT_EQ(0, api.features);
+	/* The header's one definition agrees with the list spelt out here. */
+	EXPECT_EQ(ALL_COMMANDS, GWAKE_API_COMMANDS);
+	EXPECT_EQ(GWAKE_FEATURE_SHARED | GWAKE_FEATURE_PARTNER, api.features);
 	EXPECT_EQ(0, api.flags);
 
 	/* The probe needs no registration and makes none. */

@@ -66,6 +66,39 @@
 #define GWAKE_IOC_SWAP		_IOW(GWAKE_IOC_MAGIC, _GWAKE_SWAP, struct gwake_swap)
 #define GWAKE_IOC_WAKE_MANY	_IOW(GWAKE_IOC_MAGIC, _GWAKE_WAKE_MANY, struct gwake_wake_many)
 
+/*
+ * BLOCK of the first version, whose struct gwake_block ended at timeout_ns
+ * (GWAKE_BLOCK_SIZE_VER0 bytes): still accepted, as if partner and spin_ns
+ * were 0. Structs only ever grow at their end, and the size is part of the
+ * command; a zero new field means the old behaviour.
+ */
+#define GWAKE_BLOCK_SIZE_VER0	16
+#define GWAKE_IOC_BLOCK_VER0	\
+	_IOC(_IOC_WRITE, GWAKE_IOC_MAGIC, _GWAKE_BLOCK, GWAKE_BLOCK_SIZE_VER0)
+
+/* Every command of this version: gwake_api.commands of a module that has them all. */
+#define GWAKE_API_COMMANDS						\
+	(1ULL << _GWAKE_API | 1ULL << _GWAKE_REGISTER |			\
+	 1ULL << _GWAKE_UNREGISTER | 1ULL << _GWAKE_BLOCK |		\
+	 1ULL << _GWAKE_WAKE | 1ULL << _GWAKE_SWAP |			\
+	 1ULL << _GWAKE_WAKE_MANY)
+
+/*
+ * Features, in gwake_api.features: what a module offers beyond the
+ * commands.
+ *
+ * GWAKE_FEATURE_SHARED: the wake words and the scheduling state of the
+ * caller's process can be mapped with mmap() on the device (see "The
+ * shared area" below), so that a wake of a thread that does not sleep,
+ * and a block that finds a permit, make no system call.
+ *
+ * GWAKE_FEATURE_PARTNER: BLOCK and SWAP take GWAKE_BLOCK_PARTNER, a wait
+ * that knows which thread will end it.
+ */
+#define GWAKE_FEATURE_SHARED	(1ULL << 0)
+#define GWAKE_FEATURE_PARTNER	(1ULL << 1)
+#define GWAKE_API_FEATURES	(GWAKE_FEATURE_SHARED | GWAKE_FEATURE_PARTNER)
+
 /* The most handles one GWAKE_IOC_WAKE_MANY takes; more is -EINVAL. */
 #define GWAKE_WAKE_MANY_MAX	1024
 
@@ -74,8 +107,9 @@
  * @flags:	in: must be 0.
  * @version:	out: GWAKE_API_VERSION of the running module.
  * @max_wake_many: out: GWAKE_WAKE_MANY_MAX of the running module.
- * @commands:	out: bit (1 << _GWAKE_x) set for every supported command.
- * @features:	out: optional behaviours; none are defined yet, so 0.
+ * @commands:	out: bit (1 << _GWAKE_x) set for every supported command
+ *		(GWAKE_API_COMMANDS for this version).
+ * @features:	out: GWAKE_FEATURE_* bits of the behaviours it offers.
  *
  * Always succeeds for @flags == 0; needs no registration.
  */
@@ -95,8 +129,12 @@ struct gwake_api {
  * Registers the calling thread on this open file if it is not registered
  * yet. Idempotent: the same thread gets the same handle until it exits or
  * unregisters. Returns 0, -EBUSY if the thread is registered through another
- * open file of /dev/gwake, -ENOSPC if 2^22 - 1 registrations exist or are
- * being freed (system-wide), -ENOMEM.
+ * open file of /dev/gwake, -ENOSPC if its process has GWAKE_AREA_SLOTS
+ * registrations already (ended ones count until they are freed, a grace
+ * period later), -ENOMEM.
+ *
+ * The handle names the thread's slot in its process's shared area:
+ * GWAKE_HANDLE_SLOT() and GWAKE_HANDLE_GEN() take it apart.
  */
 struct gwake_register {
 	__u64 flags;
@@ -124,11 +162,34 @@ struct gwake_unregister {
  */
 #define GWAKE_BLOCK_TIMEOUT	(1ULL << 0)
 
+/*
+ * Flag of struct gwake_block and struct gwake_swap: the caller names the
+ * thread expected to wake it, its partner (struct gwake_block.partner; for
+ * SWAP, the target). Before sleeping the module then looks at the partner:
+ *
+ *  - on a CPU: spin for the permit, while nothing else waits for the
+ *    caller's CPU (need_resched(), single_task_running()), at most
+ *    spin_ns (GWAKE_SPIN_DEFAULT_NS if 0, at most GWAKE_SPIN_MAX_NS);
+ *  - runnable but not on a CPU (preempted, or woken and not yet running):
+ *    yield the caller's CPU to it (yield_to()), then look again;
+ *  - blocked, exited, or not a live handle of the caller's process: sleep
+ *    at once.
+ *
+ * Only when and how long it sleeps changes: the result is BLOCK's.
+ */
+#define GWAKE_BLOCK_PARTNER	(1ULL << 1)
+#define GWAKE_SPIN_DEFAULT_NS	20000
+#define GWAKE_SPIN_MAX_NS	200000
+
 /**
  * struct gwake_block - GWAKE_IOC_BLOCK: BlockG, sleep until woken
- * @flags:	in: 0 or GWAKE_BLOCK_TIMEOUT.
+ * @flags:	in: GWAKE_BLOCK_TIMEOUT, GWAKE_BLOCK_PARTNER, or 0.
  * @timeout_ns:	in: absolute CLOCK_MONOTONIC deadline in nanoseconds if
  *		GWAKE_BLOCK_TIMEOUT is set, else must be 0.
+ * @partner:	in: with GWAKE_BLOCK_PARTNER, the handle of the thread
+ *		expected to wake the caller; else must be 0.
+ * @spin_ns:	in: with GWAKE_BLOCK_PARTNER, the longest spin the caller
+ *		wants (0: GWAKE_SPIN_DEFAULT_NS); else must be 0.
  *
  * Consumes the calling thread's permit, sleeping interruptibly until one is
  * set. Returns 0 when woken (or a permit was pending), -ETIMEDOUT when the
@@ -140,11 +201,22 @@ struct gwake_unregister {
 struct gwake_block {
 	__u64 flags;
 	__u64 timeout_ns;
+	__u64 partner;
+	__u64 spin_ns;
 };
+
+/*
+ * Flag of struct gwake_wake: the caller has already set the permit in the
+ * target's shared wake word, and found the target SLEEPING (a compare and
+ * exchange of SLEEPING to PERMIT): the module only wakes it, and returns
+ * 1. This is the system call a userspace wake makes when, and only when,
+ * the target sleeps.
+ */
+#define GWAKE_WAKE_SLEEPER	(1ULL << 0)
 
 /**
  * struct gwake_wake - GWAKE_IOC_WAKE: WakeG, wake a thread by handle
- * @flags:	in: must be 0.
+ * @flags:	in: 0 or GWAKE_WAKE_SLEEPER.
  * @handle:	in: the target's handle.
  *
  * Returns 1 if the target was asleep in GWAKE_IOC_BLOCK or GWAKE_IOC_SWAP
@@ -159,7 +231,8 @@ struct gwake_wake {
 
 /**
  * struct gwake_swap - GWAKE_IOC_SWAP: wake a thread, then block myself
- * @flags:	in: 0 or GWAKE_BLOCK_TIMEOUT.
+ * @flags:	in: GWAKE_BLOCK_TIMEOUT, GWAKE_BLOCK_PARTNER (the target is
+ *		the partner), or 0.
  * @handle:	in: the target's handle.
  * @timeout_ns:	in: as in struct gwake_block.
  *
@@ -178,7 +251,8 @@ struct gwake_swap {
 
 /**
  * struct gwake_wake_many - GWAKE_IOC_WAKE_MANY: wake up to N threads
- * @flags:	in: must be 0.
+ * @flags:	in: 0, or GWAKE_WAKE_SLEEPER: every handle is a sleeper the
+ *		caller set the permit of in the shared word (as for WAKE).
  * @handles:	in: user pointer to an array of @count __u64 handles.
  * @count:	in: number of handles, at most GWAKE_WAKE_MANY_MAX.
  * @reserved:	in: must be 0.
@@ -193,6 +267,109 @@ struct gwake_wake_many {
 	__u64 handles;
 	__u32 count;
 	__u32 reserved;
+};
+
+/*
+ * The shared area (GWAKE_FEATURE_SHARED).
+ *
+ * Each process (each mm) that registers threads has one area of
+ * GWAKE_AREA_SLOTS slots; a registration owns one slot, named by its
+ * handle:
+ *
+ *	handle = generation << GWAKE_HANDLE_SLOT_BITS | slot
+ *
+ * The generation (never 0) is issued anew for every registration, so a
+ * handle is never reused. mmap() on any open file of /dev/gwake maps the
+ * caller's own area, in two regions of GWAKE_AREA_SIZE bytes, one slot of
+ * GWAKE_SLOT_SIZE bytes each, at the offsets below:
+ *
+ *	GWAKE_MMAP_WORDS  read-write: struct gwake_word, the wake words
+ *	GWAKE_MMAP_SCHED  read-only:  struct gwake_sched, what the scheduler
+ *	                  does with each registered thread
+ *
+ * A mapping must be MAP_SHARED, start at one of those offsets and lie
+ * within its region; the sched region cannot be mapped writable. Pages
+ * are allocated on first touch (a slot never issued reads as zeros).
+ * Mappings are not inherited across fork() (the child has an area of its
+ * own, once it registers and maps it) and end at execve().
+ *
+ * The wake word: GWAKE_WORD(generation, state), 64 bits, naturally
+ * aligned. Every change is an atomic read-modify-write, by userspace and
+ * by the module alike, with the protocol of the wake word (docs/uapi.md):
+ *
+ *	IDLE --wake--> PERMIT, PERMIT --wake--> PERMIT (a CAS that names the
+ *	generation: a stale handle's CAS fails);
+ *	SLEEPING --wake--> PERMIT, then GWAKE_IOC_WAKE with
+ *	GWAKE_WAKE_SLEEPER to wake the sleeper;
+ *	PERMIT --the owner's block--> IDLE (an exchange; acquire);
+ *	IDLE --BLOCK, in the module--> SLEEPING; only the module sleeps.
+ *
+ * A wake's RMW is a release and the consume an acquire, as with the
+ * ioctls. A word whose generation is not the handle's belongs to another
+ * registration or none (FREE once a registration ended): make the ioctl,
+ * which answers -ESRCH for a stale handle. The module trusts nothing it
+ * reads here: a word a thread of the process scribbled on costs at worst
+ * a spurious return of that thread's block, never a crash.
+ *
+ * The scheduling state: struct gwake_sched, written by the module only,
+ * each field with a single store: @state at every context switch of the
+ * thread (preempt notifiers) and when the module wakes it, @cpu when it
+ * starts running, @switches (how often it left a CPU) at every switch
+ * out. @gen is the owner's generation while the slot is registered, 0
+ * otherwise: read it before and after the rest to know the rest was the
+ * handle's. The fields are hints of a moment that is already past when
+ * they are read, never a snapshot taken together.
+ */
+#define GWAKE_AREA_SLOTS	65536
+#define GWAKE_SLOT_SIZE		64
+#define GWAKE_AREA_SIZE		(GWAKE_AREA_SLOTS * GWAKE_SLOT_SIZE)
+#define GWAKE_MMAP_WORDS	0ULL
+#define GWAKE_MMAP_SCHED	((__u64)GWAKE_AREA_SIZE)
+
+#define GWAKE_HANDLE_SLOT_BITS	16
+#define GWAKE_HANDLE_SLOT(h)	((__u32)((h) & (GWAKE_AREA_SLOTS - 1)))
+#define GWAKE_HANDLE_GEN(h)	((h) >> GWAKE_HANDLE_SLOT_BITS)
+
+/* States of the wake word; FREE is a slot no registration owns. */
+#define GWAKE_WORD_FREE		0
+#define GWAKE_WORD_IDLE		1
+#define GWAKE_WORD_PERMIT	2
+#define GWAKE_WORD_SLEEPING	3
+#define GWAKE_WORD(gen, state)	((__u64)(gen) << 2 | (state))
+#define GWAKE_WORD_STATE(w)	((w) & 3)
+#define GWAKE_WORD_GEN(w)	((w) >> 2)
+
+/**
+ * struct gwake_word - a slot of the GWAKE_MMAP_WORDS region
+ * @word:	GWAKE_WORD(generation, state) of the slot's registration.
+ * @__reserved:	the rest of the slot's cache line; not used.
+ */
+struct gwake_word {
+	__u64 word;
+	__u64 __reserved[7];
+};
+
+/* Values of struct gwake_sched.state. */
+#define GWAKE_SCHED_NONE	0	/* no registration, or not yet known */
+#define GWAKE_SCHED_RUNNING	1	/* on a CPU */
+#define GWAKE_SCHED_PREEMPTED	2	/* runnable, off its CPU */
+#define GWAKE_SCHED_BLOCKED	3	/* asleep (in the module or anywhere) */
+#define GWAKE_SCHED_WAKING	4	/* woken by the module, not yet running */
+
+/**
+ * struct gwake_sched - a slot of the GWAKE_MMAP_SCHED region (read-only)
+ * @state:	a GWAKE_SCHED_* value.
+ * @cpu:	the CPU it last ran on.
+ * @switches:	how often it left a CPU since it registered.
+ * @gen:	the generation of the slot's registration; 0 if none.
+ * @__reserved:	the rest of the slot's cache line; reads as 0.
+ */
+struct gwake_sched {
+	__u32 state;
+	__u32 cpu;
+	__u64 switches;
+	__u64 gen;
+	__u64 __reserved[5];
 };
 
 /*

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gwake scheduling state: what the scheduler does with each registered
+ * thread, published in its slot of the shared area (struct gwake_sched,
+ * uapi header), and the wait that uses it (GWAKE_BLOCK_PARTNER).
+ *
+ * The state is kept by a preempt notifier on each registered thread,
+ * attached and detached by the thread itself (REGISTER; UNREGISTER, exit,
+ * exec, or its next entry after the release of its file: gwake.h):
+ *
+ *   sched_out  the thread leaves its CPU: PREEMPTED if it is still
+ *              runnable (on its run queue: a preemption or a yield),
+ *              BLOCKED if it went to sleep (the scheduler dequeued it
+ *              before the switch), and its switch count goes up;
+ *   sched_in   it runs again: RUNNING, and on which CPU.
+ *
+ * The module's own wake of a sleeper moves BLOCKED to WAKING, so that a
+ * thread about to run is not taken for an idle one (gwake_sched_waking()).
+ *
+ * Context of the callbacks: the scheduler's, with the run-queue lock held
+ * and interrupts off, on the thread's CPU, as part of its own context
+ * switch. They write only the thread's own slot, a page the module owns
+ * and keeps while the notifier is attached (the registration holds its
+ * area); they take no lock, wake nobody and touch no user memory through
+ * a user pointer. Each field is written with one store (WRITE_ONCE());
+ * the switch count only by the thread's own switches, so it needs no RMW.
+ * The WAKING transition is a cmpxchg() from BLOCKED, so that a waker that
+ * comes after the thread already runs again cannot overwrite RUNNING.
+ *
+ * Cost: once the module is loaded, every context switch on the system
+ * checks whether the outgoing and incoming tasks have notifiers (a static
+ * key enabled by preempt_notifier_inc()); a registered thread's switches
+ * make two indirect calls and three stores more. docs/benchmarks.md has
+ * the measurement (registered against unregistered futex ping-pong).
+ */
+#include <linux/gwake.h>
+#include <linux/ktime.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/stat.h>
+#include <linux/sched/task.h>
+#include <linux/smp.h>
+
+#include "gwake.h"
+
+#ifndef CONFIG_PREEMPT_NOTIFIERS
+#error "gwake needs CONFIG_PREEMPT_NOTIFIERS (selected by KVM) for the scheduling state"
+#endif
+
+static void gwake_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	struct gwake_reg *reg = container_of(pn, struct gwake_reg, pn);
+
+	WRITE_ONCE(reg->sched->cpu, cpu);
+	WRITE_ONCE(reg->sched->state, GWAKE_SCHED_RUNNING);
+}
+
+static void gwake_sched_out(struct preempt_notifier *pn,
+			    struct task_struct *next)
+{
+	struct gwake_reg *reg = container_of(pn, struct gwake_reg, pn);
+	struct gwake_sched *s = reg->sched;
+
+	WRITE_ONCE(s->switches, s->switches + 1);
+	/*
+	 * current is the thread leaving. A thread that blocks was dequeued
+	 * before the switch (deactivate_task() in __schedule()); one that is
+	 * preempted, or yields, stays on its run queue.
+	 */
+	WRITE_ONCE(s->state, READ_ONCE(current->on_rq) ?
+		   GWAKE_SCHED_PREEMPTED : GWAKE_SCHED_BLOCKED);
+}
+
+static struct preempt_ops gwake_preempt_ops = {
+	.sched_in	= gwake_sched_in,
+	.sched_out	= gwake_sched_out,
+};
+
+/**
+ * gwake_sched_attach() - start publishing the caller's scheduling state
+ * @reg:	the caller's new registration, not yet published.
+ *
+ * Context: the registration's owner thread, process context.
+ */
+void gwake_sched_attach(struct gwake_reg *reg)
+{
+	struct gwake_sched *s = reg->sched;
+
+	WRITE_ONCE(s->switches, 0);
+	WRITE_ONCE(s->cpu, raw_smp_processor_id());
+	WRITE_ONCE(s->state, GWAKE_SCHED_RUNNING);
+	/* Readers compare gen before and after the rest. */
+	smp_store_release(&s->gen, reg->gen);
+	preempt_notifier_init(&reg->pn, &gwake_preempt_ops);
+	/* The list is walked by our own switches: not while we change it. */
+	preempt_disable();
+	preempt_notifier_register(&reg->pn);
+	preempt_enable();
+}
+
+/**
+ * gwake_sched_detach() - stop publishing it
+ * @reg:	the caller's registration, ended.
+ *
+ * Context: the registration's owner thread, any context.
+ */
+void gwake_sched_detach(struct gwake_reg *reg)
+{
+	preempt_disable();
+	preempt_notifier_unregister(&reg->pn);
+	preempt_enable();
+	WRITE_ONCE(reg->sched->state, GWAKE_SCHED_NONE);
+}
+
+/**
+ * gwake_sched_end() - the registration's slot is no longer its handle's
+ * @reg:	a registration that just ended.
+ *
+ * Its notifier may still write the slot until its owner detaches it, but
+ * readers see gen 0 and ignore the rest. Context: any.
+ */
+void gwake_sched_end(struct gwake_reg *reg)
+{
+	/* Pairs with the reader's acquire of gen (see gwake_sched_attach()). */
+	smp_store_release(&reg->sched->gen, 0);
+}
+
+/**
+ * gwake_sched_waking() - the module woke @reg's owner from its sleep
+ * @reg:	the registration, found under RCU.
+ *
+ * Context: any; RCU held by the caller.
+ */
+void gwake_sched_waking(struct gwake_reg *reg)
+{
+	cmpxchg(&reg->sched->state, GWAKE_SCHED_BLOCKED, GWAKE_SCHED_WAKING);
+}
+
+/*
+ * How the partner of a wait stands, read from the task itself: the module
+ * does not need the published copy for that.
+ */
+enum gwake_partner {
+	GWAKE_PARTNER_GONE,	/* not a live handle, or blocked: sleep */
+	GWAKE_PARTNER_RUNNING,	/* on a CPU: worth spinning for */
+	GWAKE_PARTNER_RUNNABLE,	/* runnable, not on a CPU: yield to it */
+};
+
+static enum gwake_partner gwake_partner_state(struct task_struct *p)
+{
+	if (owner_on_cpu(p))
+		return GWAKE_PARTNER_RUNNING;
+	if (task_is_running(p))
+		return GWAKE_PARTNER_RUNNABLE;
+	return GWAKE_PARTNER_GONE;
+}
+
+/**
+ * gwake_sched_spin() - wait for a permit as the partner's state says
+ * @self:	the caller's registration.
+ * @partner:	the handle of the thread expected to wake the caller.
+ * @spin_ns:	the longest spin; 0 for GWAKE_SPIN_DEFAULT_NS.
+ *
+ * While the partner is on a CPU, and nothing else waits for ours
+ * (need_resched(), single_task_running()), spin for the permit, as the
+ * kernel's own mutexes spin only while their owner runs (owner_on_cpu()).
+ * If the partner is runnable but not on a CPU, give it ours (yield_to())
+ * once, and look again. Otherwise, return at once: the caller sleeps.
+ *
+ * Context: process context, the caller's own registration; may schedule.
+ * Return: true if the permit is pending (the caller takes it), false if
+ * the caller should sleep.
+ */
+bool gwake_sched_spin(struct gwake_reg *self, u64 partner, u64 spin_ns)
+{
+	const s64 permit = GWAKE_WORD(self->gen, GWAKE_WORD_PERMIT);
+	struct task_struct *p = NULL;
+	bool yielded = false, got = false;
+	struct gwake_reg *reg;
+	u64 end;
+
+	rcu_read_lock();
+	reg = gwake_reg_lookup(partner);
+	if (reg && reg != self) {
+		p = reg->task;
+		get_task_struct(p);
+	}
+	rcu_read_unlock();
+	if (!p)
+		return false;
+
+	if (!spin_ns)
+		spin_ns = GWAKE_SPIN_DEFAULT_NS;
+	end = ktime_get_ns() + min_t(u64, spin_ns, GWAKE_SPIN_MAX_NS);
+	for (;;) {
+		if (atomic64_read(self->word) == permit) {
+			got = true;
+			break;
+		}
+		switch (gwake_partner_state(p)) {
+		case GWAKE_PARTNER_RUNNING:
+			if (need_resched() || !single_task_running())
+				goto out;
+			cpu_relax();
+			break;
+		case GWAKE_PARTNER_RUNNABLE:
+			if (yielded)
+				goto out;
+			yielded = true;
+			yield_to(p, true);
+			break;
+		default:
+			goto out;
+		}
+		if (ktime_get_ns() > end)
+			break;
+	}
+out:
+	put_task_struct(p);
+	return got;
+}
+
+/**
+ * gwake_sched_init() - enable preempt notifiers (a static key)
+ *
+ * Context: module init. Return: 0.
+ */
+int gwake_sched_init(void)
+{
+	preempt_notifier_inc();
+	return 0;
+}
+
+/**
+ * gwake_sched_exit() - drop the static key again
+ *
+ * Context: module exit; no notifier is attached.
+ */
+void gwake_sched_exit(void)
+{
+	preempt_notifier_dec();
+}
