@@ -55,6 +55,19 @@ static int none_block(int64_t timeout_ns)
 	return none_error;
 }
 
+static int none_block_for(gwake_t partner, int64_t timeout_ns)
+{
+	(void)partner;
+	(void)timeout_ns;
+	return none_error;
+}
+
+static int none_sched_state(gwake_t h)
+{
+	(void)h;
+	return none_error;
+}
+
 static int none_wake(gwake_t h)
 {
 	(void)h;
@@ -85,10 +98,12 @@ static const struct gwi_backend none_backend = {
 	.init		= none_init,
 	.self		= none_self,
 	.block		= none_block,
+	.block_for	= none_block_for,
 	.wake		= none_wake,
 	.swap		= none_swap,
 	.wake_many	= none_wake_many,
 	.unregister	= none_unregister,
+	.sched_state	= none_sched_state,
 };
 
 /*
@@ -196,6 +211,32 @@ int gwake_block(int64_t timeout_ns)
 	int saved = errno;
 	int r = backend()->block(timeout_ns);
 
+	errno = saved;
+	return r;
+}
+
+int gwake_block_for(gwake_t partner, int64_t timeout_ns)
+{
+	int saved = errno;
+	const struct gwi_backend *b = backend();
+	int r = partner ? b->block_for(partner, timeout_ns) : b->block(timeout_ns);
+
+	errno = saved;
+	return r;
+}
+
+int gwake_sched_state(gwake_t h)
+{
+	int saved = errno;
+	const struct gwi_backend *b = backend();
+	int r;
+
+	if (b == &none_backend)
+		r = none_error;
+	else if (gwi_unlikely(!h))
+		r = -ESRCH;
+	else
+		r = b->sched_state(h);
 	errno = saved;
 	return r;
 }

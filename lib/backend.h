@@ -33,10 +33,14 @@ struct gwi_backend {
 	int (*init)(void);
 	int (*self)(gwake_t *out);
 	int (*block)(int64_t timeout_ns);
+	/* block(), naming the thread expected to wake the caller (not 0). */
+	int (*block_for)(gwake_t partner, int64_t timeout_ns);
 	int (*wake)(gwake_t h);
 	int (*swap)(gwake_t h, int64_t timeout_ns);
 	int (*wake_many)(const gwake_t *hs, size_t n);
 	int (*unregister)(void);
+	/* A GWAKE_STATE_* value for h (not 0), or a negative errno. */
+	int (*sched_state)(gwake_t h);
 };
 
 extern const struct gwi_backend gwi_user_backend;	/* lib/user.c */

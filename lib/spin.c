@@ -3,6 +3,7 @@
  * libgwake: the user backend's spin limit (see spin.h): the cost of one
  * pause, measured once, and the cost of a sleep, measured continuously.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -34,7 +35,20 @@ static uint32_t limit_for(uint32_t s_ns, uint32_t l_ns)
 	return (uint32_t)(ns * 1000 / gwi_pause_ps);
 }
 
+static void spin_calibrate_once(void);
+
+/*
+ * Both backends calibrate on init, and gwake-bench initialises both: the
+ * measurement runs once per process, whoever asks first.
+ */
 void gwi_spin_calibrate(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, spin_calibrate_once);
+}
+
+static void spin_calibrate_once(void)
 {
 	uint64_t best = UINT64_MAX, ps;
 	int round;

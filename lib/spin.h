@@ -70,7 +70,7 @@ struct gwi_spin {
 /* The limit in pause iterations; 0 on a one-CPU system (never spin). */
 extern _Atomic uint32_t gwi_spin_limit;
 
-/* Measures a pause and sets the initial limit; once, at backend init. */
+/* Measures a pause and sets the initial limit; at backend init (once per process). */
 void gwi_spin_calibrate(void);
 
 /*

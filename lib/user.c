@@ -179,12 +179,37 @@ static void wakeup_sample(struct gwi_slot *slot)
 	gwi_spin_sample_wakeup((uint32_t)gwi_now_ns() - t);
 }
 
-static int user_block(int64_t timeout_ns)
+/*
+ * Is the thread behind @partner asleep in its wake word? The only thing
+ * about it this backend can know: whether it runs or waits for a CPU, only
+ * the kernel does (the kmod backend asks it).
+ */
+static bool partner_asleep(gwake_t partner)
+{
+	struct gwi_slot *slot;
+	uint32_t gen;
+
+	if (!partner)
+		return false;
+	slot = gwi_slot_lookup(partner, &gen);
+	return slot && atomic_load_explicit(&slot->word, memory_order_relaxed) ==
+		       gwi_word(gen, GWI_SLEEPING);
+}
+
+/*
+ * Pauses between looks at the clock while spinning: a look that finds far
+ * more time gone than the pauses take means this thread was preempted
+ * meanwhile (something else wants the CPU), and the spin stops. Rare
+ * enough that the clock (a system call in some VMs) costs little.
+ */
+#define SPIN_CLOCK_EVERY	256u
+
+static int user_block_for(gwake_t partner, int64_t timeout_ns)
 {
 	uint32_t idle, permit, sleeping, w, n, i;
 	struct timespec ts, *deadline = NULL;
 	_Atomic uint32_t *word;
-	uint64_t abs_ns;
+	uint64_t abs_ns = 0, t, t0;
 	int r;
 
 	if (gwi_unlikely(!uself.slot)) {
@@ -213,16 +238,29 @@ static int user_block(int64_t timeout_ns)
 	 * timeout cut short that failed still counts as a failure: a thread
 	 * that polls with timeouts shorter than its budget (a monitor
 	 * thread's 20 us tick) must learn to sleep, not spin every tick.
+	 * With a partner: not at all while it sleeps (it cannot wake us
+	 * before somebody wakes it), and no longer once it falls asleep.
+	 * Either way, no longer once the clock says we were preempted.
 	 */
-	n = gwi_spin_begin(&uself.spin);
+	n = partner_asleep(partner) ? 0 : gwi_spin_begin(&uself.spin);
 	if (deadline)
 		n = gwi_spin_clamp(n, (uint64_t)timeout_ns);
+	t = n ? gwi_now_ns() : 0;
 	for (i = 1; i <= n; i++) {
 		gwi_cpu_relax();
 		if (atomic_load_explicit(word, memory_order_relaxed) == permit) {
 			gwi_spin_won(&uself.spin, i);
 			return consume(word, idle);
 		}
+		if (i % SPIN_CLOCK_EVERY)
+			continue;
+		if (partner_asleep(partner))
+			break;
+		t0 = t;
+		t = gwi_now_ns();
+		/* Ten times what the pauses take, and 20 us: a preemption. */
+		if (t - t0 > 10 * (uint64_t)SPIN_CLOCK_EVERY * gwi_pause_ps / 1000 + 20000)
+			break;
 	}
 	if (n)
 		gwi_spin_lost(&uself.spin);
@@ -266,6 +304,11 @@ static int user_block(int64_t timeout_ns)
 			return r;
 		return consume(word, idle);
 	}
+}
+
+static int user_block(int64_t timeout_ns)
+{
+	return user_block_for(0, timeout_ns);
 }
 
 static int user_wake(gwake_t h)
@@ -319,7 +362,7 @@ static int user_swap(gwake_t h, int64_t timeout_ns)
 	r = user_wake(h);
 	if (r < 0)
 		return r;
-	return user_block(timeout_ns);
+	return user_block_for(h, timeout_ns);
 }
 
 /*
@@ -345,6 +388,22 @@ static int user_unregister(void)
 	uself.slot = NULL;
 	uself.handle = 0;
 	return 0;
+}
+
+/* Asleep in the wake word, or we cannot tell. */
+static int user_sched_state(gwake_t h)
+{
+	struct gwi_slot *slot;
+	uint32_t gen, w;
+
+	slot = gwi_slot_lookup(h, &gen);
+	if (!slot)
+		return -ESRCH;
+	w = atomic_load_explicit(&slot->word, memory_order_relaxed);
+	if (gwi_word_gen(w) != gen || gwi_word_state(w) == GWI_FREE)
+		return -ESRCH;
+	return gwi_word_state(w) == GWI_SLEEPING ? GWAKE_STATE_BLOCKED :
+						   GWAKE_STATE_UNKNOWN;
 }
 
 static void user_fork_prepare(void)
@@ -383,8 +442,10 @@ const struct gwi_backend gwi_user_backend = {
 	.init		= user_init,
 	.self		= user_self,
 	.block		= user_block,
+	.block_for	= user_block_for,
 	.wake		= user_wake,
 	.swap		= user_swap,
 	.wake_many	= user_wake_many,
 	.unregister	= user_unregister,
+	.sched_state	= user_sched_state,
 };

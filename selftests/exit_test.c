@@ -104,18 +104,40 @@ static int run_child(int (*fn)(void *), void *arg)
 
 /* --- A thread exits ----------------------------------------------------- */
 
+struct raw_exiter {
+	int fd;
+	__u64 handle;
+};
+
+static void *raw_exiter_main(void *arg)
+{
+	struct raw_exiter *e = arg;
+
+	if (gw_register(e->fd, &e->handle))
+		e->handle = 0;
+	return NULL;
+}
+
+/*
+ * Raw registrations, not the library's: libgwake unregisters a thread
+ * that returns (a key destructor), and this is about the module's own
+ * exit path.
+ */
 static int thread_exit_child(void *arg)
 {
-	struct gwake_peer p;
-	gwake_t me;
+	struct raw_exiter e = { 0 };
+	pthread_t t;
+	__u64 me;
 
 	(void)arg;
-	if (gwake_self(&me) || gwake_peer_start(&p))
+	e.fd = open(GWAKE_TEST_DEV, O_RDWR | O_CLOEXEC);
+	if (e.fd < 0 || gw_register(e.fd, &me))
 		return 1;
-	if (gwake_peer_stop(&p))
+	if (pthread_create(&t, NULL, raw_exiter_main, &e) || pthread_join(t, NULL) ||
+	    !e.handle)
 		return 2;
 	/* Gone with its thread, at once. */
-	if (gwake_wake(p.handle) != -ESRCH)
+	if (gw_wake(e.fd, e.handle) != -ESRCH)
 		return 3;
 	return 0;
 }
@@ -126,7 +148,7 @@ TEST_F(exit, thread_exit)
 
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child status %#x", status);
 	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("child check %d failed", WEXITSTATUS(status));
-	/* The peer, then the main thread when the child exited. */
+	/* The thread, then the main thread when the child exited. */
 	EXPECT_ENDED(2, 2);
 }
 

@@ -26,9 +26,11 @@
  * register threads, wake each other and the parent's handles (foreign to
  * them), and exit or exec; they report their calls through shared memory.
  *
- * With the module, the counters (gwake_genl.h) at the end must equal the
- * calls: registrations, blocks, wakes by outcome, stale wakes, wake-manys,
- * and no registration left. The run lasts GWAKE_TORTURE_SECONDS (default
+ * With the module, the counters (gwake_genl.h) at the end must agree with
+ * the calls: registrations exactly, wakes of sleepers and stale wakes
+ * together exactly, and no registration left; blocks, other wakes and
+ * wake-manys at most as many as made (the shared words spare some their
+ * system call). The run lasts GWAKE_TORTURE_SECONDS (default
  * 5) per backend; the seed is printed and GWAKE_TORTURE_SEED replays each
  * thread's choices (not the interleaving).
  */
@@ -630,11 +632,27 @@ TEST_F_TIMEOUT(torture, invariants, 600)
 		EXPECT_EQ(atomic_load(&t->registers), STATS_DELTA(GWAKE_STATS_A_REGISTERS));
 		EXPECT_EQ(gstats_live(&before), gstats_live(&after))
 			TH_LOG("registrations left behind");
-		EXPECT_EQ(atomic_load(&t->blocks), STATS_DELTA(GWAKE_STATS_A_BLOCKS));
-		EXPECT_EQ(atomic_load(&t->wakes_woken), STATS_DELTA(GWAKE_STATS_A_WAKES_WOKEN));
-		EXPECT_EQ(atomic_load(&t->wakes_permit), STATS_DELTA(GWAKE_STATS_A_WAKES_PERMIT));
-		EXPECT_EQ(atomic_load(&t->wakes_stale), STATS_DELTA(GWAKE_STATS_A_WAKES_STALE));
-		EXPECT_EQ(atomic_load(&t->wake_manys), STATS_DELTA(GWAKE_STATS_A_WAKE_MANY));
+		/*
+		 * Through the shared words (GWAKE_FEATURE_SHARED) a wake of
+		 * a thread that is awake, and a block that finds its permit,
+		 * make no system call: the module sees at most the calls.
+		 * Every wake of a sleeper, and every stale one, still reaches
+		 * it, exactly once.
+		 */
+		EXPECT_GE(atomic_load(&t->blocks), STATS_DELTA(GWAKE_STATS_A_BLOCKS));
+		/*
+		 * A sleeper's wake is two steps, the permit in the word and
+		 * the system call: if the owner woke by itself in between,
+		 * took the permit and ended, the library reports a wake of a
+		 * sleeper where the module saw a stale handle. The sum is
+		 * exact.
+		 */
+		EXPECT_EQ(atomic_load(&t->wakes_woken) + atomic_load(&t->wakes_stale),
+			  STATS_DELTA(GWAKE_STATS_A_WAKES_WOKEN) +
+			  STATS_DELTA(GWAKE_STATS_A_WAKES_STALE));
+		EXPECT_GE(atomic_load(&t->wakes_woken), STATS_DELTA(GWAKE_STATS_A_WAKES_WOKEN));
+		EXPECT_GE(atomic_load(&t->wakes_permit), STATS_DELTA(GWAKE_STATS_A_WAKES_PERMIT));
+		EXPECT_GE(atomic_load(&t->wake_manys), STATS_DELTA(GWAKE_STATS_A_WAKE_MANY));
 		EXPECT_EQ(0, STATS_DELTA(GWAKE_STATS_A_SWAPS));
 	}
 	munmap(T->tally, sizeof(*T->tally));

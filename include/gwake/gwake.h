@@ -68,10 +68,42 @@ int gwake_block(int64_t timeout_ns);
 int gwake_wake(gwake_t h);
 
 /*
- * Wakes h, then blocks the caller as gwake_block(timeout_ns): one system
- * call with the module, which also tells the scheduler the waker is about
- * to sleep. Returns as gwake_block(), or -ESRCH (without blocking) if h is
- * stale.
+ * BlockG, naming partner, the thread expected to wake the caller (for
+ * example the server of a call the caller just posted). Returns as
+ * gwake_block(). Only how the caller waits changes: with the module, it
+ * spins while the partner runs on a CPU and nothing else wants the
+ * caller's, gives its CPU to a partner that waits for one, and sleeps at
+ * once while the partner sleeps; the userspace backend, which cannot see
+ * the scheduler, spins only while the partner is not asleep in its own
+ * wake word, and stops when it finds itself preempted. partner 0 is
+ * gwake_block().
+ */
+int gwake_block_for(gwake_t partner, int64_t timeout_ns);
+
+/* What gwake_sched_state() reports: the same values as the uapi's GWAKE_SCHED_*. */
+enum gwake_state {
+	GWAKE_STATE_UNKNOWN	= 0,	/* awake, running or not: nobody can tell */
+	GWAKE_STATE_RUNNING	= 1,	/* on a CPU */
+	GWAKE_STATE_PREEMPTED	= 2,	/* runnable, waiting for a CPU */
+	GWAKE_STATE_BLOCKED	= 3,	/* asleep */
+	GWAKE_STATE_WAKING	= 4,	/* woken, not running yet */
+};
+
+/*
+ * What the scheduler is doing with thread h, a hint of a moment that is
+ * past when it returns: an enum gwake_state value, or -ESRCH (h is stale
+ * or foreign), -EOPNOTSUPP (the module does not publish it). The module
+ * knows all the states; the userspace backend only BLOCKED (asleep in its
+ * wake word) and UNKNOWN. Makes no system call.
+ */
+int gwake_sched_state(gwake_t h);
+
+/*
+ * Wakes h, then blocks the caller as gwake_block_for(h, timeout_ns): the
+ * woken thread is the partner. With the module, at most one system call
+ * (none if h is awake and its answer comes while the caller spins), which
+ * also tells the scheduler the waker is about to sleep. Returns as
+ * gwake_block(), or -ESRCH (without blocking) if h is stale.
  */
 int gwake_swap(gwake_t h, int64_t timeout_ns);
 
