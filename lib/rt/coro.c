@@ -159,11 +159,10 @@ coro_prepare_slow(struct grt_coro *c, struct grt_m *m, struct grt_g *gp,
 			   "G%llu", (void *)c, (unsigned long long)gp->id);
 	if (locked) {
 		/* Donate the lock: the pair is one thread of control. */
-		next->lockedm = m;
 		next->lockcount = gp->lockcount;
-		m->lockedg = next;
-		gp->lockedm = NULL;
 		gp->lockcount = 0;
+		grt__unlockm(m, gp);
+		grt__lockm(m, next, false);
 	}
 	return coro_handover(m, gp, next, exit);
 }

@@ -4,9 +4,10 @@
  * G's park hands the P off and blocks the M on its own wake word;
  * grt__ready() wakes that M by handle; the M then takes an idle P or
  * waits on sched.lockedwait for the next one released). Here only the
- * bookkeeping: lockedm/lockedg and the nesting count, written by the G
- * itself with its nopreempt raised, read by readiers after the G parked
- * (ordered by the park commit's release).
+ * nesting count; the binding itself (lockedm/lockedg) is written through
+ * grt__lockm()/grt__unlockm() by the G itself with its nopreempt raised,
+ * and read by readiers after the G parked (ordered by the park commit's
+ * release).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -25,8 +26,7 @@ int grt_lock_thread(void)
 		return -EOVERFLOW;
 	}
 	gp->lockcount++;
-	gp->lockedm = m;
-	m->lockedg = gp;
+	grt__lockm(m, gp, false);
 	grt__releasem(m);
 	return 0;
 }
@@ -42,10 +42,8 @@ int grt_unlock_thread(void)
 		grt__releasem(m);
 		return -EPERM;
 	}
-	if (--gp->lockcount == 0 && !gp->lockedint) {
-		gp->lockedm = NULL;
-		m->lockedg = NULL;
-	}
+	if (--gp->lockcount == 0 && !gp->lockedint)
+		grt__unlockm(m, gp);
 	grt__releasem(m);
 	return 0;
 }

@@ -94,7 +94,6 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,13 +103,6 @@
 
 #include "sched.h"
 
-#ifdef GRT_ASAN
-#include <sanitizer/common_interface_defs.h>
-#endif
-
-struct grt_sched grt__sched;
-GWI_TLS struct grt_m *grt__tls_m;
-
 #define S grt__sched
 
 /* 0 idle, 1 running: grt_run() is not reentrant. */
@@ -119,66 +111,36 @@ static _Atomic uint32_t grt_running;
 #define GRT_GFREE_LOCAL_MAX	64u
 #define GRT_GFREE_GLOBAL_MAX	1024u
 
-void grt__fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("grt: fatal error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
-
-int64_t grt__nanotime(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-uint32_t grt__fastrand(struct grt_m *m)
-{
-	/* xorshift32; per-M state, no sharing. */
-	uint32_t x = m->fastrand;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	m->fastrand = x;
-	return x;
-}
-
-void grt__lock(void)
-{
-	pthread_mutex_lock(&S.lock);
-}
-
-void grt__unlock(void)
-{
-	pthread_mutex_unlock(&S.lock);
-}
-
 static inline bool grt_stopping(void)
 {
 	return atomic_load_explicit(&S.stopping, memory_order_acquire);
 }
 
-/* ---- Sanitizer fiber annotations --------------------------------------- */
+/* ---- Locked Gs and idle Ms without a P ----------------------------------- */
 
-#ifdef GRT_ASAN
-void grt__switch_fiber_start(void **fake, const struct grt__ctx *to)
+void grt__lockm(struct grt_m *m, struct grt_g *gp, bool internal)
 {
-	__sanitizer_start_switch_fiber(fake, to->stack_lo, to->stack_size);
+	gp->lockedm = m;
+	gp->lockedint = internal;
+	m->lockedg = gp;
 }
 
-void grt__switch_fiber_finish(void *fake)
+void grt__unlockm(struct grt_m *m, struct grt_g *gp)
 {
-	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+	gp->lockedm = NULL;
+	gp->lockedint = false;
+	m->lockedg = NULL;
 }
-#endif
+
+void grt__m_idle_begin(void)
+{
+	atomic_fetch_add(&S.nmidlelocked, 1);
+}
+
+void grt__m_idle_end(void)
+{
+	atomic_fetch_sub(&S.nmidlelocked, 1);
+}
 
 /* ---- The global run queue ---------------------------------------------- */
 
@@ -1496,11 +1458,9 @@ static void gdestroy(struct grt_m *m, struct grt_g *gp, bool *mexit)
 
 	atomic_store_explicit(&gp->status, GRT_GDEAD, memory_order_relaxed);
 	gp->m = NULL;
-	gp->lockedm = NULL;
+	grt__unlockm(m, gp);
 	gp->lockcount = 0;
-	gp->lockedint = false;
 	m->curg = NULL;
-	m->lockedg = NULL;
 	if (gp == S.maing) {
 		grt__lock();
 		stop_world_locked();

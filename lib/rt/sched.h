@@ -488,13 +488,32 @@ static inline void grt__releasem(struct grt_m *m)
 		grt__preempt_self();
 }
 
-/* proc.c */
-void grt__ready_fifo(struct grt_g *gp);
+/* base.c: the leaf services */
 int64_t grt__nanotime(void);
 uint32_t grt__fastrand(struct grt_m *m);
 void grt__lock(void);
 void grt__unlock(void);
+
+/* proc.c */
+void grt__ready_fifo(struct grt_g *gp);
 void grt__wakep(void);
+/*
+ * The binding of a locked G and its M, written only through these (the
+ * G itself with its nopreempt raised, or its M's g0): gp runs only on m,
+ * and m runs only gp. @internal marks a binding the runtime made (a
+ * thread-call server), which grt_unlock_thread() cannot undo.
+ */
+void grt__lockm(struct grt_m *m, struct grt_g *gp, bool internal);
+void grt__unlockm(struct grt_m *m, struct grt_g *gp);
+/*
+ * An M without a P that is going to sleep until somebody posts it work (a
+ * thread-call server): counted idle while it sleeps, so that the deadlock
+ * check can tell a server waiting for calls from a running one. Begin
+ * counts it (before it publishes its idle mark); end uncounts it (the M
+ * itself, or the caller that woke it: whoever takes the mark).
+ */
+void grt__m_idle_begin(void);
+void grt__m_idle_end(void);
 void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next);
 void grt__globrunqput(struct grt_g *gp);
 bool grt__runqempty(struct grt_p *p);
@@ -555,6 +574,15 @@ void grt__timers_free(struct grt_p *p);
 void grt__entersyscall(struct grt_m *m, struct grt_g *gp);
 struct grt_m *grt__exitsyscall(struct grt_m *m);
 void grt__entersyscall_block(struct grt_m *m);
+/*
+ * An M that lives without a P (a thread-call server) is "in a system call"
+ * for the scheduler from its start to its end; after running code that
+ * took a P (a served function that called into the runtime) it gives the P
+ * back and returns to that state.
+ */
+void grt__m_syscall_begin(struct grt_m *m);
+void grt__m_syscall_end(struct grt_m *m);
+struct grt_m *grt__m_syscall_resume(void);
 
 /* sysmon.c */
 int grt__monitor_start(void);

@@ -93,6 +93,32 @@ struct grt_m *grt__exitsyscall(struct grt_m *m)
 	return grt__curm();
 }
 
+void grt__m_syscall_begin(struct grt_m *m)
+{
+	m->in_syscall = true;
+	atomic_fetch_add(&S.nmsyscall, 1);
+}
+
+void grt__m_syscall_end(struct grt_m *m)
+{
+	m->in_syscall = false;
+	atomic_fetch_sub(&S.nmsyscall, 1);
+}
+
+struct grt_m *grt__m_syscall_resume(void)
+{
+	struct grt_m *m = grt__curm();
+	struct grt_g *gp = m->curg;
+
+	if (!m->in_syscall) {
+		gp->nopreempt++;
+		grt__entersyscall(m, gp);
+		grt__entersyscall_block(m);
+		gp->nopreempt--;
+	}
+	return m;
+}
+
 struct grt_m *grt__acquirem_slow(struct grt_m *m)
 {
 	return grt__exitsyscall(m);
