@@ -108,6 +108,12 @@ struct gwi_slot {
 	 * racing waker may overwrite it.
 	 */
 	_Atomic uint32_t wake_ns;
+	/*
+	 * The CPU the owner was on when it last entered gwake_block(), plus
+	 * one (0: not known). Written by the owner only (relaxed), read by
+	 * threads that wait for it: a hint, as sched_getcpu() itself is.
+	 */
+	_Atomic uint32_t cpu;
 } __attribute__((aligned(64)));
 
 static inline gwake_t gwi_handle(uint32_t gen, uint32_t tag, uint32_t index)

@@ -82,6 +82,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -180,20 +181,34 @@ static void wakeup_sample(struct gwi_slot *slot)
 }
 
 /*
- * Is the thread behind @partner asleep in its wake word? The only thing
- * about it this backend can know: whether it runs or waits for a CPU, only
- * the kernel does (the kmod backend asks it).
+ * Can the thread behind @partner wake us while we spin? Not if it is
+ * asleep in its wake word (somebody must wake it first), and not if it
+ * was last seen on our own CPU: then our spin is what keeps it from
+ * running. That is what this backend can know; whether it runs or waits
+ * for a CPU elsewhere, only the kernel does (the kmod backend asks it).
+ * Two threads that hand work back and forth through futexes tend to end
+ * up on one CPU (the scheduler places a wakee near its waker), and
+ * spinning there would only delay the partner.
  */
-static bool partner_asleep(gwake_t partner)
+static bool partner_can_run(gwake_t partner, uint32_t mycpu)
 {
 	struct gwi_slot *slot;
 	uint32_t gen;
 
-	if (!partner)
-		return false;
 	slot = gwi_slot_lookup(partner, &gen);
-	return slot && atomic_load_explicit(&slot->word, memory_order_relaxed) ==
-		       gwi_word(gen, GWI_SLEEPING);
+	if (!slot)
+		return false;
+	if (atomic_load_explicit(&slot->word, memory_order_relaxed) ==
+	    gwi_word(gen, GWI_SLEEPING))
+		return false;
+	return atomic_load_explicit(&slot->cpu, memory_order_relaxed) != mycpu;
+}
+
+static uint32_t cur_cpu(void)
+{
+	int c = sched_getcpu();
+
+	return c < 0 ? 0 : (uint32_t)c + 1;
 }
 
 /*
@@ -206,7 +221,7 @@ static bool partner_asleep(gwake_t partner)
 
 static int user_block_for(gwake_t partner, int64_t timeout_ns)
 {
-	uint32_t idle, permit, sleeping, w, n, i;
+	uint32_t idle, permit, sleeping, w, n, i, mycpu;
 	struct timespec ts, *deadline = NULL;
 	_Atomic uint32_t *word;
 	uint64_t abs_ns = 0, t, t0;
@@ -238,11 +253,18 @@ static int user_block_for(gwake_t partner, int64_t timeout_ns)
 	 * timeout cut short that failed still counts as a failure: a thread
 	 * that polls with timeouts shorter than its budget (a monitor
 	 * thread's 20 us tick) must learn to sleep, not spin every tick.
-	 * With a partner: not at all while it sleeps (it cannot wake us
-	 * before somebody wakes it), and no longer once it falls asleep.
-	 * Either way, no longer once the clock says we were preempted.
+	 * With a partner: for the whole limit while it can run and wake us
+	 * (partner_can_run(): awake, on another CPU; the budget, learnt from
+	 * waits on anyone, is not the question then), not at all otherwise,
+	 * and no longer once it cannot. Either way, no longer once the clock
+	 * says we were preempted.
 	 */
-	n = partner_asleep(partner) ? 0 : gwi_spin_begin(&uself.spin);
+	mycpu = cur_cpu();
+	atomic_store_explicit(&uself.slot->cpu, mycpu, memory_order_relaxed);
+	if (!partner)
+		n = gwi_spin_begin(&uself.spin);
+	else
+		n = partner_can_run(partner, mycpu) ? gwi_spin_max() : 0;
 	if (deadline)
 		n = gwi_spin_clamp(n, (uint64_t)timeout_ns);
 	t = n ? gwi_now_ns() : 0;
@@ -254,7 +276,7 @@ static int user_block_for(gwake_t partner, int64_t timeout_ns)
 		}
 		if (i % SPIN_CLOCK_EVERY)
 			continue;
-		if (partner_asleep(partner))
+		if (partner && !partner_can_run(partner, mycpu))
 			break;
 		t0 = t;
 		t = gwi_now_ns();

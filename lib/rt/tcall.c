@@ -8,22 +8,43 @@
  * parallelism and needs no P hand-off to run a call. Callers enqueue a
  * request that lives on their own stack in liburcu's wfcqueue (wait-free
  * for any number of enqueuers; the server is the only dequeuer, so it
- * needs no lock either), wake the server by its gwake handle if it sleeps,
- * and wait for the request's state word:
+ * needs no lock either), wake the server by its gwake handle if it waits,
+ * and wait for the request's state word.
  *
+ * Every wait here is a wait on a wake word, and the wake word decides how
+ * long to spin before sleeping: the server waits for the next request
+ * naming the M of the last caller as its partner, the caller waits for its
+ * answer naming the server (gwake_block_for()). With the module that spin
+ * lasts only while the partner runs on a CPU and nothing else wants ours,
+ * a preempted partner gets our CPU, and a sleeping one makes us sleep at
+ * once; without it, the userspace backend spins adaptively and stops when
+ * it finds itself preempted. No wait here has a fixed spin of its own.
+ *
+ * The caller's wait comes in two kinds, chosen before the request is
+ * posted:
+ *
+ *  - its P has other Gs to run: the G parks; the server readies it.
  *	PENDING --server done--> DONE			caller never parked
  *	PENDING --caller parks--> PARKED --server--> DONE + grt__ready(caller)
+ *    Both transitions out of PENDING are atomic (the caller's park commit
+ *    is a CAS, the server's completion an exchange), so exactly one side
+ *    knows whether the caller parked: a completed call is never readied
+ *    twice or lost.
+ *  - its P has nothing else: the M waits on its own wake word, with the
+ *    G and the P in the system-call state (syscall.c), so that a call that
+ *    returns soon costs no scheduler round trip and no P hand-off, and the
+ *    monitor hands the P to another M if Gs appear meanwhile and the call
+ *    lasts. The server then wakes the caller's M by handle after DONE
+ *    (the handle read before: the request may be gone after DONE). A
+ *    permit left over when the caller saw DONE first is absorbed by the
+ *    next wait on that M, which loops on its condition.
  *
- * Both transitions out of PENDING are atomic (the caller's park commit is
- * a CAS, the server's completion an exchange), so exactly one side knows
- * whether the caller parked, and a completed call is never readied twice
- * or lost. A caller whose P has nothing else to run spins on the word for
- * a few microseconds first: a short call then completes with no thread
- * going to sleep and no scheduler involvement at all. The server spins on
- * its mailbox for a while after each call before it sleeps; "sleeping" is
- * published with a seq_cst store and re-checked against the mailbox,
- * against the callers' enqueue (an xchg) followed by a load of it: Dekker,
- * no lost wake-up.
+ * The server's idle wait: it announces "waiting" (t->sleeping 1) with a
+ * seq_cst store and re-checks the mailbox; callers enqueue (an xchg) and
+ * then exchange t->sleeping to 0, waking the server if it was set: Dekker,
+ * no lost wake-up. A server that waits long (a bounded first wait times
+ * out) marks itself idle for the deadlock check (t->sleeping 2,
+ * grt__m_idle_begin()); whoever takes the mark back uncounts it.
  *
  * Stop: the stop request is processed in order like a call. The server
  * then sets the stopped bit of t->state; callers add 2 to t->state before
@@ -41,10 +62,15 @@
 
 #define S grt__sched
 
-/* How long the server polls its mailbox after a call, and how long a
- * caller with nothing else to do polls for its result. */
-#define TCALL_SERVER_SPIN_NS	50000
-#define TCALL_CALLER_SPIN_NS	20000
+/*
+ * How long the server's first wait for a request may last before it
+ * counts itself idle (a bounded sleep, not a spin: the deadlock check and
+ * its lock are kept off the path of a server that is called all the time).
+ */
+#define TCALL_IDLE_AFTER_NS	(1000 * 1000)
+
+/* t->sleeping */
+enum { SRV_AWAKE, SRV_WAITING, SRV_IDLE };
 
 enum { REQ_PENDING, REQ_PARKED, REQ_DONE };
 
@@ -56,6 +82,8 @@ struct tcall_req {
 	int err;
 	bool stop;
 	struct grt_g *g;
+	/* The caller's M, if it waits on its wake word; 0 if the G parks. */
+	gwake_t waiter;
 	_Atomic uint32_t state;
 };
 
@@ -65,8 +93,10 @@ struct grt_thread {
 	struct cds_wfcq_tail tail;
 	/* Bit 0: stopped. Bits 1..: callers between check and enqueue. */
 	_Atomic uint32_t state;
-	/* 1 while the server sleeps (or is about to) on its wake word. */
+	/* SRV_*: the server waits on its wake word (or is about to). */
 	_Atomic uint32_t sleeping;
+	/* The M of the last caller: the partner of the server's next wait. */
+	_Atomic gwake_t last_caller;
 	_Atomic uint32_t ready;		/* server's handle is set */
 	_Atomic uint32_t stop_sent;
 	_Atomic uint32_t exited;
@@ -78,6 +108,7 @@ struct grt_thread {
 static void complete(struct tcall_req *r, long ret, int err)
 {
 	struct grt_g *g = r->g;
+	gwake_t waiter = r->waiter;
 
 	r->ret = ret;
 	r->err = err;
@@ -86,6 +117,8 @@ static void complete(struct tcall_req *r, long ret, int err)
 	if (atomic_exchange_explicit(&r->state, REQ_DONE,
 				     memory_order_acq_rel) == REQ_PARKED)
 		grt__ready(g);
+	else if (waiter)
+		gwake_wake(waiter);
 }
 
 static struct tcall_req *mailbox_get(struct grt_thread *t)
@@ -96,21 +129,6 @@ static struct tcall_req *mailbox_get(struct grt_thread *t)
 		return NULL;
 	node = __cds_wfcq_dequeue_blocking(&t->head, &t->tail);
 	return node ? caa_container_of(node, struct tcall_req, node) : NULL;
-}
-
-/* After fn: if it took a P (it called the runtime), give it back. */
-static struct grt_m *back_to_syscall_state(void)
-{
-	struct grt_m *m = grt__curm();
-	struct grt_g *gp = m->curg;
-
-	if (!m->in_syscall) {
-		gp->nopreempt++;
-		grt__entersyscall(m, gp);
-		grt__entersyscall_block(m);
-		gp->nopreempt--;
-	}
-	return m;
 }
 
 static void drain_stopped(struct grt_thread *t)
@@ -127,13 +145,68 @@ static void drain_stopped(struct grt_thread *t)
 	}
 }
 
+/* Take the server's "waiting" mark back; uncount it if it was idle. */
+static bool tcall_unmark(struct grt_thread *t)
+{
+	uint32_t s = atomic_exchange(&t->sleeping, SRV_AWAKE);
+
+	if (s == SRV_IDLE)
+		grt__m_idle_end();
+	return s != SRV_AWAKE;
+}
+
+/*
+ * The server has nothing to do: wait on its wake word until a caller
+ * takes the "waiting" mark (and wakes it) or the runtime stops. A first,
+ * bounded wait; then counted idle, and unbounded.
+ */
+static void tcall_idle(struct grt_thread *t)
+{
+	gwake_t partner = atomic_load_explicit(&t->last_caller, memory_order_relaxed);
+	int64_t end = grt__nanotime() + TCALL_IDLE_AFTER_NS;
+	uint32_t waiting = SRV_WAITING;
+
+	atomic_store(&t->sleeping, SRV_WAITING);
+	/* Dekker with tcall_post(): the mark (seq_cst), then the mailbox. */
+	if (!cds_wfcq_empty(&t->head, &t->tail) || atomic_load(&S.stopping)) {
+		tcall_unmark(t);
+		return;
+	}
+	while (atomic_load(&t->sleeping) == SRV_WAITING) {
+		int64_t left = end - grt__nanotime();
+
+		if (left <= 0)
+			break;
+		gwake_block_for(partner, left);
+		if (atomic_load(&S.stopping))
+			break;
+	}
+	/*
+	 * Long: count it idle, then mark it so (a caller that takes the
+	 * mark uncounts it: it is never counted idle while it runs), look
+	 * for a deadlock, and sleep.
+	 */
+	if (!atomic_load(&S.stopping)) {
+		grt__m_idle_begin();
+		if (!atomic_compare_exchange_strong(&t->sleeping, &waiting, SRV_IDLE)) {
+			grt__m_idle_end();
+		} else {
+			grt__lock();
+			grt__checkdead();
+			grt__unlock();
+			while (atomic_load(&t->sleeping) == SRV_IDLE &&
+			       !atomic_load(&S.stopping))
+				(void)gwake_block_for(partner, -1);
+		}
+	}
+	tcall_unmark(t);
+}
+
 static void tcall_serve(void *arg)
 {
 	struct grt_thread *t = arg;
 	struct grt_m *m = grt__curm();
 	struct tcall_req *r, *stopreq = NULL;
-	int64_t until;
-	uint32_t i;
 
 	atomic_store_explicit(&m->curg->status, GRT_GSYSCALL,
 			      memory_order_relaxed);
@@ -149,42 +222,18 @@ static void tcall_serve(void *arg)
 				stopreq = r;
 				break;
 			}
+			if (r->waiter)
+				atomic_store_explicit(&t->last_caller, r->waiter,
+						      memory_order_relaxed);
 			ret = r->fn(r->arg);
-			m = back_to_syscall_state();
+			/* If fn took a P (it called the runtime), give it back. */
+			m = grt__m_syscall_resume();
 			complete(r, ret, 0);
 			continue;
 		}
 		if (atomic_load(&S.stopping))
 			break;
-		/* Callers are active: poll a while before sleeping. */
-		until = grt__nanotime() + TCALL_SERVER_SPIN_NS;
-		for (i = 1;; i++) {
-			if (!cds_wfcq_empty(&t->head, &t->tail))
-				break;
-			if (!(i & 255) && grt__nanotime() > until)
-				break;
-			gwi_cpu_relax();
-		}
-		if (!cds_wfcq_empty(&t->head, &t->tail))
-			continue;
-		/*
-		 * Counted idle before sleeping is visible; the caller that
-		 * clears sleeping uncounts us (before it can go idle itself,
-		 * so that no false deadlock is seen in between).
-		 */
-		atomic_fetch_add(&S.nmidlelocked, 1);
-		atomic_store(&t->sleeping, 1);
-		if (cds_wfcq_empty(&t->head, &t->tail) &&
-		    !atomic_load(&S.stopping)) {
-			grt__lock();
-			grt__checkdead();
-			grt__unlock();
-			while (atomic_load(&t->sleeping) &&
-			       !atomic_load(&S.stopping))
-				(void)gwake_block(-1);
-		}
-		if (atomic_exchange(&t->sleeping, 0))
-			atomic_fetch_sub(&S.nmidlelocked, 1);
+		tcall_idle(t);
 	}
 	if (stopreq) {
 		atomic_fetch_or(&t->state, 1);
@@ -193,9 +242,7 @@ static void tcall_serve(void *arg)
 		complete(stopreq, 0, 0);
 	}
 	/* t may be freed from here on. The G ends, and so does its thread. */
-	m = grt__curm();
-	m->in_syscall = false;
-	atomic_fetch_sub(&S.nmsyscall, 1);
+	grt__m_syscall_end(grt__curm());
 }
 
 static void *tcall_mbody(struct grt_m *m)
@@ -203,11 +250,8 @@ static void *tcall_mbody(struct grt_m *m)
 	struct grt_thread *t = m->start_arg;
 	struct grt_g *gp = t->g;
 
-	gp->lockedm = m;
-	gp->lockedint = true;
-	m->lockedg = gp;
-	m->in_syscall = true;
-	atomic_fetch_add(&S.nmsyscall, 1);
+	grt__lockm(m, gp, true);
+	grt__m_syscall_begin(m);
 	grt__schedule(m, gp);
 	return NULL;
 }
@@ -276,65 +320,36 @@ static int tcall_post(struct grt_thread *t, struct tcall_req *r)
 	/* An xchg: a full barrier before the load of sleeping. */
 	cds_wfcq_enqueue(&t->head, &t->tail, &r->node);
 	atomic_fetch_sub(&t->state, 2);
-	if (atomic_load(&t->sleeping) && atomic_exchange(&t->sleeping, 0)) {
-		atomic_fetch_sub(&S.nmidlelocked, 1);
+	if (atomic_load(&t->sleeping) && tcall_unmark(t))
 		gwake_wake(t->m->handle);
-	}
 	return 0;
 }
 
-static void tcall_wait(struct tcall_req *r)
+/*
+ * Would the caller's P have anything else to run while it waits? If not,
+ * its M waits on its own wake word (see the top of the file).
+ */
+static gwake_t tcall_waiter(void)
 {
 	struct grt_m *m = grt__acquirem();
-	bool spin, pin;
-	int64_t until;
-	uint32_t i;
+	gwake_t h = 0;
 
-	/* Spin only if this P has nothing else to do. */
-	spin = m->p && grt__runqempty(m->p) &&
-	       cds_wfcq_empty(&S.gqhead, &S.gqtail);
+	if (m->p && grt__runqempty(m->p) && cds_wfcq_empty(&S.gqhead, &S.gqtail))
+		h = m->handle;
 	grt__releasem(m);
-	if (spin) {
-		until = grt__nanotime() + TCALL_CALLER_SPIN_NS;
-		for (i = 1;; i++) {
-			if (atomic_load_explicit(&r->state,
-						 memory_order_acquire) ==
-			    REQ_DONE)
-				return;
-			if (!(i & 255) && grt__nanotime() > until)
-				break;
-			gwi_cpu_relax();
-		}
-	}
-	if (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE) {
-		struct grt_g *gp;
+	return h;
+}
 
-		/*
-		 * Nothing else to run here: wait as a locked G does -- the
-		 * P goes back to the idle set, this M sleeps on its own wake
-		 * word, and the server's grt__ready() wakes exactly this M
-		 * by handle. Parking through the scheduler instead would
-		 * have the server ready us through the global queue and
-		 * wakep(), which wakes an arbitrary idle M (and that one
-		 * another spinner): three thread wake-ups per call instead
-		 * of one when the CPUs are oversubscribed and spinning
-		 * fails.
-		 */
-		m = grt__acquirem();
-		gp = m->curg;
-		pin = spin && !gp->lockedm;
-		if (pin) {
-			gp->lockedm = m;
-			m->lockedg = gp;
-		}
-		grt__releasem(m);
+static void tcall_wait(struct grt_thread *t, struct tcall_req *r)
+{
+	if (!r->waiter) {
 		grt__park(tcall_commit, r, "thread call");
-		if (pin) {
-			m = grt__acquirem();
-			gp->lockedm = NULL;
-			m->lockedg = NULL;
-			grt__releasem(m);
-		}
+	} else if (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE) {
+		/* In the system-call state: the monitor may hand the P off. */
+		grt_syscall_enter();
+		while (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE)
+			(void)gwake_block_for(t->m->handle, -1);
+		grt_syscall_exit();
 	}
 	/* Acquire: pairs with complete()'s exchange. */
 	(void)atomic_load_explicit(&r->state, memory_order_acquire);
@@ -363,10 +378,11 @@ int grt_thread_call(struct grt_thread *t, long (*fn)(void *), void *arg,
 		return 0;
 	}
 	r.g = m->curg;
+	r.waiter = tcall_waiter();
 	err = tcall_post(t, &r);
 	if (err)
 		return err;
-	tcall_wait(&r);
+	tcall_wait(t, &r);
 	if (!r.err && ret)
 		*ret = r.ret;
 	return r.err;
@@ -388,10 +404,11 @@ int grt_thread_stop(struct grt_thread *t)
 	if (atomic_exchange(&t->stop_sent, 1))
 		return -ESRCH;
 	r.g = m->curg;
+	r.waiter = tcall_waiter();
 	err = tcall_post(t, &r);
 	if (err)
 		return err;
-	tcall_wait(&r);
+	tcall_wait(t, &r);
 	return r.err;
 }
 
