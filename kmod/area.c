@@ -315,6 +315,17 @@ static vm_fault_t gwake_vm_fault(struct vm_fault *vmf)
 	unsigned int r = off >= GWAKE_MMAP_SCHED ? GWAKE_REGION_SCHED : GWAKE_REGION_WORDS;
 	struct page *page;
 
+	/*
+	 * Only in the area's own process. The mapping is not inherited
+	 * (VM_DONTCOPY), but madvise(MADV_DOFORK) can clear that, and a fork
+	 * child's copy of the VMA would then reach the parent's area through
+	 * vm_private_data (no page table entry is copied: there are none to
+	 * copy for such a mapping). Such a copy still holds a reference to
+	 * the parent's area (vm_open), and through it the parent's grabbed
+	 * mm, until the child unmaps it or exits: bounded, and no access.
+	 */
+	if (vma->vm_mm != area->mm)
+		return VM_FAULT_SIGBUS;
 	if (r == GWAKE_REGION_SCHED)
 		off -= GWAKE_MMAP_SCHED;
 	if (off >= GWAKE_AREA_SIZE)

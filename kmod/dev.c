@@ -273,7 +273,8 @@ static int gwake_dev_mmap(struct file *file, struct vm_area_struct *vma)
 	u64 len = vma->vm_end - vma->vm_start;
 	u64 base = off >= GWAKE_MMAP_SCHED ? GWAKE_MMAP_SCHED : GWAKE_MMAP_WORDS;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/* VM_MAYSHARE: a shared mapping of a read-only file has no VM_SHARED. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (off - base >= GWAKE_AREA_SIZE || len > GWAKE_AREA_SIZE - (off - base))
 		return -EINVAL;

@@ -351,7 +351,8 @@ void gwake_sched_attach(struct gwake_reg *reg);
 void gwake_sched_detach(struct gwake_reg *reg);
 void gwake_sched_waking(struct gwake_reg *reg);
 void gwake_sched_end(struct gwake_reg *reg);
-bool gwake_sched_spin(struct gwake_reg *self, u64 partner, u64 spin_ns);
+bool gwake_sched_spin(struct gwake_reg *self, u64 partner, u64 spin_ns,
+		      const ktime_t *deadline);
 
 /* wake.c */
 int gwake_block(struct gwake_file *gf, const ktime_t *deadline, u64 partner,

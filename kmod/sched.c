@@ -17,9 +17,10 @@
  * The module's own wake of a sleeper moves BLOCKED to WAKING, so that a
  * thread about to run is not taken for an idle one (gwake_sched_waking()).
  *
- * Context of the callbacks: the scheduler's, with the run-queue lock held
- * and interrupts off, on the thread's CPU, as part of its own context
- * switch. They write only the thread's own slot, a page the module owns
+ * Context of the callbacks: the scheduler's, on the thread's CPU, as part
+ * of its own context switch: sched_out with the run-queue lock held and
+ * interrupts off, sched_in after the lock is dropped, with preemption
+ * disabled. They write only the thread's own slot, a page the module owns
  * and keeps while the notifier is attached (the registration holds its
  * area); they take no lock, wake nobody and touch no user memory through
  * a user pointer. Each field is written with one store (WRITE_ONCE());
@@ -38,6 +39,7 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/stat.h>
 #include <linux/sched/task.h>
 #include <linux/smp.h>
@@ -87,15 +89,19 @@ void gwake_sched_attach(struct gwake_reg *reg)
 {
 	struct gwake_sched *s = reg->sched;
 
-	WRITE_ONCE(s->switches, 0);
-	WRITE_ONCE(s->cpu, raw_smp_processor_id());
-	WRITE_ONCE(s->state, GWAKE_SCHED_RUNNING);
-	/* Readers compare gen before and after the rest. */
-	smp_store_release(&s->gen, reg->gen);
 	preempt_notifier_init(&reg->pn, &gwake_preempt_ops);
-	/* The list is walked by our own switches: not while we change it. */
+	/*
+	 * The list is walked by our own switches: not while we change it.
+	 * The first state is published in the same section, so that no
+	 * switch can come between it and the notifier that keeps it.
+	 */
 	preempt_disable();
 	preempt_notifier_register(&reg->pn);
+	WRITE_ONCE(s->switches, 0);
+	WRITE_ONCE(s->cpu, smp_processor_id());
+	WRITE_ONCE(s->state, GWAKE_SCHED_RUNNING);
+	/* Last: readers compare gen before and after the rest. */
+	smp_store_release(&s->gen, reg->gen);
 	preempt_enable();
 }
 
@@ -161,23 +167,28 @@ static enum gwake_partner gwake_partner_state(struct task_struct *p)
  * @self:	the caller's registration.
  * @partner:	the handle of the thread expected to wake the caller.
  * @spin_ns:	the longest spin; 0 for GWAKE_SPIN_DEFAULT_NS.
+ * @deadline:	the caller's absolute CLOCK_MONOTONIC deadline, or NULL.
  *
  * While the partner is on a CPU, and nothing else waits for ours
  * (need_resched(), single_task_running()), spin for the permit, as the
  * kernel's own mutexes spin only while their owner runs (owner_on_cpu()).
- * If the partner is runnable but not on a CPU, give it ours (yield_to())
- * once, and look again. Otherwise, return at once: the caller sleeps.
+ * If the partner is runnable, not on a CPU and queued on ours, give it
+ * ours (yield_to()) once, and look again. Otherwise, return at once: the caller sleeps. A
+ * pending signal or the caller's deadline ends the spin too; the caller's
+ * sleep loop then reports them.
  *
  * Context: process context, the caller's own registration; may schedule.
  * Return: true if the permit is pending (the caller takes it), false if
  * the caller should sleep.
  */
-bool gwake_sched_spin(struct gwake_reg *self, u64 partner, u64 spin_ns)
+bool gwake_sched_spin(struct gwake_reg *self, u64 partner, u64 spin_ns,
+		      const ktime_t *deadline)
 {
 	const s64 permit = GWAKE_WORD(self->gen, GWAKE_WORD_PERMIT);
 	struct task_struct *p = NULL;
 	bool yielded = false, got = false;
 	struct gwake_reg *reg;
+	unsigned int n = 0;
 	u64 end;
 
 	rcu_read_lock();
@@ -193,11 +204,15 @@ bool gwake_sched_spin(struct gwake_reg *self, u64 partner, u64 spin_ns)
 	if (!spin_ns)
 		spin_ns = GWAKE_SPIN_DEFAULT_NS;
 	end = ktime_get_ns() + min_t(u64, spin_ns, GWAKE_SPIN_MAX_NS);
+	if (deadline)
+		end = min_t(u64, end, ktime_to_ns(*deadline));
 	for (;;) {
 		if (atomic64_read(self->word) == permit) {
 			got = true;
 			break;
 		}
+		if (signal_pending(current))
+			break;
 		switch (gwake_partner_state(p)) {
 		case GWAKE_PARTNER_RUNNING:
 			if (need_resched() || !single_task_running())
@@ -205,16 +220,36 @@ bool gwake_sched_spin(struct gwake_reg *self, u64 partner, u64 spin_ns)
 			cpu_relax();
 			break;
 		case GWAKE_PARTNER_RUNNABLE:
-			if (yielded)
+			/*
+			 * Waiting for our CPU: give it over. yield_to() marks
+			 * the partner next on its own run queue only, so for
+			 * a partner queued on another CPU it would hand ours
+			 * to whoever else and not speed the partner up: sleep
+			 * then (and whoever runs there is not ours to
+			 * preempt).
+			 */
+			if (yielded || task_cpu(p) != raw_smp_processor_id())
 				goto out;
 			yielded = true;
-			yield_to(p, true);
+			yield_to(p, false);
 			break;
 		default:
 			goto out;
 		}
-		if (ktime_get_ns() > end)
-			break;
+		/*
+		 * Not each time, being dearer than a look at the word: the
+		 * clock, and whether the partner is still the handle's (one
+		 * that unregistered or exec'd will not wake us).
+		 */
+		if (!(++n & 15)) {
+			if (ktime_get_ns() > end)
+				break;
+			rcu_read_lock();
+			reg = gwake_reg_lookup(partner);
+			rcu_read_unlock();
+			if (!reg)
+				break;
+		}
 	}
 out:
 	put_task_struct(p);

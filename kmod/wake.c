@@ -18,8 +18,8 @@
  *
  * Why a wait is race free: the owner puts itself on reg->wq and sets its
  * task state (prepare_to_wait(), a full barrier) before it moves the word
- * IDLE -> SLEEPING. A waker that reads SLEEPING in its cmpxchg() (in the
- * module, or in userspace followed by WAKE with GWAKE_WAKE_SLEEPER) then
+ * IDLE -> SLEEPING. A waker that reads SLEEPING in its RMW (an exchange in
+ * the module; in userspace a CAS, followed by WAKE with GWAKE_WAKE_SLEEPER) then
  * takes the queue lock after the owner queued itself, finds it and makes
  * it runnable, whether or not it has reached schedule() yet. A waker that
  * reads IDLE leaves PERMIT, and the owner's cmpxchg sees it and does not
@@ -80,38 +80,62 @@ static int gwake_word_repair(struct gwake_reg *reg)
  * @sleeper, userspace made the word PERMIT already, having found SLEEPING:
  * only the wakeup is left to do. Caller holds RCU, which keeps @reg and its
  * wait queue alive even if the registration is ending.
+ *
+ * One exchange, not a compare-and-exchange loop: the registration was
+ * looked up by its whole handle, so PERMIT of its generation is the right
+ * value whatever the word held, and the owner's own steps are all
+ * compare-and-exchanges that then see it. An exchange cannot be starved by
+ * a word rewritten under it (by the owner consuming, by userspace wakers,
+ * or by a scribbler), and the old value says what to do.
  */
 static int gwake_word_wake(struct gwake_reg *reg, bool sync, bool sleeper)
 {
 	s64 permit = gwake_w(reg, GWAKE_WORD_PERMIT), old;
+	int ret = 1;
 
 	if (!sleeper) {
-		old = atomic64_read(reg->word);
-		do {
-			/*
-			 * Ended: its word is FREE now (or about to be), and
-			 * must stay so: nothing to wake. A live owner's word
-			 * is never FREE unless userspace made it so.
-			 */
-			if (gwake_reg_ended(reg) ||
-			    old == GWAKE_WORD(0, GWAKE_WORD_FREE))
-				return -ESRCH;
-		} while (!atomic64_try_cmpxchg(reg->word, &old, permit));
+		/* Fully ordered: after end's FREE, if it came first. */
+		old = atomic64_xchg(reg->word, permit);
+		/*
+		 * Ended: its word is FREE and must stay so. gwake_reg_end()
+		 * sets ENDED (fully ordered) before it stores FREE, so an
+		 * exchange that came after that store sees ENDED here.
+		 */
+		if (gwake_reg_ended(reg)) {
+			atomic64_cmpxchg(reg->word, permit,
+					 GWAKE_WORD(0, GWAKE_WORD_FREE));
+			return -ESRCH;
+		}
 		/*
 		 * IDLE or PERMIT: the owner will find the permit. Anything
-		 * else but SLEEPING is a scribble: the owner may be asleep
-		 * with it, so wake it too.
+		 * but SLEEPING is a scribble, with which the owner may be
+		 * asleep: wake it.
 		 */
-		if (old == gwake_w(reg, GWAKE_WORD_IDLE) || old == permit)
-			return 0;
+		if (old == gwake_w(reg, GWAKE_WORD_IDLE) || old == permit) {
+			ret = 0;
+			/*
+			 * The exchange is a full barrier, pairing with the one
+			 * in the owner's prepare_to_wait(): an owner on its
+			 * queue is seen. It is between prepare_to_wait() and
+			 * its cmpxchg to SLEEPING, which the permit will fail,
+			 * or giving up: a wakeup costs it nothing.
+			 */
+			if (!waitqueue_active(&reg->wq))
+				return 0;
+		}
 	}
-	gwake_sched_waking(reg);
+	/*
+	 * Only a hint for spinners, so a stale answer is harmless here: the
+	 * wakeup below takes the queue lock and misses nobody.
+	 */
+	if (waitqueue_active(&reg->wq))
+		gwake_sched_waking(reg);
 	/* One waiter at most: the owner. */
 	if (sync)
 		__wake_up_sync(&reg->wq, TASK_INTERRUPTIBLE);
 	else
 		__wake_up(&reg->wq, TASK_INTERRUPTIBLE, 1, NULL);
-	return 1;
+	return ret;
 }
 
 /*
@@ -140,7 +164,7 @@ static int __gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
 		if (ktime_compare(*deadline, ktime_get()) <= 0)
 			return -ETIMEDOUT;
 	}
-	if (partner && gwake_sched_spin(reg, partner, spin_ns) &&
+	if (partner && gwake_sched_spin(reg, partner, spin_ns, deadline) &&
 	    gwake_take_permit(reg))
 		return 0;
 	if (deadline) {

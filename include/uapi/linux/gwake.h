@@ -171,7 +171,8 @@ struct gwake_unregister {
  *    caller's CPU (need_resched(), single_task_running()), at most
  *    spin_ns (GWAKE_SPIN_DEFAULT_NS if 0, at most GWAKE_SPIN_MAX_NS);
  *  - runnable but not on a CPU (preempted, or woken and not yet running):
- *    yield the caller's CPU to it (yield_to()), then look again;
+ *    if it waits for the caller's CPU, yield that to it (yield_to()), then
+ *    look again; if it waits for another CPU, sleep;
  *  - blocked, exited, or not a live handle of the caller's process: sleep
  *    at once.
  *
