@@ -13,25 +13,8 @@
  * its M but lets the P go). See docs/runtime.md for the whole picture and
  * for which primitive blocks what.
  *
- * Where runnable Gs live
- * ----------------------
- *  - p->runnext: the G to run next on that P. A readied G goes there (it
- *    inherits the rest of the time slice of the G that readied it: a
- *    producer/consumer pair ping-pongs without touching the queue).
- *  - p->lifo: spawned-but-never-started Gs displaced from runnext by a
- *    newer spawn, newest first. This is the one departure from Go: with
- *    Go's FIFO order a spawn tree (skynet) runs breadth first and starts
- *    about 10^5 Gs that each hold a stack -- two VMAs each, far past the
- *    default vm.max_map_count. Newest-first runs it depth first (Cilk's
- *    work-first order); thieves take the oldest (largest subtrees).
- *    Started Gs never go there, so waiting and yielding Gs keep FIFO.
- *  - p->runq: Go's bounded lock-free ring (owner enqueues at the tail,
- *    owner and thieves take from the head with a CAS). Overflow moves half
- *    of it to the global queue.
- *  - the global queue: liburcu's wfcqueue (wait-free enqueue from any
- *    thread, dequeue under gqlock). Fed by overflow, preemption, Gs coming
- *    back from a system call with no P, and Gs readied by threads without
- *    a P. Checked every 61st scheduling round so it cannot starve.
+ * Where runnable Gs live: runnext, the LIFO of unstarted Gs, the ring and
+ * the global queue, in that order of preference (runq.c).
  *
  * Parking and unparking Ms (the design of Go's proc.go, with wake words)
  * -----------------------------------------------------------------------
@@ -140,320 +123,6 @@ void grt__m_idle_begin(void)
 void grt__m_idle_end(void)
 {
 	atomic_fetch_sub(&S.nmidlelocked, 1);
-}
-
-/* ---- The global run queue ---------------------------------------------- */
-
-static inline bool gq_empty(void)
-{
-	return cds_wfcq_empty(&S.gqhead, &S.gqtail);
-}
-
-/*
- * Any thread, no lock. The enqueue is an xchg: a full barrier, which the
- * callers' following wakep() relies on (see the essay above).
- */
-void grt__globrunqput(struct grt_g *gp)
-{
-	cds_wfcq_node_init(&gp->gqnode);
-	cds_wfcq_enqueue(&S.gqhead, &S.gqtail, &gp->gqnode);
-	atomic_fetch_add_explicit(&S.gqsize, 1, memory_order_relaxed);
-}
-
-static void runqput_ring(struct grt_p *p, struct grt_g *gp);
-
-/*
- * Take a batch from the global queue: one G to return, up to max-1 more
- * (0: a fair share) onto p's local queue. p is owned by the caller.
- */
-static struct grt_g *globrunqget(struct grt_p *p, uint32_t max)
-{
-	struct cds_wfcq_node *node;
-	struct grt_g *first = NULL;
-	uint32_t n, size, i;
-
-	if (gq_empty())
-		return NULL;
-	size = atomic_load_explicit(&S.gqsize, memory_order_relaxed);
-	n = size / S.nprocs + 1;
-	if (n > size)
-		n = size;
-	if (max && n > max)
-		n = max;
-	if (n > GRT_RUNQ_SIZE / 2)
-		n = GRT_RUNQ_SIZE / 2;
-	if (!n)
-		n = 1;
-	pthread_mutex_lock(&S.gqlock);
-	for (i = 0; i < n; i++) {
-		node = __cds_wfcq_dequeue_blocking(&S.gqhead, &S.gqtail);
-		if (!node)
-			break;
-		atomic_fetch_sub_explicit(&S.gqsize, 1, memory_order_relaxed);
-		struct grt_g *gp = caa_container_of(node, struct grt_g,
-						    gqnode);
-		if (!first)
-			first = gp;
-		else
-			runqput_ring(p, gp);
-	}
-	pthread_mutex_unlock(&S.gqlock);
-	return first;
-}
-
-/* ---- Local run queues --------------------------------------------------- */
-
-static inline void lifo_lock(struct grt_p *p)
-{
-	while (atomic_exchange_explicit(&p->lifolock, 1,
-					memory_order_acquire))
-		while (atomic_load_explicit(&p->lifolock,
-					    memory_order_relaxed))
-			gwi_cpu_relax();
-}
-
-static inline void lifo_unlock(struct grt_p *p)
-{
-	atomic_store_explicit(&p->lifolock, 0, memory_order_release);
-}
-
-static bool lifo_push(struct grt_p *p, struct grt_g *gp)
-{
-	bool ok = false;
-	uint32_t n;
-
-	lifo_lock(p);
-	n = atomic_load_explicit(&p->nlifo, memory_order_relaxed);
-	if (n < GRT_LIFO_SIZE) {
-		p->lifo[n] = gp;
-		atomic_store_explicit(&p->nlifo, n + 1, memory_order_relaxed);
-		ok = true;
-	}
-	lifo_unlock(p);
-	return ok;
-}
-
-static struct grt_g *lifo_pop(struct grt_p *p)
-{
-	struct grt_g *gp = NULL;
-	uint32_t n;
-
-	if (!atomic_load_explicit(&p->nlifo, memory_order_relaxed))
-		return NULL;
-	lifo_lock(p);
-	n = atomic_load_explicit(&p->nlifo, memory_order_relaxed);
-	if (n) {
-		gp = p->lifo[n - 1];
-		atomic_store_explicit(&p->nlifo, n - 1, memory_order_relaxed);
-	}
-	lifo_unlock(p);
-	return gp;
-}
-
-/* Steal the older half of p2's LIFO into out[]. Returns the count. */
-static uint32_t lifo_steal(struct grt_p *p2, struct grt_g **out, uint32_t max)
-{
-	uint32_t n, k, i;
-
-	if (!atomic_load_explicit(&p2->nlifo, memory_order_relaxed))
-		return 0;
-	lifo_lock(p2);
-	n = atomic_load_explicit(&p2->nlifo, memory_order_relaxed);
-	k = n - n / 2;
-	if (k > max)
-		k = max;
-	for (i = 0; i < k; i++)
-		out[i] = p2->lifo[i];
-	memmove(p2->lifo, p2->lifo + k, (n - k) * sizeof(p2->lifo[0]));
-	atomic_store_explicit(&p2->nlifo, n - k, memory_order_relaxed);
-	lifo_unlock(p2);
-	return k;
-}
-
-/*
- * Overflow: move half of the ring plus gp to the global queue. Owner only.
- * Returns false if a thief raced us (the ring has room again).
- */
-static bool runqputslow(struct grt_p *p, struct grt_g *gp, uint32_t h,
-			uint32_t t)
-{
-	struct grt_g *batch[GRT_RUNQ_SIZE / 2 + 1];
-	uint32_t n = (t - h) / 2, i;
-
-	for (i = 0; i < n; i++)
-		batch[i] = atomic_load_explicit(&p->runq[(h + i) % GRT_RUNQ_SIZE],
-						memory_order_relaxed);
-	if (!atomic_compare_exchange_strong_explicit(&p->runqhead, &h, h + n,
-						     memory_order_acq_rel,
-						     memory_order_relaxed))
-		return false;
-	batch[n++] = gp;
-	for (i = 0; i < n; i++)
-		grt__globrunqput(batch[i]);
-	return true;
-}
-
-/* Owner only: enqueue at the tail of the ring (or overflow). */
-static void runqput_ring(struct grt_p *p, struct grt_g *gp)
-{
-	uint32_t h, t;
-
-	for (;;) {
-		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-		if (t - h < GRT_RUNQ_SIZE) {
-			atomic_store_explicit(&p->runq[t % GRT_RUNQ_SIZE], gp,
-					      memory_order_relaxed);
-			/* Release: the slot is written before a consumer
-			 * can see the new tail. */
-			atomic_store_explicit(&p->runqtail, t + 1,
-					      memory_order_release);
-			return;
-		}
-		if (runqputslow(p, gp, h, t))
-			return;
-	}
-}
-
-/*
- * Owner only. next: gp goes to runnext; the G it displaces goes to the
- * LIFO if it never ran, else to the tail of the ring.
- */
-void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next)
-{
-	if (next) {
-		gp = atomic_exchange_explicit(&p->runnext, gp,
-					      memory_order_acq_rel);
-		if (!gp)
-			return;
-		if (!gp->started && lifo_push(p, gp))
-			return;
-	}
-	runqput_ring(p, gp);
-}
-
-/* Owner only. *inherit: gp came from runnext (inherits the time slice). */
-static struct grt_g *runqget(struct grt_p *p, bool *inherit)
-{
-	struct grt_g *gp;
-	uint32_t h, t;
-
-	gp = atomic_load_explicit(&p->runnext, memory_order_relaxed);
-	if (gp && atomic_compare_exchange_strong_explicit(
-			&p->runnext, &gp, NULL, memory_order_acquire,
-			memory_order_relaxed)) {
-		*inherit = true;
-		return gp;
-	}
-	*inherit = false;
-	gp = lifo_pop(p);
-	if (gp)
-		return gp;
-	for (;;) {
-		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-		if (t == h)
-			return NULL;
-		gp = atomic_load_explicit(&p->runq[h % GRT_RUNQ_SIZE],
-					  memory_order_relaxed);
-		if (atomic_compare_exchange_weak_explicit(
-				&p->runqhead, &h, h + 1, memory_order_release,
-				memory_order_relaxed))
-			return gp;
-	}
-}
-
-bool grt__runqempty(struct grt_p *p)
-{
-	uint32_t h, t;
-
-	/* A snapshot: exact for the owner, a hint for anyone else. */
-	h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-	t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
-	return t == h &&
-	       !atomic_load_explicit(&p->runnext, memory_order_acquire) &&
-	       !atomic_load_explicit(&p->nlifo, memory_order_acquire);
-}
-
-/*
- * Grab half of p2's ring into p's ring starting at slot t (free slots:
- * only p's owner -- the caller -- writes them). Returns the count.
- */
-static uint32_t runqgrab(struct grt_p *p2, struct grt_p *p, uint32_t t,
-			 bool steal_next)
-{
-	uint32_t h2, t2, n, i;
-
-	for (;;) {
-		h2 = atomic_load_explicit(&p2->runqhead, memory_order_acquire);
-		t2 = atomic_load_explicit(&p2->runqtail, memory_order_acquire);
-		n = t2 - h2;
-		n = n - n / 2;
-		if (n == 0) {
-			struct grt_g *next;
-
-			if (!steal_next)
-				return 0;
-			next = atomic_load_explicit(&p2->runnext,
-						    memory_order_relaxed);
-			if (!next || !atomic_compare_exchange_strong_explicit(
-					&p2->runnext, &next, NULL,
-					memory_order_acquire,
-					memory_order_relaxed))
-				return 0;
-			atomic_store_explicit(&p->runq[t % GRT_RUNQ_SIZE], next,
-					      memory_order_relaxed);
-			return 1;
-		}
-		if (n > GRT_RUNQ_SIZE / 2)
-			continue;	/* inconsistent h2/t2 */
-		for (i = 0; i < n; i++) {
-			struct grt_g *g = atomic_load_explicit(
-				&p2->runq[(h2 + i) % GRT_RUNQ_SIZE],
-				memory_order_relaxed);
-			atomic_store_explicit(&p->runq[(t + i) % GRT_RUNQ_SIZE],
-					      g, memory_order_relaxed);
-		}
-		if (atomic_compare_exchange_strong_explicit(
-				&p2->runqhead, &h2, h2 + n,
-				memory_order_acq_rel, memory_order_relaxed))
-			return n;
-	}
-}
-
-/* Steal from p2 into p (owned by the caller); returns one G to run. */
-static struct grt_g *runqsteal(struct grt_p *p, struct grt_p *p2,
-			       bool steal_next)
-{
-	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-	uint32_t h, n;
-	struct grt_g *gp;
-
-	n = runqgrab(p2, p, t, false);
-	if (!n) {
-		struct grt_g *batch[GRT_LIFO_SIZE];
-		uint32_t i;
-
-		n = lifo_steal(p2, batch, GRT_LIFO_SIZE);
-		if (n) {
-			for (i = 1; i < n; i++)
-				runqput_ring(p, batch[i]);
-			return batch[0];
-		}
-		n = runqgrab(p2, p, t, steal_next);
-		if (!n)
-			return NULL;
-	}
-	n--;
-	gp = atomic_load_explicit(&p->runq[(t + n) % GRT_RUNQ_SIZE],
-				  memory_order_relaxed);
-	if (!n)
-		return gp;
-	h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-	if (t - h + n >= GRT_RUNQ_SIZE)
-		grt__fatal("runqsteal: run queue overflow");
-	atomic_store_explicit(&p->runqtail, t + n, memory_order_release);
-	return gp;
 }
 
 /* ---- Ps ----------------------------------------------------------------- */
@@ -653,7 +322,7 @@ void grt__handoffp(struct grt_p *p)
 {
 	uint32_t zero = 0;
 
-	if (!grt__runqempty(p) || !gq_empty()) {
+	if (!grt__runqempty(p) || !grt__gq_empty()) {
 		grt__startm(p, false);
 		return;
 	}
@@ -664,7 +333,7 @@ void grt__handoffp(struct grt_p *p)
 		return;
 	}
 	grt__lock();
-	if (!gq_empty() && !grt_stopping()) {
+	if (!grt__gq_empty() && !grt_stopping()) {
 		grt__unlock();
 		grt__startm(p, false);
 		return;
@@ -1004,7 +673,7 @@ void grt__resumed(struct grt__xfer *x)
 	if (gwi_likely(!x))
 		return;
 	if (x->kind == GRT_X_YIELD)
-		runqput_ring(grt__curm()->p, x->from);
+		grt__runqput_tail(grt__curm()->p, x->from);
 }
 
 /* ---- Park, ready, yield, spawn, exit ------------------------------------- */
@@ -1112,10 +781,10 @@ void grt_yield(void)
 		goto slow;
 	if (atomic_load_explicit(&p->schedtick, memory_order_relaxed) % 61 == 0)
 		goto slow;
-	next = runqget(p, &inherit);
+	next = grt__runqget(p, &inherit);
 	if (!next) {
 		/* Nothing else here: Go would still switch; we do not. */
-		if (!gq_empty())
+		if (!grt__gq_empty())
 			goto slow;
 		grt__releasem(m);
 		return;
@@ -1277,7 +946,7 @@ static struct grt_g *stealwork(struct grt_m *m, struct grt_p *p)
 				if (!now)
 					now = grt__nanotime();
 				if (w <= now && grt__timers_run(p2, now)) {
-					gp = runqget(p, &inherit);
+					gp = grt__runqget(p, &inherit);
 					if (gp)
 						return gp;
 				}
@@ -1286,7 +955,7 @@ static struct grt_g *stealwork(struct grt_m *m, struct grt_p *p)
 						 memory_order_relaxed) ==
 			    GRT_PIDLE)
 				continue;
-			gp = runqsteal(p, p2, last);
+			gp = grt__runqsteal(p, p2, last);
 			if (gp)
 				return gp;
 		}
@@ -1333,15 +1002,15 @@ top:
 	/* Fairness: two Gs respawning each other must not starve the
 	 * global queue. */
 	if (atomic_load_explicit(&p->schedtick, memory_order_relaxed) % 61 == 0 &&
-	    !gq_empty()) {
-		gp = globrunqget(p, 1);
+	    !grt__gq_empty()) {
+		gp = grt__globrunqget(p, 1);
 		if (gp)
 			return gp;
 	}
-	gp = runqget(p, inherit);
+	gp = grt__runqget(p, inherit);
 	if (gp)
 		return gp;
-	gp = globrunqget(p, 0);
+	gp = grt__globrunqget(p, 0);
 	if (gp)
 		return gp;
 
@@ -1363,8 +1032,8 @@ top:
 		grt__unlock();
 		return NULL;
 	}
-	if (!gq_empty()) {
-		gp = globrunqget(p, 0);
+	if (!grt__gq_empty()) {
+		gp = grt__globrunqget(p, 0);
 		grt__unlock();
 		if (gp)
 			return gp;
@@ -1381,7 +1050,7 @@ top:
 		 */
 		m->spinning = false;
 		atomic_fetch_sub(&S.nmspinning, 1);
-		if (any_runq_nonempty() || !gq_empty()) {
+		if (any_runq_nonempty() || !grt__gq_empty()) {
 			p = grt__pidleget();
 			if (p) {
 				grt__acquirep(m, p);
@@ -1446,7 +1115,7 @@ static bool locked_yield(struct grt_m *m)
 	 * locked G that never parks would starve the sleepers of its P. */
 	if (w && w <= grt__nanotime())
 		grt__timers_run(m->p, grt__nanotime());
-	if (grt__runqempty(m->p) && gq_empty())
+	if (grt__runqempty(m->p) && grt__gq_empty())
 		return true;
 	grt__handoffp(grt__releasep(m));
 	return wait_for_p_(m);
@@ -1696,7 +1365,7 @@ void grt__checkdead(void)
 	for (i = 0; i < S.nprocs; i++)
 		if (atomic_load(&S.allp[i]->timer0))
 			return;
-	if (!gq_empty() || any_runq_nonempty() || grt__threads_have_work())
+	if (!grt__gq_empty() || any_runq_nonempty() || grt__threads_have_work())
 		return;
 	S.deadlock = true;
 	fprintf(stderr, "grt: all goroutines are asleep - deadlock!\n\n");
@@ -1781,9 +1450,8 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 
 	memset(&S, 0, sizeof(S));
 	pthread_mutex_init(&S.lock, NULL);
-	pthread_mutex_init(&S.gqlock, NULL);
-	__cds_wfcq_init(&S.gqhead, &S.gqtail);
 	S.nprocs = cfg->nprocs ? cfg->nprocs : online_cpus();
+	grt__runq_init();
 	S.stack_size = cfg->stack_size ? cfg->stack_size : GRT_STACK_DEFAULT;
 #ifdef GRT_ASAN
 	if (!cfg->stack_size)

@@ -334,7 +334,7 @@ static gwake_t tcall_waiter(void)
 	struct grt_m *m = grt__acquirem();
 	gwake_t h = 0;
 
-	if (m->p && grt__runqempty(m->p) && cds_wfcq_empty(&S.gqhead, &S.gqtail))
+	if (m->p && grt__runqempty(m->p) && grt__gq_empty())
 		h = m->handle;
 	grt__releasem(m);
 	return h;
