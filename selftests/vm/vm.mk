@@ -116,6 +116,9 @@ vm-bench: vm-bench-initrd
 		tools/bench/plot.sh --if-any $(VM_DIR)/results-$$b.tsv $(VM_DIR)/server-$$b \
 			"gwake-bench server in the VM ($(KERNEL_FLAVOR), $$b backend): ns per call" || exit; \
 	done
+	@echo "== kmod against user, row by row ($(VM_DIR)/compare.txt)"
+	@tools/bench/compare.sh $(VM_DIR)/results-kmod.tsv $(VM_DIR)/results-user.tsv | \
+		tee $(VM_DIR)/compare.txt
 
 vm-bench-initrd:
 	selftests/vm/fetch-kernel.sh $(KERNEL_FLAVOR) $(CACHE)

@@ -17,6 +17,11 @@
  *   spinning futex    the same word, but the waiter first spins 2000
  *                     pauses for the permit (what urcu-wait and many
  *                     runtimes do)
+ *   futex, registered the futex variant between two threads registered
+ *                     with the module (pinned groups only): each context
+ *                     switch runs their preempt notifiers, so the ratio
+ *                     to plain futex is what a registered thread pays
+ *                     per switch for its published scheduling state
  *   pipe, eventfd     one byte / one 8-byte count each way
  *   condvar           pthread mutex + condition variable + flag
  *
@@ -50,6 +55,7 @@ enum mech {
 	M_GWAKE_SWAP,
 	M_FUTEX,
 	M_FUTEX_SPIN,
+	M_FUTEX_REG,
 	M_PIPE,
 	M_EVENTFD,
 	M_CONDVAR,
@@ -110,6 +116,7 @@ static void signal_peer(struct pair *p, int to)
 		break;
 	case M_FUTEX:
 	case M_FUTEX_SPIN:
+	case M_FUTEX_REG:
 		bench_word_signal(&p->word[to]);
 		break;
 	case M_PIPE:
@@ -160,6 +167,7 @@ static void wait_self(struct pair *p, int me)
 			bench_die("gwake_block: %s", strerror(-ret));
 		break;
 	case M_FUTEX:
+	case M_FUTEX_REG:
 		bench_word_wait(&p->word[me], 0);
 		break;
 	case M_FUTEX_SPIN:
@@ -206,13 +214,21 @@ static void thread_start(struct pair *p, int side)
 
 	if (p->cpu >= 0 && bench_pin(p->cpu))
 		bench_die("handoff: cannot pin to CPU %d", p->cpu);
-	if (p->mech == M_GWAKE || p->mech == M_GWAKE_SWAP) {
+	/* M_FUTEX_REG: registered, so that the notifiers run; unused. */
+	if (p->b) {
 		ret = p->b->self(&p->h[side]);
 		if (ret < 0)
 			bench_die("gwake_self: %s", strerror(-ret));
 	}
 	/* Both handles are published before anyone uses them. */
 	pthread_barrier_wait(p->start);
+}
+
+/* Registrations end with the variant, not with the process. */
+static void thread_end(struct pair *p)
+{
+	if (p->b)
+		p->b->unregister();
 }
 
 static void ping_op(void *ctx, uint64_t n)
@@ -232,6 +248,7 @@ static void *pinger(void *arg)
 	atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
 	signal_peer(p, 1);
 	flush_wakes();
+	thread_end(p);
 	return NULL;
 }
 
@@ -245,6 +262,7 @@ static void *ponger(void *arg)
 	while (!atomic_load_explicit(&p->stop, memory_order_relaxed))
 		handoff(p, 0, 1);
 	flush_wakes();
+	thread_end(p);
 	return NULL;
 }
 
@@ -300,7 +318,7 @@ static double run_handoff(const struct bench_variant *v, const char **why)
 	int i, ncpu = bench_ncpus();
 	double sum = 0;
 
-	if (m == M_GWAKE || m == M_GWAKE_SWAP) {
+	if (m == M_GWAKE || m == M_GWAKE_SWAP || m == M_FUTEX_REG) {
 		b = bk == B_KMOD ? &gwi_kmod_backend : &gwi_user_backend;
 		if (gwi_backend_init(b)) {
 			*why = bk == B_KMOD ?
@@ -339,6 +357,7 @@ static const struct {
 	{ M_GWAKE_SWAP, B_USER, "gwake swap, user" },
 	{ M_GWAKE, B_KMOD, "gwake wake+block, kmod" },
 	{ M_GWAKE_SWAP, B_KMOD, "gwake swap, kmod" },
+	{ M_FUTEX_REG, B_KMOD, "futex, registered (kmod)" },
 };
 
 void bench_register_handoff(void)
@@ -370,6 +389,9 @@ void bench_register_handoff(void)
 		};
 
 		for (k = 0; k < sizeof(mechs) / sizeof(mechs[0]); k++) {
+			/* The notifiers' cost: where every hand-off switches. */
+			if (mechs[k].m == M_FUTEX_REG && !cfg[c].pinned)
+				continue;
 			g.v[g.nv++] = (struct bench_variant){
 				.name = mechs[k].name,
 				.run = run_handoff,
