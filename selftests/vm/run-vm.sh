@@ -101,6 +101,15 @@ cmdline+=" sysctl.kernel.hung_task_timeout_secs=60 gwake_vm=$mode"
 # -display none rather than -nographic: the same "no window", but SeaBIOS
 # does not copy its screen (and terminal escape codes) to the serial port.
 # ttyS0 is the console on stdio; ttyS1 receives the full kernel log.
+# qemu before 8 (Debian 12's 7.2) can run a vCPU on a stale translation of
+# kernel code another vCPU just patched, under multi-threaded TCG: loading
+# gwake.ko (a static key in __schedule()) then soft-locks the VM now and
+# then. tools/install-deps.sh installs qemu from bookworm-backports.
+qv=$("${QEMU:-qemu-system-x86_64}" --version | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')
+if [ -n "$qv" ] && [ "$qv" -lt 8 ]; then
+	echo "run-vm.sh: warning: qemu $qv: multi-threaded TCG may hang on kernel" \
+	     "text patching; run tools/install-deps.sh as root (docs/testing.md)" >&2
+fi
 qemu=("${QEMU:-qemu-system-x86_64}" "${accel[@]}" -cpu max
       -smp "${VM_SMP:-2}" -m "${VM_MEM:-1G}"
       -nodefaults -display none -no-reboot
