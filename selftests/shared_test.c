@@ -427,7 +427,19 @@ TEST_F(shared, exited_slot_is_free)
 	EXPECT_EQ(1, gw_wake(self->fd, s.handle));
 	pthread_join(t, NULL);
 	ASSERT_EQ(0, s.result);
-	/* Gone at its exit (the counters may lag; the word does not). */
+	/*
+	 * Stale for WAKE from the moment it began to exit. Its registration
+	 * ends, and its word becomes FREE, at sched_process_exit, which
+	 * comes after the exit woke pthread_join() (exit_mm() clears the
+	 * TID first): a moment later, not never.
+	 */
+	EXPECT_EQ(-ESRCH, gw_wake(self->fd, s.handle));
+	for (int i = 0; i < 10000; i++) {
+		if (atomic_load(word_of(self->words, s.handle)) ==
+		    GWAKE_WORD(0, GWAKE_WORD_FREE))
+			break;
+		usleep(1000);
+	}
 	EXPECT_EQ(GWAKE_WORD(0, GWAKE_WORD_FREE), atomic_load(word_of(self->words, s.handle)));
 	EXPECT_EQ(0, sched_of(self->sched, s.handle)->gen);
 	EXPECT_EQ(-ESRCH, gw_wake(self->fd, s.handle));
