@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "rt_test.h"
-#include "rt/sched.h"
+#include "rt/runq.h"
 
 #define NG	((int)(2 * GRT_RUNQ_SIZE + 2 * GRT_LIFO_SIZE))
 

@@ -37,6 +37,7 @@
  */
 #include <time.h>
 
+#include "runq.h"
 #include "sync.h"
 
 #define M_LOCKED	1u

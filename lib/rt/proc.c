@@ -84,6 +84,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runq.h"
 #include "sched.h"
 
 #define S grt__sched

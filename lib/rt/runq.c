@@ -28,12 +28,15 @@
  * from any thread and dequeued under S.gqlock. Nothing here parks or
  * wakes an M: the callers do (wakep(), proc.c).
  *
+ * The fast paths (get, put at the tail, the LIFO pop, emptiness) are inline
+ * in runq.h: the scheduler runs them on every G switch.
+ *
  * White-box tests: selftests/rt_runq_test.c drives these on Ps and Gs of
  * its own, as Go's export_test.go exports runqput/runqget/runqsteal.
  */
 #include <string.h>
 
-#include "sched.h"
+#include "runq.h"
 
 #define S grt__sched
 
@@ -49,10 +52,6 @@ void grt__runq_init(void)
 
 /* ---- The global run queue ---------------------------------------------- */
 
-bool grt__gq_empty(void)
-{
-	return cds_wfcq_empty(&S.gqhead, &S.gqtail);
-}
 
 /*
  * Any thread, no lock. The enqueue is an xchg: a full barrier, which the
@@ -106,52 +105,24 @@ struct grt_g *grt__globrunqget(struct grt_p *p, uint32_t max)
 
 /* ---- Local run queues --------------------------------------------------- */
 
-static inline void lifo_lock(struct grt_p *p)
-{
-	while (atomic_exchange_explicit(&p->lifolock, 1,
-					memory_order_acquire))
-		while (atomic_load_explicit(&p->lifolock,
-					    memory_order_relaxed))
-			gwi_cpu_relax();
-}
 
-static inline void lifo_unlock(struct grt_p *p)
-{
-	atomic_store_explicit(&p->lifolock, 0, memory_order_release);
-}
 
 static bool lifo_push(struct grt_p *p, struct grt_g *gp)
 {
 	bool ok = false;
 	uint32_t n;
 
-	lifo_lock(p);
+	grt__lifo_lock(p);
 	n = atomic_load_explicit(&p->nlifo, memory_order_relaxed);
 	if (n < GRT_LIFO_SIZE) {
 		p->lifo[n] = gp;
 		atomic_store_explicit(&p->nlifo, n + 1, memory_order_relaxed);
 		ok = true;
 	}
-	lifo_unlock(p);
+	grt__lifo_unlock(p);
 	return ok;
 }
 
-static struct grt_g *lifo_pop(struct grt_p *p)
-{
-	struct grt_g *gp = NULL;
-	uint32_t n;
-
-	if (!atomic_load_explicit(&p->nlifo, memory_order_relaxed))
-		return NULL;
-	lifo_lock(p);
-	n = atomic_load_explicit(&p->nlifo, memory_order_relaxed);
-	if (n) {
-		gp = p->lifo[n - 1];
-		atomic_store_explicit(&p->nlifo, n - 1, memory_order_relaxed);
-	}
-	lifo_unlock(p);
-	return gp;
-}
 
 /* Steal the older half of p2's LIFO into out[]. Returns the count. */
 static uint32_t lifo_steal(struct grt_p *p2, struct grt_g **out, uint32_t max)
@@ -160,7 +131,7 @@ static uint32_t lifo_steal(struct grt_p *p2, struct grt_g **out, uint32_t max)
 
 	if (!atomic_load_explicit(&p2->nlifo, memory_order_relaxed))
 		return 0;
-	lifo_lock(p2);
+	grt__lifo_lock(p2);
 	n = atomic_load_explicit(&p2->nlifo, memory_order_relaxed);
 	k = n - n / 2;
 	if (k > max)
@@ -169,7 +140,7 @@ static uint32_t lifo_steal(struct grt_p *p2, struct grt_g **out, uint32_t max)
 		out[i] = p2->lifo[i];
 	memmove(p2->lifo, p2->lifo + k, (n - k) * sizeof(p2->lifo[0]));
 	atomic_store_explicit(&p2->nlifo, n - k, memory_order_relaxed);
-	lifo_unlock(p2);
+	grt__lifo_unlock(p2);
 	return k;
 }
 
@@ -177,8 +148,8 @@ static uint32_t lifo_steal(struct grt_p *p2, struct grt_g **out, uint32_t max)
  * Overflow: move half of the ring plus gp to the global queue. Owner only.
  * Returns false if a thief raced us (the ring has room again).
  */
-static bool runqputslow(struct grt_p *p, struct grt_g *gp, uint32_t h,
-			uint32_t t)
+bool grt__runqputslow(struct grt_p *p, struct grt_g *gp, uint32_t h,
+		       uint32_t t)
 {
 	struct grt_g *batch[GRT_RUNQ_SIZE / 2 + 1];
 	uint32_t n = (t - h) / 2, i;
@@ -196,27 +167,6 @@ static bool runqputslow(struct grt_p *p, struct grt_g *gp, uint32_t h,
 	return true;
 }
 
-/* Owner only: enqueue at the tail of the ring (or overflow). */
-void grt__runqput_tail(struct grt_p *p, struct grt_g *gp)
-{
-	uint32_t h, t;
-
-	for (;;) {
-		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-		if (t - h < GRT_RUNQ_SIZE) {
-			atomic_store_explicit(&p->runq[t % GRT_RUNQ_SIZE], gp,
-					      memory_order_relaxed);
-			/* Release: the slot is written before a consumer
-			 * can see the new tail. */
-			atomic_store_explicit(&p->runqtail, t + 1,
-					      memory_order_release);
-			return;
-		}
-		if (runqputslow(p, gp, h, t))
-			return;
-	}
-}
 
 /*
  * Owner only. next: gp goes to runnext; the G it displaces goes to the
@@ -235,48 +185,7 @@ void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next)
 	grt__runqput_tail(p, gp);
 }
 
-/* Owner only. *inherit: gp came from runnext (inherits the time slice). */
-struct grt_g *grt__runqget(struct grt_p *p, bool *inherit)
-{
-	struct grt_g *gp;
-	uint32_t h, t;
 
-	gp = atomic_load_explicit(&p->runnext, memory_order_relaxed);
-	if (gp && atomic_compare_exchange_strong_explicit(
-			&p->runnext, &gp, NULL, memory_order_acquire,
-			memory_order_relaxed)) {
-		*inherit = true;
-		return gp;
-	}
-	*inherit = false;
-	gp = lifo_pop(p);
-	if (gp)
-		return gp;
-	for (;;) {
-		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-		if (t == h)
-			return NULL;
-		gp = atomic_load_explicit(&p->runq[h % GRT_RUNQ_SIZE],
-					  memory_order_relaxed);
-		if (atomic_compare_exchange_weak_explicit(
-				&p->runqhead, &h, h + 1, memory_order_release,
-				memory_order_relaxed))
-			return gp;
-	}
-}
-
-bool grt__runqempty(struct grt_p *p)
-{
-	uint32_t h, t;
-
-	/* A snapshot: exact for the owner, a hint for anyone else. */
-	h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-	t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
-	return t == h &&
-	       !atomic_load_explicit(&p->runnext, memory_order_acquire) &&
-	       !atomic_load_explicit(&p->nlifo, memory_order_acquire);
-}
 
 /*
  * Grab half of p2's ring into p's ring starting at slot t (free slots:

@@ -548,18 +548,6 @@ static inline void grt__switch_fiber_finish(void *fake)
 }
 #endif
 
-/* runq.c: who may call each is said there ("owner only": p's M). */
-void grt__runq_init(void);
-bool grt__gq_empty(void);
-void grt__globrunqput(struct grt_g *gp);
-struct grt_g *grt__globrunqget(struct grt_p *p, uint32_t max);
-void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next);
-void grt__runqput_tail(struct grt_p *p, struct grt_g *gp);
-struct grt_g *grt__runqget(struct grt_p *p, bool *inherit);
-bool grt__runqempty(struct grt_p *p);
-struct grt_g *grt__runqsteal(struct grt_p *p, struct grt_p *p2,
-			     bool steal_next);
-
 /* stack.c */
 struct grt__stack {
 	struct grt__stack *next;

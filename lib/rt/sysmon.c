@@ -35,6 +35,7 @@
 #include <ucontext.h>
 
 #include "futex.h"
+#include "runq.h"
 #include "sched.h"
 
 #define S grt__sched

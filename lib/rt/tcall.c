@@ -58,6 +58,7 @@
 #include <stdlib.h>
 
 #include "futex.h"
+#include "runq.h"
 #include "sched.h"
 
 #define S grt__sched
