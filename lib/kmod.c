@@ -16,10 +16,11 @@
  *  - a block that finds a permit consumes it with an exchange, and returns;
  *  - before blocking, a thread spins for a while, and the scheduling state
  *    decides how long: while the thread that will wake it (its partner,
- *    gwake_block_for()) runs, and while the spinner itself has not been
- *    preempted (its own switch count did not move: its CPU is wanted).
- *    A partner that is preempted or blocked ends the spin at once, and
- *    the module, told who the partner is, yields to a preempted one or
+ *    gwake_block_for()) runs on another CPU, and while the spinner itself
+ *    has not been preempted (its own switch count did not move: its CPU
+ *    is wanted). A partner that is preempted, woken but not yet running,
+ *    blocked, or on our own CPU ends the spin at once, and the module,
+ *    told who the partner is, yields to one queued on our CPU or
  *    sleeps. Without a partner the spin is the userspace backend's
  *    adaptive one (spin.h), cut short by a preemption too.
  *
@@ -255,31 +256,48 @@ static int kmod_call_registered(unsigned long cmd, void *arg)
 	return r;
 }
 
-/* The published state of the thread behind @h, or GWAKE_SCHED_NONE. */
-static uint32_t kmod_state_of(gwake_t h)
+/*
+ * The published state of the thread behind @h, or GWAKE_SCHED_NONE; with
+ * @cpu, also the CPU it last ran on.
+ */
+static uint32_t kmod_state_of(gwake_t h, uint32_t *cpu)
 {
 	const struct gwake_sched *sched =
 		atomic_load_explicit(&kmod_sched, memory_order_acquire);
 	const struct gwake_sched *s;
 	uint64_t gen = GWAKE_HANDLE_GEN(h);
-	uint32_t st;
+	uint32_t st, c;
 
 	if (!sched)
 		return GWAKE_SCHED_NONE;
 	s = &sched[GWAKE_HANDLE_SLOT(h)];
-	/* The slot is the handle's before and after the read of state. */
+	/* The slot is the handle's before and after the reads. */
 	if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != gen)
 		return GWAKE_SCHED_NONE;
 	st = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
+	c = __atomic_load_n(&s->cpu, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&s->gen, __ATOMIC_RELAXED) != gen)
 		return GWAKE_SCHED_NONE;
+	if (cpu)
+		*cpu = c;
 	return st;
 }
 
-static inline bool kmod_partner_runs(uint32_t st)
+/*
+ * Is spinning in userspace for @partner worth it? Only while it runs on
+ * another CPU than ours: then it can wake us while we spin. Preempted,
+ * woken but not yet running (WAKING: queued where, only the kernel knows),
+ * or last seen on our own CPU (then our spin is what keeps it off): the
+ * module decides, told who the partner is (it yields to one queued on our
+ * CPU, and sleeps otherwise).
+ */
+static inline bool kmod_partner_runs_elsewhere(gwake_t partner, uint32_t mycpu)
 {
-	return st == GWAKE_SCHED_RUNNING || st == GWAKE_SCHED_WAKING;
+	uint32_t cpu = 0;
+
+	return kmod_state_of(partner, &cpu) == GWAKE_SCHED_RUNNING &&
+	       cpu != mycpu;
 }
 
 /*
@@ -293,16 +311,20 @@ static bool kmod_spin(gwake_t partner, int64_t timeout_ns)
 	uint64_t permit = GWAKE_WORD(kself.gen, GWAKE_WORD_PERMIT);
 	uint64_t idle = GWAKE_WORD(kself.gen, GWAKE_WORD_IDLE);
 	uint64_t sw0 = __atomic_load_n(&kself.sched->switches, __ATOMIC_RELAXED);
-	uint32_t n, i, st = GWAKE_SCHED_NONE;
+	uint32_t n, i, mycpu = 0;
+	bool with_partner = false;
 
 	if (partner) {
-		st = kmod_state_of(partner);
-		/* Preempted or asleep: the module yields to it, or sleeps. */
-		if (st != GWAKE_SCHED_NONE && !kmod_partner_runs(st))
-			return false;
+		/* Published by the module: the CPU this thread runs on. */
+		mycpu = __atomic_load_n(&kself.sched->cpu, __ATOMIC_RELAXED);
+		if (kmod_state_of(partner, NULL) != GWAKE_SCHED_NONE) {
+			if (!kmod_partner_runs_elsewhere(partner, mycpu))
+				return false;
+			with_partner = true;
+		}
 	}
 	/* A running partner earns the longest spin; else the budget decides. */
-	n = kmod_partner_runs(st) ? gwi_spin_max() : gwi_spin_begin(&kself.spin);
+	n = with_partner ? gwi_spin_max() : gwi_spin_begin(&kself.spin);
 	if (timeout_ns > 0)
 		n = gwi_spin_clamp(n, (uint64_t)timeout_ns);
 	for (i = 1; i <= n; i++) {
@@ -317,8 +339,7 @@ static bool kmod_spin(gwake_t partner, int64_t timeout_ns)
 		/* Preempted while spinning: someone else wants this CPU. */
 		if (__atomic_load_n(&kself.sched->switches, __ATOMIC_RELAXED) != sw0)
 			break;
-		if (partner && kmod_partner_runs(st) &&
-		    !kmod_partner_runs(kmod_state_of(partner)))
+		if (with_partner && !kmod_partner_runs_elsewhere(partner, mycpu))
 			break;
 	}
 	if (n)
@@ -543,7 +564,7 @@ static int kmod_sched_state(gwake_t h)
 	if (!kmod_map())
 		return -EOPNOTSUPP;
 	/* GWAKE_STATE_* are the uapi's GWAKE_SCHED_* (gwake.h). */
-	st = kmod_state_of(h);
+	st = kmod_state_of(h, NULL);
 	return st == GWAKE_SCHED_NONE ? -ESRCH : (int)st;
 }
 
