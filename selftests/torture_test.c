@@ -34,6 +34,8 @@
  * 5) per backend; the seed is printed and GWAKE_TORTURE_SEED replays each
  * thread's choices (not the interleaving).
  */
+#include <dirent.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -45,6 +47,11 @@
 #define TORTURE_WAKERS		2
 #define TORTURE_CHILD_THREADS	3
 #define TORTURE_EXEC_ENV	"GWAKE_SELFTEST_TORTURE_EXEC"
+/*
+ * From the start of the drain to the last join: every bounded wait in the
+ * drain (a child's, an owner's) ends well within it, even under KASAN.
+ */
+#define TORTURE_WATCHDOG_S	120
 
 enum { SLOT_FREE, SLOT_CLAIMED, SLOT_RETIRING };
 
@@ -80,11 +87,18 @@ struct torture {
 	struct slot slot[TORTURE_SLOTS];
 	struct tally *tally;		/* MAP_SHARED, of tally_fd */
 	int tally_fd;			/* a memfd: children map it too */
-	atomic_int stop, draining;
+	atomic_int draining;
 	atomic_ullong stale;		/* the handle of an exited owner */
+	atomic_int child;		/* the forker's child, while it runs */
 	uint64_t seed;
-	/* Orders the hand-over of a slot's thread (slot.thread, .prev). */
+	sem_t finished;			/* posted when every thread was joined */
+	/*
+	 * Orders the hand-over of a slot's thread (slot.thread, .prev) and
+	 * the end (stop): once stop is set, no owner starts a successor, so
+	 * slot.thread is the last thread of its slot.
+	 */
 	pthread_mutex_t join_lock;
+	atomic_int stop;
 };
 
 static struct torture *T;
@@ -230,6 +244,12 @@ static int owner_retire(struct slot *s)
 	}
 	/* Under the lock: the new owner replaces s->thread only after us. */
 	pthread_mutex_lock(&T->join_lock);
+	if (atomic_load(&T->stop)) {
+		/* The main thread joins s->thread now: it must stay us. */
+		pthread_mutex_unlock(&T->join_lock);
+		atomic_store(&s->claim, SLOT_FREE);
+		return 0;
+	}
 	s->prev = s->thread;
 	s->prev_handle = atomic_load(&s->handle);
 	s->generation++;
@@ -495,6 +515,8 @@ static void *forker_main(void *arg)
 		snprintf(child_env, sizeof(child_env), TORTURE_CHILD_ENV "=%d:%llx",
 			 T->tally_fd, (unsigned long long)xorshift(&rng));
 		pid = fork();
+		if (pid > 0)
+			atomic_store(&T->child, pid);
 		if (pid < 0) {
 			tally_error(T->tally, "fork failed");
 			break;
@@ -506,9 +528,96 @@ static void *forker_main(void *arg)
 		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 		    WEXITSTATUS(status))
 			tally_error(T->tally, "a child ended with status %#x", status);
+		atomic_store(&T->child, 0);
 		++*children;
 	}
 	return NULL;
+}
+
+/* --- The watchdog -------------------------------------------------------- */
+
+/* The first line of @dir/@name, or "?"; "stat" up to the task's state. */
+static const char *read_line(const char *dir, const char *name, char *buf, size_t size)
+{
+	char path[320], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return "?";
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return "?";
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	p = strrchr(buf, ')');
+	if (!strcmp(name, "stat") && p && p[1] && p[2])
+		p[3] = '\0';
+	return buf;
+}
+
+/* What each thread of @pid is doing: its state, where it sleeps, its system call. */
+static void dump_tasks(pid_t pid)
+{
+	char dir[64], task[320], stat[512], wchan[128], sys[256];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(task, sizeof(task), "%s/%s", dir, e->d_name);
+		ksft_print_msg("  %s, wchan %s, syscall %s\n",
+			       read_line(task, "stat", stat, sizeof(stat)),
+			       read_line(task, "wchan", wchan, sizeof(wchan)),
+			       read_line(task, "syscall", sys, sizeof(sys)));
+	}
+	closedir(d);
+}
+
+/*
+ * The drain is bounded (TORTURE_WATCHDOG_S). A thread that is still not
+ * done after it is a lost wakeup or a hang: rather than be killed by the
+ * harness's timeout with nothing to show, print every slot and what each
+ * thread (and the child being waited for) is doing, then abort.
+ */
+static void *watchdog_main(void *arg)
+{
+	struct timespec ts;
+	int i, r, child;
+
+	(void)arg;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += TORTURE_WATCHDOG_S;
+	do
+		r = sem_timedwait(&T->finished, &ts);
+	while (r && errno == EINTR);
+	if (!r)
+		return NULL;
+	ksft_print_msg("torture: the drain did not end within %d s\n", TORTURE_WATCHDOG_S);
+	/* tid and generation are read racily: a diagnostic, the test is over. */
+	for (i = 0; i < TORTURE_SLOTS; i++) {
+		struct slot *s = &T->slot[i];
+
+		ksft_print_msg("  slot %d: claim %d, owner tid %d, handle %#llx, generation %u, "
+			       "claims %lld, deliveries %lld\n", i, atomic_load(&s->claim),
+			       (int)s->tid, (unsigned long long)atomic_load(&s->handle),
+			       s->generation, (long long)atomic_load(&s->claims),
+			       (long long)atomic_load(&s->deliveries));
+	}
+	dump_tasks(getpid());
+	child = atomic_load(&T->child);
+	if (child)
+		dump_tasks(child);
+	fflush(stdout);
+	abort();
 }
 
 /* --- The test ----------------------------------------------------------- */
@@ -548,7 +657,7 @@ static uint64_t env_u64(const char *name, uint64_t def)
 TEST_F_TIMEOUT(torture, invariants, 600)
 {
 	uint64_t seconds = env_u64("GWAKE_TORTURE_SECONDS", 5);
-	pthread_t wakers[TORTURE_WAKERS], forker;
+	pthread_t wakers[TORTURE_WAKERS], forker, watchdog;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct gstats before, after;
 	long long claims = 0, deliveries = 0;
@@ -567,6 +676,7 @@ TEST_F_TIMEOUT(torture, invariants, 600)
 	ASSERT_NE(MAP_FAILED, T->tally);
 	T->seed = env_u64("GWAKE_TORTURE_SEED", (uint64_t)gwake_test_now_ns() | 1);
 	pthread_mutex_init(&T->join_lock, NULL);
+	ASSERT_EQ(0, sem_init(&T->finished, 0, 0));
 	ksft_print_msg("torture: %s backend, seed %#llx (GWAKE_TORTURE_SEED), %llu s\n",
 		       variant->backend, (unsigned long long)T->seed,
 		       (unsigned long long)seconds);
@@ -601,16 +711,22 @@ TEST_F_TIMEOUT(torture, invariants, 600)
 
 	/* Wakers and the forker end; then every owner delivers what is due. */
 	atomic_store(&T->draining, 1);
+	ASSERT_EQ(0, pthread_create(&watchdog, NULL, watchdog_main, NULL));
 	for (i = 0; i < TORTURE_WAKERS; i++)
 		pthread_join(wakers[i], NULL);
 	pthread_join(forker, NULL);
+	/* Under the lock: no owner hands its slot to a new thread after this. */
+	pthread_mutex_lock(&T->join_lock);
 	atomic_store(&T->stop, 1);
+	pthread_mutex_unlock(&T->join_lock);
 	/* An owner in an unbounded block with its slot FREE needs a wake. */
 	for (i = 0; i < TORTURE_SLOTS; i++)
 		slot_claim_wake(&T->slot[i], false);
 	/* Each owner joined the one before it; the last are these. */
 	for (i = 0; i < TORTURE_SLOTS; i++)
 		pthread_join(T->slot[i].thread, NULL);
+	sem_post(&T->finished);
+	pthread_join(watchdog, NULL);
 
 	for (i = 0; i < TORTURE_SLOTS; i++) {
 		claims += atomic_load(&T->slot[i].claims);
@@ -657,6 +773,7 @@ TEST_F_TIMEOUT(torture, invariants, 600)
 	}
 	munmap(T->tally, sizeof(*T->tally));
 	close(T->tally_fd);
+	sem_destroy(&T->finished);
 	free(T);
 }
 
