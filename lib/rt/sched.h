@@ -102,6 +102,12 @@ GWI_HIDDEN_BEGIN
 /* The monitor's tick: 20 us while busy, backing off to 10 ms. */
 #define GRT_SYSMON_MIN_NS	20000
 #define GRT_SYSMON_MAX_NS	10000000
+/*
+ * A P whose G entered a system call with other Gs already queued on it is
+ * taken once the call has lasted this long (the entry is timed, so the
+ * monitor need not see it twice): Gs are known to wait.
+ */
+#define GRT_SYSMON_WAITING_NS	5000
 /* A G running this long without a scheduling point is preempted. */
 #define GRT_PREEMPT_NS		10000000
 
@@ -282,6 +288,14 @@ struct grt_p {
 	/* Incremented by the owner on every scheduling, read by the monitor. */
 	_Atomic uint32_t schedtick;
 	_Atomic uint32_t syscalltick;
+	/*
+	 * When the current system call began, if Gs were queued on this P
+	 * then, else 0: written by the owner before it publishes SYSCALL
+	 * (release), read by the monitor after it reads SYSCALL (acquire).
+	 * A stale value (the call ended, another began) only makes the
+	 * monitor's CAS on status take a P that is in a system call anyway.
+	 */
+	_Atomic int64_t syscall_since;
 	struct grt_p *link;		/* sched.pidle, under sched.lock */
 
 	/*
@@ -568,7 +582,7 @@ int64_t grt__timers_earliest(void);
 void grt__timers_free(struct grt_p *p);
 
 /* syscall.c */
-void grt__entersyscall(struct grt_m *m, struct grt_g *gp);
+void grt__entersyscall(struct grt_m *m, struct grt_g *gp, int64_t since);
 struct grt_m *grt__exitsyscall(struct grt_m *m);
 void grt__entersyscall_block(struct grt_m *m);
 /*

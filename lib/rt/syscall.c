@@ -26,8 +26,11 @@
 
 #define S grt__sched
 
-/* Same thread as the G; only stores and lock-free atomics (see above). */
-void grt__entersyscall(struct grt_m *m, struct grt_g *gp)
+/*
+ * Same thread as the G; only stores and lock-free atomics (see above).
+ * @since: when the call began if Gs wait for the P (struct grt_p), or 0.
+ */
+void grt__entersyscall(struct grt_m *m, struct grt_g *gp, int64_t since)
 {
 	struct grt_p *p = m->p;
 
@@ -42,6 +45,7 @@ void grt__entersyscall(struct grt_m *m, struct grt_g *gp)
 			      atomic_load_explicit(&p->syscalltick,
 						   memory_order_relaxed) + 1,
 			      memory_order_relaxed);
+	atomic_store_explicit(&p->syscall_since, since, memory_order_relaxed);
 	/* Release: the monitor that takes the P sees a consistent P. */
 	atomic_store_explicit(&p->status, GRT_PSYSCALL, memory_order_release);
 }
@@ -113,7 +117,7 @@ struct grt_m *grt__m_syscall_resume(void)
 
 	if (!m->in_syscall) {
 		gp->nopreempt++;
-		grt__entersyscall(m, gp);
+		grt__entersyscall(m, gp, 0);
 		grt__entersyscall_block(m);
 		gp->nopreempt--;
 	}
@@ -134,7 +138,12 @@ void grt_syscall_enter(void)
 	if (!gp)
 		return;
 	p = m->p;
-	grt__entersyscall(m, gp);
+	/*
+	 * Gs wait for this P: time the call's start, so the monitor hands
+	 * the P on after GRT_SYSMON_WAITING_NS rather than after two of its
+	 * ticks. A clock read (vDSO) only when someone waits.
+	 */
+	grt__entersyscall(m, gp, p && !grt__runqempty(p) ? grt__nanotime() : 0);
 	/*
 	 * The monitor backs off to 10 ms ticks when nothing happens. If Gs
 	 * are waiting for this P, make sure it looks again within 20 us.

@@ -2,10 +2,12 @@
 /*
  * The monitor (Go's sysmon): a thread that is not an M and holds no P.
  *
- *  - Retakes Ps stuck in a system call: a P whose M has been in the same
- *    system call for more than 20 us, while Gs wait for it (or no other M
- *    is spinning or idle, or for more than 10 ms in any case), is taken
- *    (CAS SYSCALL -> IDLE) and handed to another M (grt__handoffp).
+ *  - Retakes Ps stuck in a system call, taken (CAS SYSCALL -> IDLE) and
+ *    handed to another M (grt__handoffp): a P whose G entered the call
+ *    with Gs queued behind it once the call is GRT_SYSMON_WAITING_NS old
+ *    (the entry was timed: grt_syscall_enter()); any other once two ticks
+ *    at least 20 us apart saw the same call, while Gs wait for it (or no
+ *    other M is spinning or idle, or after 10 ms in any case).
  *  - Preempts: a P that has been running the same G for more than 10 ms
  *    gets its G flagged (the G yields at its next safe point: any runtime
  *    call, grt_preempt_check()) and its M signalled. The signal handler
@@ -32,6 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <ucontext.h>
 
 #include "futex.h"
@@ -62,13 +65,20 @@ static void preemptone(struct grt_p *p)
 		pthread_kill(m->thread, S.preempt_signal);
 }
 
-static uint32_t retake(int64_t now)
+/*
+ * Takes the Ps that have been in a system call for too long, preempts the
+ * Gs that have run for too long. Returns how many Ps it took; *due is set
+ * to the earliest time a P it left in a system call becomes due, if that
+ * is known (a timed entry, GRT_SYSMON_WAITING_NS), else left alone.
+ */
+static uint32_t retake(int64_t now, int64_t *due)
 {
 	uint32_t i, n = 0;
 
 	for (i = 0; i < S.nprocs; i++) {
 		struct grt_p *p = S.allp[i];
 		uint32_t st = atomic_load(&p->status), t;
+		int64_t since;
 
 		if (st == GRT_PIDLE)
 			continue;
@@ -83,19 +93,33 @@ static uint32_t retake(int64_t now)
 		if (st != GRT_PSYSCALL)
 			continue;
 		t = atomic_load_explicit(&p->syscalltick, memory_order_relaxed);
-		if (p->mon_syscalltick != t) {
+		/* Ordered after the load of SYSCALL (seq_cst, an acquire). */
+		since = atomic_load_explicit(&p->syscall_since,
+					     memory_order_relaxed);
+		if (since && !grt__runqempty(p)) {
+			/* Gs wait and we know since when: no second look. */
 			p->mon_syscalltick = t;
-			p->mon_syscallwhen = now;
-			continue;
+			p->mon_syscallwhen = since;
+			if (now - since < GRT_SYSMON_WAITING_NS) {
+				if (since + GRT_SYSMON_WAITING_NS < *due)
+					*due = since + GRT_SYSMON_WAITING_NS;
+				continue;
+			}
+		} else {
+			if (p->mon_syscalltick != t) {
+				p->mon_syscalltick = t;
+				p->mon_syscallwhen = now;
+				continue;
+			}
+			if (now - p->mon_syscallwhen < GRT_SYSMON_MIN_NS)
+				continue;
+			/* Nothing waits for this P and others are free: let
+			 * it be, unless the call has taken 10 ms. */
+			if (grt__runqempty(p) &&
+			    atomic_load(&S.nmspinning) + atomic_load(&S.npidle) > 0 &&
+			    now - p->mon_syscallwhen < GRT_SYSMON_MAX_NS)
+				continue;
 		}
-		if (now - p->mon_syscallwhen < GRT_SYSMON_MIN_NS)
-			continue;
-		/* Nothing waits for this P and others are free: let it be,
-		 * unless the call has taken 10 ms. */
-		if (grt__runqempty(p) &&
-		    atomic_load(&S.nmspinning) + atomic_load(&S.npidle) > 0 &&
-		    now - p->mon_syscallwhen < GRT_SYSMON_MAX_NS)
-			continue;
 		if (atomic_compare_exchange_strong(&p->status, &st,
 						   GRT_PIDLE)) {
 			n++;
@@ -108,7 +132,7 @@ static uint32_t retake(int64_t now)
 
 static void *monitor(void *arg)
 {
-	int64_t delay = GRT_SYSMON_MIN_NS, now, next;
+	int64_t delay = GRT_SYSMON_MIN_NS, now, next, due = INT64_MAX;
 	uint32_t idle = 0;
 	bool kicked = false;
 	int err;
@@ -117,6 +141,13 @@ static void *monitor(void *arg)
 	err = gwake_self(&S.mon_handle);
 	if (err)
 		grt__fatal("monitor: gwake_self: %s", strerror(-err));
+	/*
+	 * Its ticks are 20 us timed sleeps; the kernel may stretch any timed
+	 * sleep by the thread's timer slack, 50 us by default, which made a
+	 * tick 70 us and a P in a system call wait two of them (115 us).
+	 * 1 ns: the tick is what we ask for. Only this thread's slack.
+	 */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	/* Signals go to Ms, never here. */
 	{
 		sigset_t all;
@@ -145,14 +176,24 @@ static void *monitor(void *arg)
 			delay = GRT_SYSMON_MIN_NS;
 			idle = 0;
 		} else {
+			int64_t d = delay;
+
 			atomic_store_explicit(&S.mon_delay, delay,
 					      memory_order_relaxed);
-			kicked = gwake_block(delay) == 0;
+			/* A P in a timed system call falls due before a tick. */
+			if (due != INT64_MAX) {
+				now = grt__nanotime();
+				d = due > now ? due - now : 1;
+				if (d > delay)
+					d = delay;
+			}
+			kicked = gwake_block(d) == 0;
 		}
 		if (atomic_load(&S.stopping))
 			break;
 		now = grt__nanotime();
-		if (retake(now))
+		due = INT64_MAX;
+		if (retake(now, &due))
 			idle = 0;
 		else
 			idle++;
@@ -196,7 +237,7 @@ static void preempt_handler(int sig, siginfo_t *si, void *ucv)
 	lo = (uintptr_t)gp->ctx.stack_lo;
 	if (sp < lo || sp >= lo + gp->ctx.stack_size)
 		goto out;
-	grt__entersyscall(m, gp);
+	grt__entersyscall(m, gp, 0);
 out:
 	errno = saved;
 }

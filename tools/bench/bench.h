@@ -92,6 +92,7 @@ void bench_register_rt_micro(void);
 void bench_register_skynet(void);
 void bench_register_idle(void);
 void bench_register_idle_wake(void);
+void bench_register_block_handoff(void);
 
 /* ---- helpers (util.c) --------------------------------------------------- */
 
