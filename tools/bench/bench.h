@@ -186,6 +186,18 @@ int64_t bench_ctxsw(void);
  */
 double bench_clock_syscalls(void);
 
+/*
+ * Scenarios whose operation is one wake-up, timed sample by sample
+ * (idle-wake, block-handoff). A repetition takes about one slice worth of
+ * samples of per_sample_ns each, at least 5 and at most
+ * BENCH_WAKE_SAMPLES_MAX; its value is their median (pct 50) or another
+ * percentile (nearest rank). bench_wake_result() also adds every sample
+ * to the p99 column, counts each as one operation, and sorts v.
+ */
+#define BENCH_WAKE_SAMPLES_MAX	1024
+int bench_wake_samples(int64_t per_sample_ns);
+double bench_wake_result(int64_t *v, int n, int pct);
+
 /* Pin the calling thread to cpu (>= 0) or leave it free (-1). */
 int bench_pin(int cpu);
 int bench_ncpus(void);

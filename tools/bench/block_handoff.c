@@ -36,12 +36,13 @@
 #include "bench.h"
 
 #define BH_SLEEP_NS	(2 * 1000000LL)
-#define BH_SAMPLES_MAX	1024
+#define BH_SAMPLES_MAX	BENCH_WAKE_SAMPLES_MAX
 #define BH_WARMUP	1		/* the first sample of a runtime: not counted */
 
+/* The percentile a group reports (bench_wake_result()). */
 enum bh_stat {
-	BH_MEDIAN,
-	BH_P90,
+	BH_MEDIAN = 50,
+	BH_P90 = 90,
 };
 
 struct bh {
@@ -62,41 +63,7 @@ struct bh {
 
 static int bh_samples(void)
 {
-	int64_t n = bench_opts.slice_ns / (BH_SLEEP_NS + BH_SLEEP_NS / 20);
-
-	if (n < 5)
-		n = 5;
-	if (n > BH_SAMPLES_MAX)
-		n = BH_SAMPLES_MAX;
-	return (int)n;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * The repetition's value: the median or the 90th percentile (nearest
- * rank) of its samples. Every sample goes to the p99 column and counts as
- * one operation.
- */
-static double bh_result(int64_t *v, int n, enum bh_stat stat)
-{
-	double d[BH_SAMPLES_MAX];
-	int i;
-
-	for (i = 0; i < n; i++)
-		d[i] = (double)v[i];
-	bench_lat_add(d, (size_t)n);
-	bench_ops_add((uint64_t)n);
-	qsort(v, (size_t)n, sizeof(*v), cmp_i64);
-	if (stat == BH_P90)
-		return (double)v[(n * 9 + 9) / 10 - 1];
-	return n % 2 ? (double)v[n / 2] :
-	       ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
+	return bench_wake_samples(BH_SLEEP_NS + BH_SLEEP_NS / 20);
 }
 
 static void bh_receiver(void *arg)
@@ -173,7 +140,7 @@ static double run_rt(const struct bench_variant *v, const char **why)
 		*why = "runtime error (see stderr)";
 		return -1;
 	}
-	return bh_result(w.lat + BH_WARMUP, w.n - BH_WARMUP, (enum bh_stat)v->iarg);
+	return bench_wake_result(w.lat + BH_WARMUP, w.n - BH_WARMUP, (int)v->iarg);
 }
 
 static double run_go(const struct bench_variant *v, const char **why)

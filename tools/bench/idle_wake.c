@@ -92,7 +92,7 @@
 #include "bench.h"
 
 #define IW_SETTLE_NS	(2 * 1000000LL)
-#define IW_SAMPLES_MAX	1024
+#define IW_SAMPLES_MAX	BENCH_WAKE_SAMPLES_MAX
 /*
  * Wakes taken but not counted first: the first one of a fresh thread or
  * runtime is often milliseconds (its first migration, page faults).
@@ -102,40 +102,7 @@
 
 static int iw_samples(void)
 {
-	int64_t n = bench_opts.slice_ns / (IW_SETTLE_NS + IW_SETTLE_NS / 4);
-
-	if (n < 5)
-		n = 5;
-	if (n > IW_SAMPLES_MAX)
-		n = IW_SAMPLES_MAX;
-	return (int)n;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * The repetition's value: the median of its n samples. Every sample also
- * goes to the driver's latency list (the p99 column, over all wakes of
- * all repetitions) and counts as one operation (sys/op, csw/op: per wake,
- * the settling sleep's own system calls included).
- */
-static double result(int64_t *v, int n)
-{
-	double d[IW_SAMPLES_MAX];
-	int i;
-
-	for (i = 0; i < n; i++)
-		d[i] = (double)v[i];
-	bench_lat_add(d, (size_t)n);
-	bench_ops_add((uint64_t)n);
-	qsort(v, (size_t)n, sizeof(*v), cmp_i64);
-	return n % 2 ? (double)v[n / 2] :
-	       ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
+	return bench_wake_samples(IW_SETTLE_NS + IW_SETTLE_NS / 4);
 }
 
 /*
@@ -273,7 +240,7 @@ static double run_c_ready(const struct bench_variant *v, const char **why)
 	pthread_join(t, NULL);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
-	return result(w.lat + IW_WARMUP, n);
+	return bench_wake_result(w.lat + IW_WARMUP, n, 50);
 }
 
 static double run_c_timer(const struct bench_variant *v, const char **why)
@@ -291,7 +258,7 @@ static double run_c_timer(const struct bench_variant *v, const char **why)
 		nanosleep(&ts, NULL);
 		lat[i] = bench_now_ns() - (t + IW_SETTLE_NS);
 	}
-	return result(lat + IW_WARMUP, n);
+	return bench_wake_result(lat + IW_WARMUP, n, 50);
 }
 
 /* ---- the runtime ---------------------------------------------------------- */
@@ -466,7 +433,7 @@ static double run_rt(const struct bench_variant *v, const char **why)
 		*why = "runtime error (see stderr)";
 		return -1;
 	}
-	return result(w.lat + IW_WARMUP, w.n - IW_WARMUP);
+	return bench_wake_result(w.lat + IW_WARMUP, w.n - IW_WARMUP, 50);
 }
 
 /* ---- Go -------------------------------------------------------------------- */

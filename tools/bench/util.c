@@ -63,6 +63,42 @@ void bench_lat_add(const double *ns, size_t n)
 	pthread_mutex_unlock(&lat_mu);
 }
 
+int bench_wake_samples(int64_t per_sample_ns)
+{
+	int64_t n = bench_opts.slice_ns / per_sample_ns;
+
+	if (n < 5)
+		n = 5;
+	if (n > BENCH_WAKE_SAMPLES_MAX)
+		n = BENCH_WAKE_SAMPLES_MAX;
+	return (int)n;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double bench_wake_result(int64_t *v, int n, int pct)
+{
+	double d[BENCH_WAKE_SAMPLES_MAX];
+	int i;
+
+	if (n > BENCH_WAKE_SAMPLES_MAX)
+		n = BENCH_WAKE_SAMPLES_MAX;
+	for (i = 0; i < n; i++)
+		d[i] = (double)v[i];
+	bench_lat_add(d, (size_t)n);
+	bench_ops_add((uint64_t)n);
+	qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+	if (pct != 50)
+		return (double)v[(n * pct + 99) / 100 - 1];
+	return n % 2 ? (double)v[n / 2] :
+	       ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
+}
+
 void bench_lat_move(struct bench_samples *to)
 {
 	pthread_mutex_lock(&lat_mu);
