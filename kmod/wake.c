@@ -8,9 +8,10 @@
  * wait-queue API (prepare_to_wait(), finish_wait(), __wake_up*()). Targets
  * are found under rcu_read_lock(); no global lock is touched.
  *
- * Statistics: every outcome is counted in one place, after the fact, on
- * this CPU (gwake_stat_inc(), stats.c): a wake in __gwake_wake(), a block
- * in gwake_word_block(), which also keeps the owner's own counters. The
+ * Statistics: every outcome is counted after the fact, on this CPU
+ * (gwake_stat_inc(), stats.c): a wake by gwake_count_wake(), once per
+ * handle, from __gwake_wake() and gwake_wake_many(); a block in
+ * gwake_word_block(), which also keeps the owner's own counters. The
  * WAKE_MANY call itself is counted in dev.c, where a call that fails to
  * copy its array (and never reaches this file) is seen too. A wake or a
  * block that userspace completes in the shared word makes no system call
@@ -257,6 +258,17 @@ static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
 	return ret;
 }
 
+/* Counts a wake by its result (GWAKE_STATS_A_WAKES_*). */
+static void gwake_count_wake(int ret)
+{
+	if (ret > 0)
+		gwake_stat_inc(GWAKE_STAT_WAKES_WOKEN);
+	else if (!ret)
+		gwake_stat_inc(GWAKE_STAT_WAKES_PERMIT);
+	else
+		gwake_stat_inc(GWAKE_STAT_WAKES_STALE);
+}
+
 static int __gwake_wake(u64 handle, bool sync, bool sleeper)
 {
 	struct gwake_reg *reg;
@@ -267,13 +279,7 @@ static int __gwake_wake(u64 handle, bool sync, bool sleeper)
 	if (reg)
 		ret = gwake_word_wake(reg, sync, sleeper);
 	rcu_read_unlock();
-
-	if (ret > 0)
-		gwake_stat_inc(GWAKE_STAT_WAKES_WOKEN);
-	else if (!ret)
-		gwake_stat_inc(GWAKE_STAT_WAKES_PERMIT);
-	else
-		gwake_stat_inc(GWAKE_STAT_WAKES_STALE);
+	gwake_count_wake(ret);
 	return ret;
 }
 
@@ -358,29 +364,89 @@ int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline,
 	return gwake_word_block(self, deadline, partner ? handle : 0, 0, -EINTR);
 }
 
+/*
+ * WAKE_MANY wakes in batches of this many targets: one RCU read section
+ * and no cond_resched() inside a batch, one between batches. 32 keeps the
+ * batch's array at 512 bytes of stack on 64-bit.
+ */
+#define GWAKE_WAKE_BATCH	32
+
+struct gwake_wake_target {
+	struct gwake_reg *reg;
+	u32 cpu;
+};
+
+/*
+ * Sorts a batch by the CPU each target last ran on (insertion sort: at
+ * most GWAKE_WAKE_BATCH entries, stable, so handles on one CPU keep the
+ * caller's order).
+ */
+static void gwake_sort_by_cpu(struct gwake_wake_target *t, unsigned int n)
+{
+	unsigned int i, j;
+
+	for (i = 1; i < n; i++) {
+		struct gwake_wake_target x = t[i];
+
+		for (j = i; j > 0 && t[j - 1].cpu > x.cpu; j--)
+			t[j] = t[j - 1];
+		t[j] = x;
+	}
+}
+
 /**
- * gwake_wake_many() - wake each of an array of handles, in order
+ * gwake_wake_many() - wake each of an array of handles, grouped by CPU
  * @handles:	the handles, already copied from userspace.
  * @count:	their number, at most GWAKE_WAKE_MANY_MAX.
  * @sleepers:	each is a sleeper whose permit the caller set in the shared
  *		word (GWAKE_WAKE_SLEEPER): only wake them.
  *
- * Stale and foreign handles are skipped. Each wake takes its own RCU read
- * section, and the loop offers to reschedule between wakes, so a long
- * array neither holds up grace periods nor keeps a CPU from others on a
- * kernel without full preemption.
+ * Stale and foreign handles are skipped. The handles are taken in batches
+ * of GWAKE_WAKE_BATCH: a batch is looked up, ordered by the CPU each
+ * target last ran on (its published scheduling state, read once: only a
+ * hint, since the wakeup itself chooses the CPU) and woken in that order,
+ * all in one RCU read section. On a kernel without full preemption there
+ * is no rescheduling point inside a batch, so a wakee that would preempt
+ * the caller runs only once the batch is out, where N separate WAKE or
+ * FUTEX_WAKE calls give it the CPU at the return of the first; with full
+ * preemption (or PREEMPT_RT) the caller can be preempted at any wakeup,
+ * as with separate calls. Between batches the loop offers to reschedule,
+ * so the longest array neither holds up grace periods for long nor keeps
+ * a CPU from others. The order of the wakes is not part of the ABI.
  *
  * Context: process context (may reschedule); otherwise as gwake_wake().
  * Return: the number of sleepers woken; permits left are not counted.
  */
 int gwake_wake_many(const u64 *handles, u32 count, bool sleepers)
 {
-	int woken = 0;
-	u32 i;
+	struct gwake_wake_target t[GWAKE_WAKE_BATCH];
+	unsigned int i, n, m;
+	int woken = 0, ret;
+	u32 done;
 
-	for (i = 0; i < count; i++) {
-		if (__gwake_wake(handles[i], false, sleepers) > 0)
-			woken++;
+	for (done = 0; done < count; done += n) {
+		n = min_t(u32, count - done, GWAKE_WAKE_BATCH);
+		m = 0;
+		rcu_read_lock();
+		for (i = 0; i < n; i++) {
+			struct gwake_reg *reg = gwake_reg_lookup(handles[done + i]);
+
+			if (!reg) {
+				gwake_count_wake(-ESRCH);
+				continue;
+			}
+			t[m].reg = reg;
+			t[m].cpu = READ_ONCE(reg->sched->cpu);
+			m++;
+		}
+		gwake_sort_by_cpu(t, m);
+		for (i = 0; i < m; i++) {
+			ret = gwake_word_wake(t[i].reg, false, sleepers);
+			gwake_count_wake(ret);
+			if (ret > 0)
+				woken++;
+		}
+		rcu_read_unlock();
 		cond_resched();
 	}
 	return woken;

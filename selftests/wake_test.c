@@ -528,6 +528,45 @@ TEST_F(wake, wake_many_max)
 	EXPECT_EQ(-ETIMEDOUT, gwake_block(0));
 }
 
+/*
+ * More sleepers than one batch of the module's WAKE_MANY (32), each named
+ * once among stale and zero handles that straddle the batch boundaries:
+ * every sleeper is woken exactly once, whatever order the call wakes them
+ * in, and the count says so.
+ */
+#define MANY_SLEEPERS	40
+
+TEST_F(wake, wake_many_batches)
+{
+	static struct gwake_peer p[MANY_SLEEPERS];
+	static gwake_t hs[3 * MANY_SLEEPERS];
+	gwake_t stale;
+	unsigned int i, n = 0;
+
+	ASSERT_EQ(0, gwake_peer_start(&p[0]));
+	stale = p[0].handle;
+	ASSERT_EQ(0, gwake_peer_stop(&p[0]));
+	memset(p, 0, sizeof(p));
+	for (i = 0; i < MANY_SLEEPERS; i++)
+		ASSERT_EQ(0, gwake_peer_start(&p[i]));
+	for (i = 0; i < MANY_SLEEPERS; i++)
+		ASSERT_TRUE(gwake_peer_post_asleep(&p[i], GWAKE_PEER_BLOCK, 0,
+						   GWAKE_TEST_LONG_NS));
+	/* Reverse order, a stale or zero handle after every sleeper. */
+	for (i = MANY_SLEEPERS; i-- > 0;) {
+		hs[n++] = p[i].handle;
+		hs[n++] = i % 2 ? stale : 0;
+	}
+	EXPECT_EQ(MANY_SLEEPERS, gwake_wake_many(hs, n));
+	for (i = 0; i < MANY_SLEEPERS; i++)
+		EXPECT_EQ(0, gwake_peer_result(&p[i])) TH_LOG("sleeper %u", i);
+	/* Woken once each: no permit is left behind. */
+	for (i = 0; i < MANY_SLEEPERS; i++) {
+		EXPECT_EQ(-ETIMEDOUT, gwake_peer_run(&p[i], GWAKE_PEER_BLOCK, 0, 0));
+		ASSERT_EQ(0, gwake_peer_stop(&p[i]));
+	}
+}
+
 /* --- Behaviour: memory ordering ----------------------------------------- */
 
 /*

@@ -258,10 +258,11 @@ struct gwake_swap {
  * @count:	in: number of handles, at most GWAKE_WAKE_MANY_MAX.
  * @reserved:	in: must be 0.
  *
- * Wakes each handle in array order as GWAKE_IOC_WAKE does. Stale handles
- * are skipped. Returns the number of sleepers woken (handles that only
- * received a permit are not counted), -EFAULT if the array cannot be read
- * (no handle is woken then), -EINVAL if @count is too large.
+ * Wakes each handle as GWAKE_IOC_WAKE does, in an order that is not
+ * specified; the call may reschedule between handles. Stale handles are
+ * skipped. Returns the number of sleepers woken (handles
+ * that only received a permit are not counted), -EFAULT if the array
+ * cannot be read (no handle is woken then), -EINVAL if @count is too large.
  */
 struct gwake_wake_many {
 	__u64 flags;
