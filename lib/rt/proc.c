@@ -1078,11 +1078,26 @@ static void resetspinning(struct grt_m *m)
 static void stop_world_locked(void)
 {
 	struct grt_m *m;
+	gwake_t hs[64];
+	size_t n = 0;
 
 	atomic_store(&S.stopping, 1);
-	for (m = S.allm; m; m = m->alllink)
-		if (!m->dead && m->handle)
-			gwake_wake(m->handle);
+	/*
+	 * Every M at once: one gwake_wake_many() per 64 (with the module, one
+	 * system call that wakes them grouped by CPU, where N calls would
+	 * each give a wakee a chance to preempt us).
+	 */
+	for (m = S.allm; m; m = m->alllink) {
+		if (m->dead || !m->handle)
+			continue;
+		hs[n++] = m->handle;
+		if (n == sizeof(hs) / sizeof(hs[0])) {
+			gwake_wake_many(hs, n);
+			n = 0;
+		}
+	}
+	if (n)
+		gwake_wake_many(hs, n);
 	grt__monitor_kick();
 }
 

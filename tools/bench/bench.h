@@ -93,6 +93,7 @@ void bench_register_skynet(void);
 void bench_register_idle(void);
 void bench_register_idle_wake(void);
 void bench_register_block_handoff(void);
+void bench_register_wake_many(void);
 
 /* ---- helpers (util.c) --------------------------------------------------- */
 

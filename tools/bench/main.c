@@ -95,8 +95,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: gwake-bench [options] [SCENARIO...]\n"
-"  SCENARIO            handoff, server, idle-wake, block-handoff, runtime,\n"
-"                      idle-burn\n"
+"  SCENARIO            handoff, server, idle-wake, block-handoff, wake-many,\n"
+"                      runtime, idle-burn\n"
 "                      (default: all of them; -l lists the groups)\n"
 "  -r, --reps N        repetitions per variant (default 5)\n"
 "  -t, --slice MS      minimum measuring time per repetition (default 100)\n"
@@ -222,6 +222,7 @@ int main(int argc, char **argv)
 	bench_register_server();
 	bench_register_idle_wake();
 	bench_register_block_handoff();
+	bench_register_wake_many();
 	bench_register_rt_micro();
 	bench_register_skynet();
 	bench_register_idle();
