@@ -210,6 +210,19 @@ static long gwake_ioctl_wake_many(struct gwake_wake_many __user *uarg)
 	return ret;
 }
 
+static long gwake_ioctl_notify(struct gwake_file *gf,
+			       struct gwake_notify __user *uarg)
+{
+	struct gwake_notify n;
+
+	if (copy_from_user(&n, uarg, sizeof(n)))
+		return -EFAULT;
+	if (n.flags || n.reserved || n.threshold_ns > GWAKE_NOTIFY_MAX_NS ||
+	    (!n.handle && n.threshold_ns))
+		return -EINVAL;
+	return gwake_notify(gf, n.handle, n.threshold_ns);
+}
+
 static long gwake_dev_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -232,6 +245,8 @@ static long gwake_dev_ioctl(struct file *file, unsigned int cmd,
 		return gwake_ioctl_swap(gf, uarg);
 	case GWAKE_IOC_WAKE_MANY:
 		return gwake_ioctl_wake_many(uarg);
+	case GWAKE_IOC_NOTIFY:
+		return gwake_ioctl_notify(gf, uarg);
 	default:
 		return -ENOTTY;
 	}

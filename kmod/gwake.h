@@ -93,7 +93,11 @@
  *   target's wait-queue lock. REGISTER and the frees take the area locks.
  *   The preempt notifiers (sched.c) run with the run-queue lock held and
  *   interrupts off: they write only the owner's scheduling-state slot, a
- *   page the module owns, and take no lock.
+ *   page the module owns, and take no lock of ours; arming or cancelling
+ *   the owner's block-notification timer takes the hrtimer base's raw
+ *   lock, inside the run-queue lock as the scheduler's hrtick does. The
+ *   timer's callback runs in softirq context (a thread on PREEMPT_RT),
+ *   under rcu_read_lock(), and takes only its target's wait-queue lock.
  *
  *   The netlink family takes none of these locks either. Its thread dump
  *   walks the task table one chain at a time under rcu_read_lock()
@@ -147,6 +151,7 @@
 
 #include <linux/atomic.h>
 #include <linux/gwake.h>
+#include <linux/hrtimer.h>
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
@@ -243,6 +248,18 @@ struct gwake_area {
  *		lock. Hashed from REGISTER to the detach.
  * @file_node:	in @file->regs; protected by @file->lock.
  * @free_work:	the free, queued by the detach.
+ * @notify_handle: whom the block notification wakes, 0 if off; with
+ *		@notify_ns, written by the owner's NOTIFY only and read by its
+ *		own switches (sched_out) and by @notify_timer's callback
+ *		(READ_ONCE(): a report during a change goes to either handle).
+ * @notify_ns:	how long a block lasts before it is reported.
+ * @in_wait:	the owner sleeps in the module's own wait (BLOCK, SWAP), which
+ *		is never reported. Owner only: set and read on its thread.
+ * @notify_timer: armed by the owner's sched_out when it blocks (pinned: on
+ *		that CPU, unless its callback still runs elsewhere), cancelled
+ *		by its sched_in; expires in softirq context (so on PREEMPT_RT
+ *		in a thread). Cancelled for good by the free, before the memory
+ *		goes.
  */
 struct gwake_reg {
 	atomic64_t *word;
@@ -251,6 +268,7 @@ struct gwake_reg {
 	wait_queue_head_t wq;
 	unsigned long flags;
 	bool attached;
+	bool in_wait;
 	u64 nr_blocks;
 	u64 nr_blocks_permit;
 	u64 nr_sleeps;
@@ -260,9 +278,12 @@ struct gwake_reg {
 	struct task_struct *task;
 	struct gwake_file *file;
 	struct preempt_notifier pn;
+	u64 notify_handle;
+	u64 notify_ns;
 	struct hlist_bl_node task_node;
 	struct list_head file_node;
 	struct rcu_work free_work;
+	struct hrtimer notify_timer;
 };
 
 static inline bool gwake_reg_ended(const struct gwake_reg *reg)
@@ -326,6 +347,7 @@ int gwake_register(struct gwake_file *gf, u64 *handle, bool *created);
 int gwake_unregister(struct gwake_file *gf);
 struct gwake_reg *gwake_reg_self(struct gwake_file *gf);
 struct gwake_reg *gwake_reg_lookup(u64 handle);
+struct gwake_reg *gwake_reg_lookup_in(struct gwake_area *area, u64 handle);
 unsigned int gwake_reg_nr_chains(void);
 int gwake_reg_walk_chain(unsigned int chain,
 			 int (*fn)(const struct gwake_reg *reg, void *arg),
@@ -353,6 +375,9 @@ void gwake_sched_waking(struct gwake_reg *reg);
 void gwake_sched_end(struct gwake_reg *reg);
 bool gwake_sched_spin(struct gwake_reg *self, u64 partner, u64 spin_ns,
 		      const ktime_t *deadline);
+void gwake_sched_notify_init(struct gwake_reg *reg);
+void gwake_sched_notify_stop(struct gwake_reg *reg);
+int gwake_notify(struct gwake_file *gf, u64 handle, u64 threshold_ns);
 
 /* wake.c */
 int gwake_block(struct gwake_file *gf, const ktime_t *deadline, u64 partner,
@@ -361,6 +386,7 @@ int gwake_wake(u64 handle, bool sleeper);
 int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline,
 	       bool partner);
 int gwake_wake_many(const u64 *handles, u32 count, bool sleepers);
+int gwake_wake_reg(struct gwake_reg *reg);
 
 /* dev.c */
 int gwake_dev_init(void);

@@ -94,6 +94,8 @@ static void gwake_reg_free(struct work_struct *work)
 					     struct gwake_reg, free_work);
 	struct gwake_file *gf = reg->file;
 
+	/* Detached: nothing arms it any more; wait out a running report. */
+	gwake_sched_notify_stop(reg);
 	spin_lock(&gf->lock);
 	list_del(&reg->file_node);
 	spin_unlock(&gf->lock);
@@ -200,10 +202,24 @@ static struct gwake_reg *gwake_reg_mine(void)
 struct gwake_reg *gwake_reg_lookup(u64 handle)
 {
 	struct gwake_area *area = gwake_area_lookup();
+
+	return area ? gwake_reg_lookup_in(area, handle) : NULL;
+}
+
+/**
+ * gwake_reg_lookup_in() - gwake_reg_lookup() in a given area
+ * @area:	a process's area, kept alive by the caller (a registration of
+ *		that process holds it).
+ * @handle:	a handle, unchecked.
+ *
+ * For a context that is not the process's own (the block notification's
+ * timer, sched.c). Context: rcu_read_lock() held, any context.
+ * Return: as gwake_reg_lookup().
+ */
+struct gwake_reg *gwake_reg_lookup_in(struct gwake_area *area, u64 handle)
+{
 	struct gwake_reg *reg;
 
-	if (!area)
-		return NULL;
 	reg = gwake_area_reg(area, GWAKE_HANDLE_SLOT(handle));
 	if (!reg || reg->handle != handle || gwake_reg_ended(reg))
 		return NULL;
@@ -356,6 +372,7 @@ int gwake_register(struct gwake_file *gf, u64 *handle, bool *created)
 	reg->file = gf;
 	INIT_HLIST_BL_NODE(&reg->task_node);
 	INIT_RCU_WORK(&reg->free_work, gwake_reg_free);
+	gwake_sched_notify_init(reg);
 
 	/* The notifier points into the module: hold it while attached. */
 	__module_get(THIS_MODULE);

@@ -17,24 +17,36 @@
  * The module's own wake of a sleeper moves BLOCKED to WAKING, so that a
  * thread about to run is not taken for an idle one (gwake_sched_waking()).
  *
+ * The block notification (GWAKE_IOC_NOTIFY, at the end of this file): a
+ * thread that asked for it has a timer armed at every sched_out that
+ * blocks it outside the module's own wait, cancelled at its sched_in; a
+ * block that outlasts it is counted in the slot and wakes the handle the
+ * thread named.
+ *
  * Context of the callbacks: the scheduler's, on the thread's CPU, as part
  * of its own context switch: sched_out with the run-queue lock held and
  * interrupts off, sched_in after the lock is dropped, with preemption
  * disabled. They write only the thread's own slot, a page the module owns
  * and keeps while the notifier is attached (the registration holds its
- * area); they take no lock, wake nobody and touch no user memory through
- * a user pointer. Each field is written with one store (WRITE_ONCE());
- * the switch count only by the thread's own switches, so it needs no RMW.
+ * area); they wake nobody and touch no user memory through a user
+ * pointer. The only lock they take is the hrtimer base's raw lock, to arm
+ * (sched_out) or cancel (sched_in) the thread's block-notification timer
+ * when it has one: the scheduler's own hrtick nests it the same way. Each
+ * field is written with one store (WRITE_ONCE()); the switch count only by
+ * the thread's own switches, so it needs no RMW.
  * The WAKING transition is a cmpxchg() from BLOCKED, so that a waker that
  * comes after the thread already runs again cannot overwrite RUNNING.
  *
  * Cost: once the module is loaded, every context switch on the system
  * checks whether the outgoing and incoming tasks have notifiers (a static
  * key enabled by preempt_notifier_inc()); a registered thread's switches
- * make two indirect calls and three stores more. docs/benchmarks.md has
+ * make two indirect calls and three stores more (and with a block
+ * notification, an hrtimer armed at each block and cancelled at each switch
+ * in; a load of notify_handle without). docs/benchmarks.md has
  * the measurement (registered against unregistered futex ping-pong).
  */
 #include <linux/gwake.h>
+#include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
@@ -56,6 +68,13 @@ static void gwake_sched_in(struct preempt_notifier *pn, int cpu)
 
 	WRITE_ONCE(reg->sched->cpu, cpu);
 	WRITE_ONCE(reg->sched->state, GWAKE_SCHED_RUNNING);
+	/*
+	 * The block is over before its report: no report. If the callback
+	 * runs right now (on the CPU we blocked on) it cannot be waited
+	 * for here; its report arrives just after the block, a hint late.
+	 */
+	if (READ_ONCE(reg->notify_handle))
+		hrtimer_try_to_cancel(&reg->notify_timer);
 }
 
 static void gwake_sched_out(struct preempt_notifier *pn,
@@ -70,8 +89,21 @@ static void gwake_sched_out(struct preempt_notifier *pn,
 	 * before the switch (deactivate_task() in __schedule()); one that is
 	 * preempted, or yields, stays on its run queue.
 	 */
-	WRITE_ONCE(s->state, READ_ONCE(current->on_rq) ?
-		   GWAKE_SCHED_PREEMPTED : GWAKE_SCHED_BLOCKED);
+	if (READ_ONCE(current->on_rq)) {
+		WRITE_ONCE(s->state, GWAKE_SCHED_PREEMPTED);
+		return;
+	}
+	WRITE_ONCE(s->state, GWAKE_SCHED_BLOCKED);
+	/*
+	 * A block to report if it lasts (GWAKE_IOC_NOTIFY). The run-queue
+	 * lock is held: only the hrtimer base's raw lock nests inside it,
+	 * as for the scheduler's own hrtick.
+	 */
+	if (READ_ONCE(reg->notify_handle) && !READ_ONCE(reg->in_wait) &&
+	    !gwake_reg_ended(reg))
+		hrtimer_start(&reg->notify_timer,
+			      ns_to_ktime(READ_ONCE(reg->notify_ns)),
+			      HRTIMER_MODE_REL_PINNED_SOFT);
 }
 
 static struct preempt_ops gwake_preempt_ops = {
@@ -98,6 +130,7 @@ void gwake_sched_attach(struct gwake_reg *reg)
 	preempt_disable();
 	preempt_notifier_register(&reg->pn);
 	WRITE_ONCE(s->switches, 0);
+	WRITE_ONCE(s->notified, 0);
 	WRITE_ONCE(s->cpu, smp_processor_id());
 	WRITE_ONCE(s->state, GWAKE_SCHED_RUNNING);
 	/* Last: readers compare gen before and after the rest. */
@@ -275,4 +308,100 @@ int gwake_sched_init(void)
 void gwake_sched_exit(void)
 {
 	preempt_notifier_dec();
+}
+
+/*
+ * The block notification (GWAKE_IOC_NOTIFY). The owner's sched_out arms
+ * notify_timer when the owner blocks outside the module's own wait, its
+ * sched_in cancels it; if the block lasts, this runs: softirq context on
+ * the CPU the owner blocked on (a thread on PREEMPT_RT), so it may take
+ * the target's wait-queue lock, which the notifier could not. @reg stays
+ * allocated while the timer can run: its free cancels it first
+ * (gwake_sched_notify_stop()). Its area, where the target is looked up,
+ * is held by @reg.
+ */
+static enum hrtimer_restart gwake_notify_fire(struct hrtimer *timer)
+{
+	struct gwake_reg *reg = container_of(timer, struct gwake_reg,
+					     notify_timer);
+	u64 handle = READ_ONCE(reg->notify_handle);
+	struct gwake_reg *target;
+
+	if (!handle || gwake_reg_ended(reg))
+		return HRTIMER_NORESTART;
+	/* Only this callback writes it, and a timer never runs twice at once. */
+	WRITE_ONCE(reg->sched->notified, reg->sched->notified + 1);
+	rcu_read_lock();
+	target = gwake_reg_lookup_in(reg->area, handle);
+	if (target)
+		gwake_wake_reg(target);
+	else
+		gwake_stat_inc(GWAKE_STAT_WAKES_STALE);
+	rcu_read_unlock();
+	return HRTIMER_NORESTART;
+}
+
+/**
+ * gwake_sched_notify_init() - prepare a new registration's report timer
+ * @reg:	the registration, not yet attached.
+ *
+ * Context: process context.
+ */
+void gwake_sched_notify_init(struct gwake_reg *reg)
+{
+	hrtimer_init(&reg->notify_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	reg->notify_timer.function = gwake_notify_fire;
+}
+
+/**
+ * gwake_sched_notify_stop() - no report is pending or running any more
+ * @reg:	a detached registration (nothing can arm its timer again), or
+ *		the caller's own while it runs.
+ *
+ * Context: process context; waits for a running callback.
+ */
+void gwake_sched_notify_stop(struct gwake_reg *reg)
+{
+	hrtimer_cancel(&reg->notify_timer);
+}
+
+/**
+ * gwake_notify() - NOTIFY: report the caller's blocks that last
+ * @gf:		the file the caller is in an ioctl on.
+ * @handle:	whom to wake, or 0 to stop.
+ * @threshold_ns: how long a block lasts before it is reported, already
+ *		checked against GWAKE_NOTIFY_MAX_NS.
+ *
+ * Both fields are the owner's and read by its own switches, which cannot
+ * run between the two stores with the thread runnable (a preemption here
+ * is not a block). The handle must be live now; it may go stale later,
+ * and a report then wakes nobody.
+ *
+ * Context: process context.
+ * Return: 0, -ENOENT if the caller is not registered on @gf, -EINVAL if
+ * @handle is the caller's own, -ESRCH if @handle is not a live handle of
+ * the caller's process.
+ */
+int gwake_notify(struct gwake_file *gf, u64 handle, u64 threshold_ns)
+{
+	struct gwake_reg *self = gwake_reg_self(gf);
+	bool live = true;
+
+	if (!self)
+		return -ENOENT;
+	/* Reports to oneself would be permits nobody can tell from a wake. */
+	if (handle && handle == self->handle)
+		return -EINVAL;
+	if (handle) {
+		rcu_read_lock();
+		live = !!gwake_reg_lookup(handle);
+		rcu_read_unlock();
+	}
+	if (!live)
+		return -ESRCH;
+	WRITE_ONCE(self->notify_ns, threshold_ns);
+	WRITE_ONCE(self->notify_handle, handle);
+	if (!handle)
+		gwake_sched_notify_stop(self);
+	return 0;
 }

@@ -240,7 +240,10 @@ static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
 	bool slept = false;
 	int ret;
 
+	/* Our own wait: the block notification (sched.c) ignores it. */
+	WRITE_ONCE(reg->in_wait, true);
 	ret = __gwake_word_block(reg, deadline, partner, spin_ns, intr, &slept);
+	WRITE_ONCE(reg->in_wait, false);
 
 	gwake_stat_inc(GWAKE_STAT_BLOCKS);
 	WRITE_ONCE(reg->nr_blocks, reg->nr_blocks + 1);
@@ -279,6 +282,26 @@ static int __gwake_wake(u64 handle, bool sync, bool sleeper)
 	if (reg)
 		ret = gwake_word_wake(reg, sync, sleeper);
 	rcu_read_unlock();
+	gwake_count_wake(ret);
+	return ret;
+}
+
+/**
+ * gwake_wake_reg() - wake a registration already found
+ * @reg:	a live registration, found under RCU (which the caller holds).
+ *
+ * What WAKE does once it has the target, counted as a WAKE: for the block
+ * notification's timer, which finds its target in an area, not in the
+ * caller's process (sched.c).
+ *
+ * Context: any that may take the target's wait-queue lock (softirq, or a
+ * thread on PREEMPT_RT); RCU held.
+ * Return: as gwake_wake().
+ */
+int gwake_wake_reg(struct gwake_reg *reg)
+{
+	int ret = gwake_word_wake(reg, false, false);
+
 	gwake_count_wake(ret);
 	return ret;
 }

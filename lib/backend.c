@@ -88,6 +88,13 @@ static int none_wake_many(const gwake_t *hs, size_t n)
 	return none_error;
 }
 
+static int none_notify(gwake_t h, int64_t threshold_ns)
+{
+	(void)h;
+	(void)threshold_ns;
+	return none_error;
+}
+
 static int none_unregister(void)
 {
 	return none_error;
@@ -104,6 +111,7 @@ static const struct gwi_backend none_backend = {
 	.wake_many	= none_wake_many,
 	.unregister	= none_unregister,
 	.sched_state	= none_sched_state,
+	.notify		= none_notify,
 };
 
 /*
@@ -289,6 +297,26 @@ int gwake_wake_many(const gwake_t *hs, size_t n)
 		r = 0;
 	else
 		r = b->wake_many(hs, n);
+	errno = saved;
+	return r;
+}
+
+int gwake_block_notify(gwake_t h, int64_t threshold_ns)
+{
+	int saved = errno;
+	const struct gwi_backend *b = backend();
+	int r;
+
+	if (!h)
+		threshold_ns = 0;	/* off: the module takes no threshold */
+	else if (threshold_ns < 0)
+		threshold_ns = GWAKE_NOTIFY_DEFAULT_NS;
+	if (b == &none_backend)
+		r = none_error;
+	else if ((uint64_t)threshold_ns > GWAKE_NOTIFY_MAX_NS)
+		r = -EINVAL;
+	else
+		r = b->notify(h, threshold_ns);
 	errno = saved;
 	return r;
 }

@@ -41,6 +41,8 @@ struct gwi_backend {
 	int (*unregister)(void);
 	/* A GWAKE_STATE_* value for h (not 0), or a negative errno. */
 	int (*sched_state)(gwake_t h);
+	/* Report the caller's blocks of threshold_ns (>= 0) to h (0: off). */
+	int (*notify)(gwake_t h, int64_t threshold_ns);
 };
 
 extern const struct gwi_backend gwi_user_backend;	/* lib/user.c */

@@ -557,6 +557,25 @@ static int kmod_unregister(void)
 	return kmod_ioctl(GWAKE_IOC_UNREGISTER, &unreg);
 }
 
+static int kmod_notify(gwake_t h, int64_t threshold_ns)
+{
+	struct gwake_notify n = {
+		.handle = h,
+		.threshold_ns = (__u64)threshold_ns,
+	};
+
+	if (gwi_unlikely(!kself.handle)) {
+		int r;
+
+		if (!h)		/* off, and nothing to turn off */
+			return 0;
+		r = kmod_register();
+		if (r)
+			return r;
+	}
+	return kmod_ioctl(GWAKE_IOC_NOTIFY, &n);
+}
+
 static int kmod_sched_state(gwake_t h)
 {
 	uint32_t st;
@@ -625,4 +644,5 @@ const struct gwi_backend gwi_kmod_backend = {
 	.wake_many	= kmod_wake_many,
 	.unregister	= kmod_unregister,
 	.sched_state	= kmod_sched_state,
+	.notify		= kmod_notify,
 };

@@ -428,6 +428,17 @@ static int user_sched_state(gwake_t h)
 						   GWAKE_STATE_UNKNOWN;
 }
 
+/*
+ * Nothing in userspace sees a thread block in the kernel: the monitor of a
+ * runtime polls instead (lib/rt/sysmon.c).
+ */
+static int user_notify(gwake_t h, int64_t threshold_ns)
+{
+	(void)h;
+	(void)threshold_ns;
+	return -EOPNOTSUPP;
+}
+
 static void user_fork_prepare(void)
 {
 	gwi_slots_fork_prepare();
@@ -470,4 +481,5 @@ const struct gwi_backend gwi_user_backend = {
 	.wake_many	= user_wake_many,
 	.unregister	= user_unregister,
 	.sched_state	= user_sched_state,
+	.notify		= user_notify,
 };

@@ -111,12 +111,12 @@ static const char *shape_errno(int i)
 
 enum fuzz_cmd {
 	FC_API, FC_REGISTER, FC_UNREGISTER, FC_BLOCK, FC_WAKE, FC_SWAP,
-	FC_WAKE_MANY, FC_OUR_RANDOM, FC_FOREIGN, FC_NR,
+	FC_WAKE_MANY, FC_NOTIFY, FC_OUR_RANDOM, FC_FOREIGN, FC_NR,
 };
 
 static const char *const fuzz_cmd_name[FC_NR] = {
 	"API", "REGISTER", "UNREGISTER", "BLOCK", "WAKE", "SWAP", "WAKE_MANY",
-	"random 0xB8 command", "other driver's command",
+	"NOTIFY", "random 0xB8 command", "other driver's command",
 };
 
 struct fuzz {
@@ -316,6 +316,21 @@ static unsigned long fuzz_build(enum fuzz_cmd c, uint64_t *rng, __u64 *a, __u64 
 		size = sizeof(*wm);
 		break;
 	}
+	case FC_NOTIFY: {
+		static const __u64 thresholds[] = {
+			0, 1, 5000, 20000, GWAKE_NOTIFY_MAX_NS, GWAKE_NOTIFY_MAX_NS + 1,
+			~0ULL,
+		};
+
+		a[0] = fuzz_flags(rng, 0);
+		/* Sometimes off (0), mostly any handle. */
+		a[1] = x % 5 ? fuzz_handle(rng) : 0;
+		a[2] = thresholds[(x >> 8) % ARRAY_SIZE(thresholds)];
+		a[3] = x % 17 == 0 ? splitmix(rng) : 0;
+		cmd = GWAKE_IOC_NOTIFY;
+		size = sizeof(struct gwake_notify);
+		break;
+	}
 	case FC_OUR_RANDOM:
 		for (i = 0; i < 8; i++)
 			a[i] = x % 4 ? 0 : splitmix(rng);
@@ -371,6 +386,8 @@ static bool fuzz_allowed(enum fuzz_cmd c, long r)
 	case FC_WAKE_MANY:
 		return (r >= 0 && r <= GWAKE_WAKE_MANY_MAX) || r == -EINVAL ||
 		       r == -EFAULT || r == -ENOMEM;
+	case FC_NOTIFY:
+		return r == 0 || r == -EINVAL || r == -EFAULT || r == -ENOENT || r == -ESRCH;
 	case FC_OUR_RANDOM:
 		/* Checked by the caller against the exact commands. */
 		return r == -ENOTTY;
@@ -413,7 +430,7 @@ static void *fuzz_thread(void *arg)
 			static const unsigned long ours[] = {
 				GWAKE_IOC_API, GWAKE_IOC_REGISTER, GWAKE_IOC_UNREGISTER,
 				GWAKE_IOC_BLOCK, GWAKE_IOC_WAKE, GWAKE_IOC_SWAP,
-				GWAKE_IOC_WAKE_MANY,
+				GWAKE_IOC_WAKE_MANY, GWAKE_IOC_NOTIFY,
 			};
 
 			for (i = 0; i < (int)ARRAY_SIZE(ours); i++)

@@ -36,6 +36,7 @@ static const struct {
 	{ "WAKE", GWAKE_IOC_WAKE },
 	{ "SWAP", GWAKE_IOC_SWAP },
 	{ "WAKE_MANY", GWAKE_IOC_WAKE_MANY },
+	{ "NOTIFY", GWAKE_IOC_NOTIFY },
 };
 
 /*
@@ -316,6 +317,7 @@ TEST_F(ioctl, unknown_flags_einval)
 		};
 		struct gwake_block blk = { .flags = f | GWAKE_BLOCK_PARTNER, .partner = h };
 		struct gwake_swap swp = { .flags = f, .handle = h, .timeout_ns = 0 };
+		struct gwake_notify nt = { .flags = f0, .handle = h };
 
 		TH_LOG("flags %#llx", (unsigned long long)f);
 		EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_API, &api));
@@ -323,6 +325,7 @@ TEST_F(ioctl, unknown_flags_einval)
 		EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_UNREGISTER, &unreg));
 		EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_WAKE, &wake));
 		EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_WAKE_MANY, &wm));
+		EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt));
 		EXPECT_EQ(-ETIMEDOUT, gw_poll(self->fd))
 			TH_LOG("a rejected WAKE, SWAP or WAKE_MANY left a permit");
 
@@ -354,6 +357,53 @@ TEST_F(ioctl, reserved_field_einval)
 			TH_LOG("reserved %#x", bad[i]);
 	}
 	EXPECT_EQ(-ETIMEDOUT, gw_poll(self->fd));
+}
+
+/*
+ * NOTIFY: reserved must be 0 and the threshold at most GWAKE_NOTIFY_MAX_NS
+ * (EINVAL); the caller must be registered (ENOENT) and the handle live
+ * (ESRCH). No failure turns anything on: a block of ours afterwards leaves
+ * us no permit.
+ */
+TEST_F(ioctl, notify_bad_input)
+{
+	struct gwake_notify nt = { .flags = 0 };
+	__u64 h, old;
+
+	nt.handle = 1;
+	EXPECT_EQ(-ENOENT, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt));
+	ASSERT_EQ(0, gw_register(self->fd, &old));
+	ASSERT_EQ(0, gw_unregister(self->fd));
+	ASSERT_EQ(0, gw_register(self->fd, &h));
+
+	nt.handle = h;
+	nt.reserved = 1;
+	EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt));
+	nt.reserved = 1ULL << 63;
+	EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt));
+	nt.reserved = 0;
+	nt.threshold_ns = GWAKE_NOTIFY_MAX_NS + 1;
+	EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt));
+	nt.threshold_ns = ~0ULL;
+	EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt));
+	nt.threshold_ns = 0;
+	EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt)) TH_LOG("my own handle");
+	nt.handle = 0;
+	nt.threshold_ns = 1;
+	EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt)) TH_LOG("off with a threshold");
+	nt.threshold_ns = 0;
+	nt.handle = old;
+	EXPECT_EQ(-ESRCH, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt));
+	nt.handle = ~0ULL;
+	EXPECT_EQ(-ESRCH, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt));
+	/* Were any of them taken, this sleep would leave me a permit. */
+	usleep(2000);
+	EXPECT_EQ(-ETIMEDOUT, gw_poll(self->fd)) TH_LOG("a rejected NOTIFY reported a block");
+
+	/* Off is fine. */
+	nt.handle = 0;
+	nt.threshold_ns = 0;
+	EXPECT_EQ(0, gw_ioctl(self->fd, GWAKE_IOC_NOTIFY, &nt));
 }
 
 /*

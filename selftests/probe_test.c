@@ -17,7 +17,7 @@
 #define ALL_COMMANDS	((1ULL << _GWAKE_API) | (1ULL << _GWAKE_REGISTER) |	\
 			 (1ULL << _GWAKE_UNREGISTER) | (1ULL << _GWAKE_BLOCK) |	\
 			 (1ULL << _GWAKE_WAKE) | (1ULL << _GWAKE_SWAP) |	\
-			 (1ULL << _GWAKE_WAKE_MANY))
+			 (1ULL << _GWAKE_WAKE_MANY) | (1ULL << _GWAKE_NOTIFY))
 
 /* What the library should choose by itself: the module only if it answers. */
 static const char *expected_default_backend(void)

@@ -114,6 +114,25 @@ int gwake_swap(gwake_t h, int64_t timeout_ns);
  */
 int gwake_wake_many(const gwake_t *hs, size_t n);
 
+/* The threshold gwake_block_notify() takes for a negative one, in ns. */
+#define GWAKE_NOTIFY_DEFAULT_NS	20000
+
+/*
+ * Block notification: from now on, whenever the calling thread has been
+ * blocked in the kernel for threshold_ns (a system call, a page fault, a
+ * lock: any sleep except its own gwake_block() and gwake_swap()), wake h
+ * as gwake_wake() does, once per block. threshold_ns 0 reports a block as
+ * soon as it begins; < 0 means GWAKE_NOTIFY_DEFAULT_NS; h 0 turns it off.
+ * For a runtime's monitor, which can then hand on the processor of a
+ * thread stuck in a system call without polling for it. Registers the
+ * caller if needed. Returns 0, -ESRCH if h is not a live handle of this
+ * process, -EINVAL if h is the caller's own or threshold_ns exceeds 1 s
+ * (GWAKE_NOTIFY_MAX_NS),
+ * -EOPNOTSUPP with the userspace backend (nothing in userspace can see a
+ * thread block).
+ */
+int gwake_block_notify(gwake_t h, int64_t threshold_ns);
+
 /*
  * Drops the calling thread's registration: its handle becomes stale for
  * ever and a pending permit is discarded. A later call of any function

@@ -1326,6 +1326,7 @@ static void *mstart(void *arg)
 	err = gwake_self(&m->handle);
 	if (err)
 		grt__fatal("M%d: gwake_self: %s", m->id, strerror(-err));
+	grt__monitor_watch(true);
 	return m->start(m);
 }
 

@@ -544,6 +544,7 @@ void grt__schedule(struct grt_m *m, struct grt_g *gp);
 struct grt_m *grt__newm(void *(*body)(struct grt_m *), void *arg,
 			bool tcall, struct grt_p *p, bool spinning);
 void grt__monitor_kick(void);
+void grt__monitor_watch(bool on);
 #ifdef GRT_ASAN
 void grt__switch_fiber_start(void **fake, const struct grt__ctx *to);
 void grt__switch_fiber_finish(void *fake);

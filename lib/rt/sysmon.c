@@ -277,12 +277,33 @@ int grt__monitor_start(void)
 	 */
 	while (!atomic_load(&mon_ready))
 		gwi_futex_wait(&mon_ready, 0, NULL);
+	/* The caller is M0. */
+	grt__monitor_watch(true);
 	return 0;
+}
+
+/*
+ * With the module: ask it to wake the monitor whenever the calling M has
+ * been blocked in the kernel for GRT_SYSMON_WAITING_NS (gwake_block_notify():
+ * a system call, a page fault; not the M's own waits on its wake word).
+ * The monitor then looks at once, where it would otherwise find the P of
+ * a blocked M only at its next tick; for a P whose G entered the call
+ * with Gs queued (a timed entry, retake()) that is when the P is due. The
+ * userspace backend cannot see a thread block (-EOPNOTSUPP): the ticks
+ * remain. Off (on == false) before the M outlives the runtime (M0).
+ */
+void grt__monitor_watch(bool on)
+{
+	if (S.mon_handle)
+		(void)gwake_block_notify(on ? S.mon_handle : 0,
+					 GRT_SYSMON_WAITING_NS);
 }
 
 void grt__monitor_stop(void)
 {
 	if (S.mon_started) {
+		/* The caller is M0, which outlives the runtime. */
+		grt__monitor_watch(false);
 		atomic_store(&S.stopping, 1);
 		grt__monitor_kick();
 		pthread_join(S.mon_thread, NULL);

@@ -57,6 +57,7 @@
 #define _GWAKE_WAKE		0x04
 #define _GWAKE_SWAP		0x05
 #define _GWAKE_WAKE_MANY	0x06
+#define _GWAKE_NOTIFY		0x07
 
 #define GWAKE_IOC_API		_IOWR(GWAKE_IOC_MAGIC, _GWAKE_API, struct gwake_api)
 #define GWAKE_IOC_REGISTER	_IOWR(GWAKE_IOC_MAGIC, _GWAKE_REGISTER, struct gwake_register)
@@ -65,6 +66,7 @@
 #define GWAKE_IOC_WAKE		_IOW(GWAKE_IOC_MAGIC, _GWAKE_WAKE, struct gwake_wake)
 #define GWAKE_IOC_SWAP		_IOW(GWAKE_IOC_MAGIC, _GWAKE_SWAP, struct gwake_swap)
 #define GWAKE_IOC_WAKE_MANY	_IOW(GWAKE_IOC_MAGIC, _GWAKE_WAKE_MANY, struct gwake_wake_many)
+#define GWAKE_IOC_NOTIFY	_IOW(GWAKE_IOC_MAGIC, _GWAKE_NOTIFY, struct gwake_notify)
 
 /*
  * BLOCK of the first version, whose struct gwake_block ended at timeout_ns
@@ -81,7 +83,7 @@
 	(1ULL << _GWAKE_API | 1ULL << _GWAKE_REGISTER |			\
 	 1ULL << _GWAKE_UNREGISTER | 1ULL << _GWAKE_BLOCK |		\
 	 1ULL << _GWAKE_WAKE | 1ULL << _GWAKE_SWAP |			\
-	 1ULL << _GWAKE_WAKE_MANY)
+	 1ULL << _GWAKE_WAKE_MANY | 1ULL << _GWAKE_NOTIFY)
 
 /*
  * Features, in gwake_api.features: what a module offers beyond the
@@ -271,6 +273,38 @@ struct gwake_wake_many {
 	__u32 reserved;
 };
 
+/* The longest threshold GWAKE_IOC_NOTIFY takes; more is -EINVAL. */
+#define GWAKE_NOTIFY_MAX_NS	1000000000ULL
+
+/**
+ * struct gwake_notify - GWAKE_IOC_NOTIFY: report the caller's long blocks
+ * @flags:	in: must be 0.
+ * @handle:	in: whom to wake when the caller has been blocked for
+ *		@threshold_ns: a live handle of the caller's process (-ESRCH
+ *		otherwise) other than the caller's own (-EINVAL), or 0 to stop
+ *		reporting. Should it end later, reports wake nobody.
+ * @threshold_ns: in: how long a block must last to be reported, at most
+ *		GWAKE_NOTIFY_MAX_NS; 0 reports a block as soon as it begins.
+ *		Must be 0 with @handle 0.
+ * @reserved:	in: must be 0.
+ *
+ * Configures the calling thread's registration (-ENOENT if it has none on
+ * this file). A block is any sleep of the thread in the kernel (a system
+ * call, a page fault, a lock), except its own waits in GWAKE_IOC_BLOCK and
+ * GWAKE_IOC_SWAP. Each block that lasts @threshold_ns is reported once: the
+ * module adds 1 to the thread's gwake_sched.notified, then wakes @handle
+ * as GWAKE_IOC_WAKE does (a permit if it is awake). A block that ends
+ * earlier costs a timer armed and cancelled; none is reported after the
+ * registration ended. Reports are hints: one may arrive just after the
+ * block ended.
+ */
+struct gwake_notify {
+	__u64 flags;
+	__u64 handle;
+	__u64 threshold_ns;
+	__u64 reserved;
+};
+
 /*
  * The shared area (GWAKE_FEATURE_SHARED).
  *
@@ -317,7 +351,8 @@ struct gwake_wake_many {
  * each field with a single store: @state at every context switch of the
  * thread (preempt notifiers) and when the module wakes it, @cpu when it
  * starts running, @switches (how often it left a CPU) at every switch
- * out. @gen is the owner's generation while the slot is registered, 0
+ * out, @notified by the block notification's timer (GWAKE_IOC_NOTIFY).
+ * @gen is the owner's generation while the slot is registered, 0
  * otherwise: read it before and after the rest to know the rest was the
  * handle's. The fields are hints of a moment that is already past when
  * they are read, never a snapshot taken together.
@@ -364,6 +399,7 @@ struct gwake_word {
  * @cpu:	the CPU it last ran on.
  * @switches:	how often it left a CPU since it registered.
  * @gen:	the generation of the slot's registration; 0 if none.
+ * @notified:	how many of its blocks were reported (GWAKE_IOC_NOTIFY).
  * @__reserved:	the rest of the slot's cache line; reads as 0.
  */
 struct gwake_sched {
@@ -371,7 +407,8 @@ struct gwake_sched {
 	__u32 cpu;
 	__u64 switches;
 	__u64 gen;
-	__u64 __reserved[5];
+	__u64 notified;
+	__u64 __reserved[4];
 };
 
 /*
@@ -448,13 +485,13 @@ enum gwake_genl_cmd {
  *	or not (a deadline already past).
  * @GWAKE_STATS_A_INTERRUPTS: u64, blocks that a signal ended (-EINTR, or
  *	a transparent restart, which then counts as a new block).
- * @GWAKE_STATS_A_WAKES_WOKEN: u64, wakes (by WAKE, SWAP or WAKE_MANY)
- *	that found their target asleep and woke it.
+ * @GWAKE_STATS_A_WAKES_WOKEN: u64, wakes (by WAKE, SWAP, WAKE_MANY or a
+ *	NOTIFY report) that found their target asleep and woke it.
  * @GWAKE_STATS_A_WAKES_PERMIT: u64, wakes that found their target awake
  *	and left a permit (or found one pending).
  * @GWAKE_STATS_A_WAKES_STALE: u64, wakes whose handle named no live
- *	registration of the caller's process (-ESRCH, or skipped by
- *	WAKE_MANY).
+ *	registration of the caller's process (-ESRCH, skipped by WAKE_MANY,
+ *	or a report whose target ended).
  * @GWAKE_STATS_A_SWAPS: u64, SWAP calls by registered callers.
  * @GWAKE_STATS_A_WAKE_MANY: u64, WAKE_MANY calls with at least one handle,
  *	including those whose array could not be read (-EFAULT).
