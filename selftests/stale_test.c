@@ -89,7 +89,7 @@ TEST_F(stale, exited_thread)
  */
 #define REUSE_CYCLES	1000
 
-TEST_F(stale, exited_handle_never_reaches_successor)
+TEST_F_TIMEOUT(stale, exited_handle_never_reaches_successor, 300)
 {
 	struct gwake_peer *p = &self->peers[0];
 	gwake_t *old = calloc(REUSE_CYCLES, sizeof(*old));
