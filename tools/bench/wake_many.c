@@ -123,33 +123,38 @@ static void *wm_sleeper(void *arg)
 	return NULL;
 }
 
-/* Is thread @tid of this process off its CPU, asleep in the kernel? */
-static bool wm_asleep(pid_t tid)
+/* /proc/self/task/@tid/@name into @buf (NUL-terminated); its length, or <= 0. */
+static ssize_t wm_task_file(pid_t tid, const char *name, char *buf, size_t size)
 {
-	char path[64], buf[512];
-	const char *p;
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return -1;
+	n = read(fd, buf, size - 1);
 	close(fd);
-	if (n <= 0)
+	if (n > 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/* Is thread @tid of this process off its CPU, asleep in the kernel? */
+static bool wm_asleep(pid_t tid)
+{
+	char buf[512];
+	const char *p;
+	ssize_t n;
+
+	if (wm_task_file(tid, "stat", buf, sizeof(buf)) <= 0)
 		return false;
-	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' || p[2] != 'S')
 		return false;
 	/* 'S' shows before the sleeper's last check; wchan only after it. */
-	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = wm_task_file(tid, "wchan", buf, sizeof(buf));
 	return n > 0 && !(n == 1 && buf[0] == '0');
 }
 
