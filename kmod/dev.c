@@ -35,6 +35,9 @@ static long gwake_ioctl_api(struct gwake_api __user *uarg)
 	api.max_wake_many = GWAKE_WAKE_MANY_MAX;
 	api.commands = GWAKE_API_COMMANDS;
 	api.features = GWAKE_API_FEATURES;
+	/* place.c: no placement on PREEMPT_RT. */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		api.features &= ~GWAKE_FEATURE_PLACE;
 	if (copy_to_user(uarg, &api, sizeof(api)))
 		return -EFAULT;
 	return 0;
@@ -169,11 +172,15 @@ static long gwake_ioctl_swap(struct gwake_file *gf,
 
 	if (copy_from_user(&sw, uarg, sizeof(sw)))
 		return -EFAULT;
-	ret = gwake_deadline(sw.flags & ~GWAKE_BLOCK_PARTNER, sw.timeout_ns,
-			     &kt, &deadline);
+	/* place.c: no placement on PREEMPT_RT. */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) && (sw.flags & GWAKE_SWAP_PLACE))
+		return -EINVAL;
+	ret = gwake_deadline(sw.flags & ~(GWAKE_BLOCK_PARTNER | GWAKE_SWAP_PLACE),
+			     sw.timeout_ns, &kt, &deadline);
 	if (ret)
 		return ret;
-	return gwake_swap(gf, sw.handle, deadline, sw.flags & GWAKE_BLOCK_PARTNER);
+	return gwake_swap(gf, sw.handle, deadline, sw.flags & GWAKE_BLOCK_PARTNER,
+			  sw.flags & GWAKE_SWAP_PLACE);
 }
 
 static long gwake_ioctl_wake_many(struct gwake_wake_many __user *uarg)

@@ -17,6 +17,7 @@
  *   sched.c the scheduling state: preempt notifiers publish it; the
  *           partner's state decides how a block waits.
  *   wake.c  the wake word: block, wake, swap, wake-many.
+ *   place.c SWAP's placement: a sleeping target woken on the caller's CPU.
  *   stats.c the per-CPU event counters the mechanism bumps (gwake_stat_inc()).
  *   genl.c  the generic netlink family: the counters and a dump of the
  *           registered threads. Reads only; changes no state.
@@ -87,6 +88,8 @@
  *   gwake_areas_lock,      area.c: the table of areas and an area's slot
  *   gwake_area.lock        bitmap. Process context only, never nested.
  *   gwake_reg.wq.lock      inside the wait-queue API; a leaf.
+ *   cpu_hotplug_lock       place.c, read side, around one SWAP's
+ *                          placement; outside everything of ours.
  *
  *   No lock is global on the hot paths: WAKE, BLOCK, SWAP and WAKE_MANY find
  *   registrations under rcu_read_lock() only, and take at most the
@@ -150,6 +153,7 @@
 #define _GWAKE_PRIVATE_H
 
 #include <linux/atomic.h>
+#include <linux/cpumask.h>
 #include <linux/gwake.h>
 #include <linux/hrtimer.h>
 #include <linux/kref.h>
@@ -254,12 +258,22 @@ struct gwake_area {
  *		(READ_ONCE(): a report during a change goes to either handle).
  * @notify_ns:	how long a block lasts before it is reported.
  * @in_wait:	the owner sleeps in the module's own wait (BLOCK, SWAP), which
- *		is never reported. Owner only: set and read on its thread.
+ *		is never reported. Written by the owner only (WRITE_ONCE());
+ *		read by its own switches and by SWAPs that place it (place.c).
  * @notify_timer: armed by the owner's sched_out when it blocks (pinned: on
  *		that CPU, unless its callback still runs elsewhere), cancelled
  *		by its sched_in; expires in softirq context (so on PREEMPT_RT
  *		in a thread). Cancelled for good by the free, before the memory
  *		goes.
+ * @place_saved: the owner's mask before a SWAP placed it, and
+ * @place_cpu:	the CPU it was narrowed to: written by the holder of
+ *		@placing, read by whoever takes the restore (place.c). Not
+ *		allocated on PREEMPT_RT, which does not place.
+ * @placing:	a SWAP is placing the owner (0 or 1, cmpxchg()): the owner
+ *		does not leave its wait while it is set (place.c).
+ * @place_state: a restore of the owner's mask is pending or under way.
+ * @in_place_wait: the owner waits for a placement to finish, which is not
+ *		reported as a block. Owner only, as @in_wait.
  */
 struct gwake_reg {
 	atomic64_t *word;
@@ -284,6 +298,21 @@ struct gwake_reg {
 	struct list_head file_node;
 	struct rcu_work free_work;
 	struct hrtimer notify_timer;
+	cpumask_var_t place_saved;
+	unsigned int place_cpu;
+	atomic_t placing;
+	atomic_t place_state;
+	bool in_place_wait;
+};
+
+/**
+ * struct gwake_place - a SWAP's placement of its target (place.c)
+ * @reg:	the target's registration, kept by RCU until the restore.
+ * @state:	the placement's sequence number, in place_state's high bits.
+ */
+struct gwake_place {
+	struct gwake_reg *reg;
+	int state;
 };
 
 static inline bool gwake_reg_ended(const struct gwake_reg *reg)
@@ -379,12 +408,20 @@ void gwake_sched_notify_init(struct gwake_reg *reg);
 void gwake_sched_notify_stop(struct gwake_reg *reg);
 int gwake_notify(struct gwake_file *gf, u64 handle, u64 threshold_ns);
 
+/* place.c */
+int gwake_place_alloc(struct gwake_reg *reg);
+void gwake_place_free(struct gwake_reg *reg);
+bool gwake_place_begin(struct gwake_reg *self, u64 handle,
+		       struct gwake_place *pl);
+void gwake_place_end(struct gwake_place *pl);
+void gwake_place_wait(struct gwake_reg *reg);
+
 /* wake.c */
 int gwake_block(struct gwake_file *gf, const ktime_t *deadline, u64 partner,
 		u64 spin_ns);
 int gwake_wake(u64 handle, bool sleeper);
 int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline,
-	       bool partner);
+	       bool partner, bool place);
 int gwake_wake_many(const u64 *handles, u32 count, bool sleepers);
 int gwake_wake_reg(struct gwake_reg *reg);
 

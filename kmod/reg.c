@@ -103,6 +103,7 @@ static void gwake_reg_free(struct work_struct *work)
 	gwake_area_free_slot(reg->area, reg->slot);
 	gwake_area_put(reg->area);
 	put_task_struct(reg->task);
+	gwake_place_free(reg);
 	kmem_cache_free(gwake_reg_cache, reg);
 }
 
@@ -349,10 +350,13 @@ int gwake_register(struct gwake_file *gf, u64 *handle, bool *created)
 	reg = kmem_cache_zalloc(gwake_reg_cache, GFP_KERNEL);
 	if (!reg)
 		return -ENOMEM;
+	ret = gwake_place_alloc(reg);
+	if (ret)
+		goto err_reg;
 	area = gwake_area_get();
 	if (!area) {
 		ret = -ENOMEM;
-		goto err_reg;
+		goto err_place;
 	}
 	ret = gwake_area_alloc_slot(area, &slot);
 	if (ret)
@@ -402,6 +406,8 @@ int gwake_register(struct gwake_file *gf, u64 *handle, bool *created)
 
 err_area:
 	gwake_area_put(area);
+err_place:
+	gwake_place_free(reg);
 err_reg:
 	kmem_cache_free(gwake_reg_cache, reg);
 	return ret;

@@ -100,7 +100,7 @@ static void gwake_sched_out(struct preempt_notifier *pn,
 	 * as for the scheduler's own hrtick.
 	 */
 	if (READ_ONCE(reg->notify_handle) && !READ_ONCE(reg->in_wait) &&
-	    !gwake_reg_ended(reg))
+	    !READ_ONCE(reg->in_place_wait) && !gwake_reg_ended(reg))
 		hrtimer_start(&reg->notify_timer,
 			      ns_to_ktime(READ_ONCE(reg->notify_ns)),
 			      HRTIMER_MODE_REL_PINNED_SOFT);

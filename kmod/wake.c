@@ -244,6 +244,8 @@ static int gwake_word_block(struct gwake_reg *reg, const ktime_t *deadline,
 	WRITE_ONCE(reg->in_wait, true);
 	ret = __gwake_word_block(reg, deadline, partner, spin_ns, intr, &slept);
 	WRITE_ONCE(reg->in_wait, false);
+	/* Not back to userspace while a SWAP places us (place.c). */
+	gwake_place_wait(reg);
 
 	gwake_stat_inc(GWAKE_STAT_BLOCKS);
 	WRITE_ONCE(reg->nr_blocks, reg->nr_blocks + 1);
@@ -358,9 +360,12 @@ int gwake_wake(u64 handle, bool sleeper)
  * @handle:	the target's handle, unchecked.
  * @deadline:	as for gwake_block().
  * @partner:	wait for the target as a partner (GWAKE_BLOCK_PARTNER).
+ * @place:	run a sleeping target on this CPU (GWAKE_SWAP_PLACE).
  *
  * The sync hint tells the scheduler that the waker is about to sleep, so
- * the target may be placed on the waker's CPU.
+ * the target may be placed on the waker's CPU; with @place, a target that
+ * sleeps in the module is put there (place.c), unless it cannot be (one
+ * CPU allowed to it or online, SCHED_DEADLINE, hotplug under way).
  *
  * Context: process context, sleeps interruptibly.
  * Return: what gwake_block() returns, except that any signal ends the wait
@@ -368,15 +373,21 @@ int gwake_wake(u64 handle, bool sleeper)
  * registered on @gf; -ESRCH without blocking if @handle is stale.
  */
 int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline,
-	       bool partner)
+	       bool partner, bool place)
 {
 	struct gwake_reg *self = gwake_reg_self(gf);
+	struct gwake_place pl;
 	int ret;
 
 	if (!self)
 		return -ENOENT;
 	gwake_stat_inc(GWAKE_STAT_SWAPS);
-	ret = __gwake_wake(handle, true, false);
+	if (place && gwake_place_begin(self, handle, &pl)) {
+		ret = __gwake_wake(handle, true, false);
+		gwake_place_end(&pl);
+	} else {
+		ret = __gwake_wake(handle, true, false);
+	}
 	if (ret < 0)
 		return ret;
 	/*

@@ -74,10 +74,11 @@ static int none_wake(gwake_t h)
 	return none_error;
 }
 
-static int none_swap(gwake_t h, int64_t timeout_ns)
+static int none_swap(gwake_t h, int64_t timeout_ns, bool here)
 {
 	(void)h;
 	(void)timeout_ns;
+	(void)here;
 	return none_error;
 }
 
@@ -265,7 +266,7 @@ int gwake_wake(gwake_t h)
 	return r;
 }
 
-int gwake_swap(gwake_t h, int64_t timeout_ns)
+static int swap_(gwake_t h, int64_t timeout_ns, bool here)
 {
 	int saved = errno;
 	const struct gwi_backend *b = backend();
@@ -276,9 +277,19 @@ int gwake_swap(gwake_t h, int64_t timeout_ns)
 	else if (gwi_unlikely(!h))
 		r = -ESRCH;
 	else
-		r = b->swap(h, timeout_ns);
+		r = b->swap(h, timeout_ns, here);
 	errno = saved;
 	return r;
+}
+
+int gwake_swap(gwake_t h, int64_t timeout_ns)
+{
+	return swap_(h, timeout_ns, false);
+}
+
+int gwake_swap_here(gwake_t h, int64_t timeout_ns)
+{
+	return swap_(h, timeout_ns, true);
 }
 
 int gwake_wake_many(const gwake_t *hs, size_t n)

@@ -19,6 +19,7 @@
 #define GWI_BACKEND_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <gwake/gwake.h>
@@ -36,7 +37,7 @@ struct gwi_backend {
 	/* block(), naming the thread expected to wake the caller (not 0). */
 	int (*block_for)(gwake_t partner, int64_t timeout_ns);
 	int (*wake)(gwake_t h);
-	int (*swap)(gwake_t h, int64_t timeout_ns);
+	int (*swap)(gwake_t h, int64_t timeout_ns, bool here);
 	int (*wake_many)(const gwake_t *hs, size_t n);
 	int (*unregister)(void);
 	/* A GWAKE_STATE_* value for h (not 0), or a negative errno. */

@@ -451,7 +451,7 @@ static int kmod_wake(gwake_t h)
 	}
 }
 
-static int kmod_swap(gwake_t h, int64_t timeout_ns)
+static int kmod_swap(gwake_t h, int64_t timeout_ns, bool here)
 {
 	struct gwake_swap swp = { .handle = h };
 	struct gwake_word *words = kmod_map();
@@ -477,6 +477,9 @@ static int kmod_swap(gwake_t h, int64_t timeout_ns)
 	kmod_deadline(timeout_ns, &swp.flags, &swp.timeout_ns);
 	if (kmod_features & GWAKE_FEATURE_PARTNER)
 		swp.flags |= GWAKE_BLOCK_PARTNER;
+	/* The target on this CPU, which we are about to leave. */
+	if (here && (kmod_features & GWAKE_FEATURE_PLACE))
+		swp.flags |= GWAKE_SWAP_PLACE;
 	return kmod_call_registered(GWAKE_IOC_SWAP, &swp);
 }
 

@@ -371,8 +371,10 @@ static int user_wake(gwake_t h)
 	return 1;
 }
 
-static int user_swap(gwake_t h, int64_t timeout_ns)
+/* @here: nothing to do without the module (gwake_swap_here()). */
+static int user_swap(gwake_t h, int64_t timeout_ns, bool here)
 {
+	(void)here;
 	int r;
 
 	/* Register first: a failure must not have woken anybody. */

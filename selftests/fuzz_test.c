@@ -291,7 +291,8 @@ static unsigned long fuzz_build(enum fuzz_cmd c, uint64_t *rng, __u64 *a, __u64 
 		break;
 	case FC_SWAP:
 		a[0] = fuzz_flags(rng, GWAKE_BLOCK_TIMEOUT) |
-		       (x % 3 ? 0 : GWAKE_BLOCK_PARTNER);
+		       (x % 3 ? 0 : GWAKE_BLOCK_PARTNER) |
+		       (x % 2 ? 0 : GWAKE_SWAP_PLACE);
 		a[1] = fuzz_handle(rng);
 		a[2] = fuzz_deadline(rng, &a[0]);
 		cmd = GWAKE_IOC_SWAP;

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,6 +120,17 @@ static inline int64_t gwake_test_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/*
+ * Is the running kernel PREEMPT_RT? Its version string says so (uname -v),
+ * as the kernel itself prints it in its banner.
+ */
+static inline bool gwake_test_kernel_rt(void)
+{
+	struct utsname u;
+
+	return uname(&u) == 0 && strstr(u.version, "PREEMPT_RT") != NULL;
 }
 
 static inline pid_t gwake_test_gettid(void)

@@ -162,7 +162,9 @@ TEST_F(ioctl, api)
 	ASSERT_EQ(GWAKE_WAKE_MANY_MAX, api.max_wake_many);
 	/* One definition, in the uapi header, for the module and its users. */
 	EXPECT_EQ(GWAKE_API_COMMANDS, api.commands);
-	EXPECT_EQ(GWAKE_API_FEATURES, api.features);
+	/* All of them, but placement on PREEMPT_RT (kmod/place.c). */
+	EXPECT_EQ(GWAKE_API_FEATURES &
+		  ~(gwake_test_kernel_rt() ? GWAKE_FEATURE_PLACE : 0), api.features);
 }
 
 /* --- Bad input ---------------------------------------------------------- */
@@ -299,7 +301,7 @@ TEST_F(ioctl, wake_many_array_efault)
  */
 TEST_F(ioctl, unknown_flags_einval)
 {
-	static const __u64 bad_flags[] = { 1ULL << 2, 1ULL << 31, 1ULL << 32, 1ULL << 63, ~0ULL };
+	static const __u64 bad_flags[] = { 1ULL << 3, 1ULL << 31, 1ULL << 32, 1ULL << 63, ~0ULL };
 	__u64 h, h2, handles[1];
 	unsigned int i;
 
@@ -337,6 +339,32 @@ TEST_F(ioctl, unknown_flags_einval)
 	/* UNREGISTER with bad flags did not unregister. */
 	ASSERT_EQ(0, gw_register(self->fd, &h2));
 	EXPECT_EQ(h, h2);
+}
+
+/*
+ * GWAKE_SWAP_PLACE is SWAP's only: BLOCK refuses it, and so does SWAP
+ * where placement is not offered (PREEMPT_RT), without waking or taking a
+ * permit. Where it is offered, a swap to oneself with it still takes the
+ * permit it leaves (placement needs a sleeping target other than the
+ * caller, so nothing is narrowed).
+ */
+TEST_F(ioctl, place_flag)
+{
+	struct gwake_block blk = { .flags = GWAKE_SWAP_PLACE };
+	struct gwake_swap swp = { .flags = GWAKE_SWAP_PLACE };
+	__u64 h;
+
+	ASSERT_EQ(0, gw_register(self->fd, &h));
+	swp.handle = h;
+	ASSERT_EQ(0, gw_wake(self->fd, h));
+	EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_BLOCK, &blk));
+	if (gwake_test_kernel_rt()) {
+		EXPECT_EQ(-EINVAL, gw_ioctl(self->fd, GWAKE_IOC_SWAP, &swp));
+		EXPECT_EQ(0, gw_poll(self->fd)) TH_LOG("a rejected BLOCK or SWAP took the permit");
+	} else {
+		EXPECT_EQ(0, gw_ioctl(self->fd, GWAKE_IOC_SWAP, &swp));
+		EXPECT_EQ(-ETIMEDOUT, gw_poll(self->fd)) TH_LOG("a swap to self left a permit");
+	}
 }
 
 /* WAKE_MANY's reserved field must be 0; nothing is woken otherwise. */
@@ -604,7 +632,7 @@ TEST_F(ioctl, no_lost_permit_after_bad_input)
 {
 	struct gwake_block blk_bad = { .flags = 2, .timeout_ns = 0 };
 	struct gwake_block blk_to = { .flags = 0, .timeout_ns = 5 };
-	struct gwake_swap swp = { .flags = 4 };
+	struct gwake_swap swp = { .flags = 1ULL << 3 };
 	struct gwake_wake_many wm = { .flags = 0, .count = 1, .reserved = 1 };
 	__u64 h, arg[8] = { GWAKE_BLOCK_TIMEOUT };
 

@@ -165,7 +165,9 @@ TEST_F(probe, kmod_api)
 	EXPECT_EQ(ALL_COMMANDS, api.commands);
 	/* The header's one definition agrees with the list spelt out here. */
 	EXPECT_EQ(ALL_COMMANDS, GWAKE_API_COMMANDS);
-	EXPECT_EQ(GWAKE_FEATURE_SHARED | GWAKE_FEATURE_PARTNER, api.features);
+	/* Placement is not offered on PREEMPT_RT (kmod/place.c). */
+	EXPECT_EQ(GWAKE_FEATURE_SHARED | GWAKE_FEATURE_PARTNER |
+		  (gwake_test_kernel_rt() ? 0 : GWAKE_FEATURE_PLACE), api.features);
 	EXPECT_EQ(0, api.flags);
 
 	/* The probe needs no registration and makes none. */

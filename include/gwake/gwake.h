@@ -108,6 +108,21 @@ int gwake_sched_state(gwake_t h);
 int gwake_swap(gwake_t h, int64_t timeout_ns);
 
 /*
+ * As gwake_swap(), and if h sleeps, run it on the caller's CPU (which the
+ * caller is about to leave) rather than wherever the scheduler would: on
+ * an idle CPU, as a sync wakeup does when one is idle. With the module
+ * where it offers that (not on PREEMPT_RT): h's allowed CPUs are narrowed
+ * to the caller's for the wakeup and restored before h returns to
+ * userspace (GWAKE_SWAP_PLACE; docs/uapi.md says what other threads can
+ * see, and which concurrent change of h's mask or cpuset can be lost).
+ * Otherwise exactly gwake_swap(). It pays when there is no CPU for h to
+ * run on beside the caller, or a cross-CPU wakeup costs more than a
+ * switch; with an idle CPU, a pair that can spin for each other on two
+ * CPUs is faster than one that takes turns on one (docs/benchmarks.md).
+ */
+int gwake_swap_here(gwake_t h, int64_t timeout_ns);
+
+/*
  * Wakes each of the n handles in hs as gwake_wake() does; stale handles are
  * skipped. Returns the number of sleepers woken, -EINVAL if n is larger than
  * GWAKE_WAKE_MANY_MAX (1024), -EFAULT if hs is NULL and n > 0.

@@ -96,10 +96,16 @@
  *
  * GWAKE_FEATURE_PARTNER: BLOCK and SWAP take GWAKE_BLOCK_PARTNER, a wait
  * that knows which thread will end it.
+ *
+ * GWAKE_FEATURE_PLACE: SWAP takes GWAKE_SWAP_PLACE, which runs a target
+ * that sleeps in the module on the caller's CPU (see struct gwake_swap).
+ * Not offered on PREEMPT_RT kernels.
  */
 #define GWAKE_FEATURE_SHARED	(1ULL << 0)
 #define GWAKE_FEATURE_PARTNER	(1ULL << 1)
-#define GWAKE_API_FEATURES	(GWAKE_FEATURE_SHARED | GWAKE_FEATURE_PARTNER)
+#define GWAKE_FEATURE_PLACE	(1ULL << 2)
+#define GWAKE_API_FEATURES	\
+	(GWAKE_FEATURE_SHARED | GWAKE_FEATURE_PARTNER | GWAKE_FEATURE_PLACE)
 
 /* The most handles one GWAKE_IOC_WAKE_MANY takes; more is -EINVAL. */
 #define GWAKE_WAKE_MANY_MAX	1024
@@ -181,6 +187,13 @@ struct gwake_unregister {
  * Only when and how long it sleeps changes: the result is BLOCK's.
  */
 #define GWAKE_BLOCK_PARTNER	(1ULL << 1)
+
+/*
+ * Flag of struct gwake_swap, with GWAKE_FEATURE_PLACE: run a target that
+ * sleeps in the module on the caller's CPU (see struct gwake_swap). -EINVAL
+ * where the feature is not offered, and for BLOCK.
+ */
+#define GWAKE_SWAP_PLACE	(1ULL << 2)
 #define GWAKE_SPIN_DEFAULT_NS	20000
 #define GWAKE_SPIN_MAX_NS	200000
 
@@ -235,12 +248,24 @@ struct gwake_wake {
 /**
  * struct gwake_swap - GWAKE_IOC_SWAP: wake a thread, then block myself
  * @flags:	in: GWAKE_BLOCK_TIMEOUT, GWAKE_BLOCK_PARTNER (the target is
- *		the partner), or 0.
+ *		the partner), GWAKE_SWAP_PLACE, or 0.
  * @handle:	in: the target's handle.
  * @timeout_ns:	in: as in struct gwake_block.
  *
  * Wakes @handle as GWAKE_IOC_WAKE does, with the scheduler's sync hint (the
  * waker is about to sleep), then blocks the caller as GWAKE_IOC_BLOCK does.
+ * With GWAKE_SWAP_PLACE (GWAKE_FEATURE_PLACE), a target asleep in the
+ * module (BLOCK, SWAP) is woken on the caller's CPU if its affinity allows
+ * that CPU and at least one other and it is not SCHED_DEADLINE: the module
+ * narrows the target's allowed CPUs to the caller's for the wakeup, and
+ * the saved mask is back before the target returns to userspace. Another
+ * thread's sched_getaffinity() of the target may see the narrowed mask in
+ * between; the target itself never does. A change of the target's mask by
+ * another thread or a cpuset update that lands between the module's
+ * saving of the mask and its narrowing (an instant, but a module cannot
+ * make the two one step) is overwritten, and the mask from before it comes
+ * back: do not ask for placement where masks or cpusets of the process's
+ * threads change under it. docs/uapi.md has the details.
  * Returns what the block returns, except that any signal, handler or not,
  * ends it with -EINTR (restarting would repeat the wake); -ESRCH without
  * blocking if @handle is stale; -ENOENT without waking if the caller is not
