@@ -11,6 +11,9 @@
  *                     (gwi_backend_init(), lib/backend.h), since the
  *                     public API serves one backend per process
  *   gwake swap        swap(peer): one call (one ioctl with the module)
+ *   gwake swap here   swap_here(peer): the same, and a sleeping peer is run
+ *                     on the caller's CPU (the module's GWAKE_SWAP_PLACE; the
+ *                     user backend has no such thing: its plain swap)
  *   futex             a 0 idle / 1 permit / 2 asleep word: the waker
  *                     calls FUTEX_WAKE only if the peer sleeps, the
  *                     waiter FUTEX_WAITs at once
@@ -53,6 +56,7 @@
 enum mech {
 	M_GWAKE,
 	M_GWAKE_SWAP,
+	M_GWAKE_SWAP_HERE,
 	M_FUTEX,
 	M_FUTEX_SPIN,
 	M_FUTEX_REG,
@@ -110,6 +114,7 @@ static void signal_peer(struct pair *p, int to)
 	switch (p->mech) {
 	case M_GWAKE:
 	case M_GWAKE_SWAP:
+	case M_GWAKE_SWAP_HERE:
 		ret = p->b->wake(p->h[to]);
 		if (ret < 0)
 			bench_die("gwake_wake: %s", strerror(-ret));
@@ -162,6 +167,7 @@ static void wait_self(struct pair *p, int me)
 	switch (p->mech) {
 	case M_GWAKE:
 	case M_GWAKE_SWAP:
+	case M_GWAKE_SWAP_HERE:
 		ret = p->b->block(-1);
 		if (ret < 0)
 			bench_die("gwake_block: %s", strerror(-ret));
@@ -195,10 +201,10 @@ static void handoff(struct pair *p, int to, int me)
 {
 	int ret;
 
-	if (p->mech == M_GWAKE_SWAP) {
+	if (p->mech == M_GWAKE_SWAP || p->mech == M_GWAKE_SWAP_HERE) {
 		atomic_store_explicit(&p->waker_cpu[to], sched_getcpu(),
 				      memory_order_relaxed);
-		ret = p->b->swap(p->h[to], -1);
+		ret = p->b->swap(p->h[to], -1, p->mech == M_GWAKE_SWAP_HERE);
 		if (ret < 0)
 			bench_die("gwake_swap: %s", strerror(-ret));
 		woken(p, me);
@@ -318,7 +324,8 @@ static double run_handoff(const struct bench_variant *v, const char **why)
 	int i, ncpu = bench_ncpus();
 	double sum = 0;
 
-	if (m == M_GWAKE || m == M_GWAKE_SWAP || m == M_FUTEX_REG) {
+	if (m == M_GWAKE || m == M_GWAKE_SWAP || m == M_GWAKE_SWAP_HERE ||
+	    m == M_FUTEX_REG) {
 		b = bk == B_KMOD ? &gwi_kmod_backend : &gwi_user_backend;
 		if (gwi_backend_init(b)) {
 			*why = bk == B_KMOD ?
@@ -357,6 +364,7 @@ static const struct {
 	{ M_GWAKE_SWAP, B_USER, "gwake swap, user" },
 	{ M_GWAKE, B_KMOD, "gwake wake+block, kmod" },
 	{ M_GWAKE_SWAP, B_KMOD, "gwake swap, kmod" },
+	{ M_GWAKE_SWAP_HERE, B_KMOD, "gwake swap here, kmod" },
 	{ M_FUTEX_REG, B_KMOD, "futex, registered (kmod)" },
 };
 
