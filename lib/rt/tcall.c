@@ -310,8 +310,12 @@ static bool tcall_commit(struct grt_g *gp, void *arg)
 		memory_order_acquire);
 }
 
-/* Enqueue r on t unless t is stopped. */
-static int tcall_post(struct grt_thread *t, struct tcall_req *r)
+/*
+ * Enqueue r on t unless t is stopped. *wake: the server waits and it is
+ * ours to wake; a caller that will wait on its own word (r->waiter) does
+ * that in the same call as its wait (tcall_wait()), others here.
+ */
+static int tcall_post(struct grt_thread *t, struct tcall_req *r, bool *wake)
 {
 	if (atomic_fetch_add(&t->state, 2) & 1) {
 		atomic_fetch_sub(&t->state, 2);
@@ -321,8 +325,11 @@ static int tcall_post(struct grt_thread *t, struct tcall_req *r)
 	/* An xchg: a full barrier before the load of sleeping. */
 	cds_wfcq_enqueue(&t->head, &t->tail, &r->node);
 	atomic_fetch_sub(&t->state, 2);
-	if (atomic_load(&t->sleeping) && tcall_unmark(t))
+	*wake = atomic_load(&t->sleeping) && tcall_unmark(t);
+	if (*wake && !r->waiter) {
 		gwake_wake(t->m->handle);
+		*wake = false;
+	}
 	return 0;
 }
 
@@ -341,13 +348,24 @@ static gwake_t tcall_waiter(void)
 	return h;
 }
 
-static void tcall_wait(struct grt_thread *t, struct tcall_req *r)
+/*
+ * Wait for r's answer; @wake: wake the server first (tcall_post()). An M
+ * that waits on its own word wakes the server and blocks in one call,
+ * gwake_swap(): one system call instead of two, and with the module the
+ * server runs on this CPU, which the caller is about to leave idle. What
+ * the swap returns does not matter: the loop waits for DONE, and a permit
+ * left over from an earlier call only makes it look again.
+ */
+static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake)
 {
 	if (!r->waiter) {
 		grt__park(tcall_commit, r, "thread call");
-	} else if (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE) {
+	} else if (wake ||
+		   atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE) {
 		/* In the system-call state: the monitor may hand the P off. */
 		grt_syscall_enter();
+		if (wake)
+			(void)gwake_swap(t->m->handle, -1);
 		while (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE)
 			(void)gwake_block_for(t->m->handle, -1);
 		grt_syscall_exit();
@@ -361,6 +379,7 @@ int grt_thread_call(struct grt_thread *t, long (*fn)(void *), void *arg,
 {
 	struct tcall_req r = { .fn = fn, .arg = arg };
 	struct grt_m *m;
+	bool wake;
 	long v;
 	int err;
 
@@ -380,10 +399,10 @@ int grt_thread_call(struct grt_thread *t, long (*fn)(void *), void *arg,
 	}
 	r.g = m->curg;
 	r.waiter = tcall_waiter();
-	err = tcall_post(t, &r);
+	err = tcall_post(t, &r, &wake);
 	if (err)
 		return err;
-	tcall_wait(t, &r);
+	tcall_wait(t, &r, wake);
 	if (!r.err && ret)
 		*ret = r.ret;
 	return r.err;
@@ -393,6 +412,7 @@ int grt_thread_stop(struct grt_thread *t)
 {
 	struct tcall_req r = { .stop = true };
 	struct grt_m *m;
+	bool wake;
 	int err;
 
 	if (!t)
@@ -406,10 +426,10 @@ int grt_thread_stop(struct grt_thread *t)
 		return -ESRCH;
 	r.g = m->curg;
 	r.waiter = tcall_waiter();
-	err = tcall_post(t, &r);
+	err = tcall_post(t, &r, &wake);
 	if (err)
 		return err;
-	tcall_wait(t, &r);
+	tcall_wait(t, &r, wake);
 	return r.err;
 }
 
