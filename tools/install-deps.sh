@@ -30,6 +30,8 @@ pkgs=(
 	perl			# checkpatch.pl
 	spin			# make model-check (lib/wakeword.pml)
 	bc flex bison libelf-dev	# Kbuild's host tools
+	mandoc			# make man-lint: the man pages, mandoc -Tlint
+	dkms			# make dkms-check: dkms.conf builds the module
 )
 
 missing=()
