@@ -17,15 +17,26 @@
  * read with secure_getenv(), so set-user-ID programs ignore it, as they
  * ignore MALLOC_* and LD_*.
  *
+ * Nor does it fail silently: when GWAKE_BACKEND names no backend or one
+ * that cannot be used (and when no backend at all works), the choice
+ * prints one line saying why on stderr, prefixed "libgwake:". It is made
+ * once per process, so the line appears once, whatever is called
+ * afterwards and how often (a forked child inherits the choice and says
+ * nothing). GWAKE_DEBUG=1 (also secure_getenv()) adds one line for every
+ * choice: which backend, and why the module was not taken.
+ *
  * Every entry point saves errno on entry and restores it on return: the
  * result is the return value only (a negative errno), and a caller's errno
  * survives the system calls the backends make.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/gwake.h>
 
@@ -164,10 +175,50 @@ int gwi_backend_init(const struct gwi_backend *b)
 	return -EINVAL;
 }
 
+/*
+ * One line on stderr, "libgwake: " and the message, in one write(2) (so
+ * that it is not torn by other threads' output). Truncated if long.
+ */
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "libgwake: ");
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+/* Why the module could not be used, for a human. */
+static const char *kmod_why(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "no /dev/" GWAKE_DEVICE_NAME ": is gwake.ko loaded?";
+	case -EACCES:
+	case -EPERM:
+		return "no permission to open /dev/" GWAKE_DEVICE_NAME;
+	case -ENODEV:
+		return "/dev/" GWAKE_DEVICE_NAME " does not speak this library's "
+		       "API version";
+	default:
+		return strerror(-err);
+	}
+}
+
 static void choose(void)
 {
 	const char *env = secure_getenv("GWAKE_BACKEND");
+	const char *dbg = secure_getenv("GWAKE_DEBUG");
+	bool debug = dbg && *dbg && strcmp(dbg, "0");
 	const struct gwi_backend *b;
+	int err = 0, kerr;
 
 	if (env && *env) {
 		if (!strcmp(env, "kmod"))
@@ -175,15 +226,39 @@ static void choose(void)
 		else if (!strcmp(env, "user"))
 			b = &gwi_user_backend;
 		else
+			b = NULL;
+		if (!b) {
 			b = none(-EINVAL);
-		if (b != &none_backend && gwi_backend_init(b))
+			say("GWAKE_BACKEND=\"%.64s\" names no backend (kmod or "
+			    "user, or unset for the best one); every gwake call "
+			    "fails with EINVAL", env);
+		} else if ((err = gwi_backend_init(b))) {
+			say("GWAKE_BACKEND=%s, but the %s backend cannot be used "
+			    "(%s); every gwake call fails with ENODEV", env,
+			    b->name, b == &gwi_kmod_backend ? kmod_why(err) :
+			    strerror(-err));
+			if (debug)
+				say("GWAKE_DEBUG: %s init returned %d", b->name,
+				    err);
 			b = none(-ENODEV);
-	} else if (!gwi_backend_init(&gwi_kmod_backend)) {
+		} else if (debug) {
+			say("GWAKE_DEBUG: backend %s (GWAKE_BACKEND=%s)",
+			    b->name, env);
+		}
+	} else if (!(kerr = gwi_backend_init(&gwi_kmod_backend))) {
 		b = &gwi_kmod_backend;
-	} else if (!gwi_backend_init(&gwi_user_backend)) {
+		if (debug)
+			say("GWAKE_DEBUG: backend kmod (GWAKE_BACKEND unset, "
+			    "/dev/" GWAKE_DEVICE_NAME " usable)");
+	} else if (!(err = gwi_backend_init(&gwi_user_backend))) {
 		b = &gwi_user_backend;
+		if (debug)
+			say("GWAKE_DEBUG: backend user (GWAKE_BACKEND unset; "
+			    "kmod: %s)", kmod_why(kerr));
 	} else {
 		b = none(-ENODEV);
+		say("no usable backend (kmod: %s; user: %s); every gwake call "
+		    "fails with ENODEV", kmod_why(kerr), strerror(-err));
 	}
 	atomic_store_explicit(&chosen, b, memory_order_release);
 }

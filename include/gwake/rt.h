@@ -19,11 +19,13 @@
  * values; misuse that cannot be reported (a bug in the caller that would
  * corrupt the runtime) aborts with a message on stderr.
  *
- * The design, the G state machine and the list of what each primitive
- * blocks (G, M or P) are in docs/runtime.md.
+ * The design, the G state machine, the list of what each primitive
+ * blocks (G, M or P), which function may be called from where (any
+ * thread, a signal handler, after fork()), the differences from Go and
+ * the diagnostics (GRT_DEBUG, SIGQUIT, stack overflow reports) are in
+ * docs/runtime.md.
  *
- * This header is filled in by the runtime work (issue 3); the sections
- * below fix the names so the pieces fit together.
+ * x86-64 only: the context switch is assembly (lib/rt/ctx_x86_64.S).
  */
 #ifndef GWAKE_RT_H
 #define GWAKE_RT_H
@@ -60,7 +62,8 @@ struct grt_config {
 	/*
 	 * Usable stack bytes of every G, rounded up to the page size.
 	 * 0: GRT_STACK_DEFAULT. Stacks do not grow: a G that overflows hits
-	 * its guard page and the process gets SIGSEGV.
+	 * its guard page; the runtime then prints "grt: G<id> overflowed its
+	 * stack (<size> bytes, ...)" on stderr and aborts (SIGABRT).
 	 */
 	size_t stack_size;
 	/* GRT_LOCK_MAIN or 0; other bits: -EINVAL. */
@@ -90,7 +93,20 @@ struct grt_config {
  * this process (one at a time, also from inside a G); -EINVAL (main NULL,
  * nprocs > GRT_NPROCS_MAX, stack_size out of [GRT_STACK_MIN,
  * GRT_STACK_MAX], unknown flags); -ENOMEM; -ENODEV if no wake word
- * backend can be used (gwake_self()). Any thread that is not an M.
+ * backend can be used: GWAKE_BACKEND names no backend or one that cannot
+ * be used here (libgwake says which and why on stderr, once per process),
+ * or neither backend works. Other errors of gwake_self() are passed on.
+ * Any thread that is not an M.
+ *
+ * While it runs, the runtime has a SIGSEGV/SIGBUS handler (stack overflow
+ * reports; every other fault goes to the handler installed before, or to
+ * the default action) and, if SIGQUIT had its default action, a SIGQUIT
+ * handler (grt_dump() to stderr); each M has an alternate signal stack
+ * unless its thread had one. The environment variable GRT_DEBUG
+ * (comma-separated, as Go's GODEBUG) is read at each grt_run():
+ * schedtrace=MS prints a "SCHED" line every MS milliseconds on stderr;
+ * sigquit=dump (default: dump and go on), sigquit=exit (dump and _exit(2),
+ * as Go), sigquit=off (leave SIGQUIT alone). See docs/runtime.md.
  */
 int grt_run(const struct grt_config *cfg, void (*main)(void *), void *arg);
 
@@ -140,6 +156,83 @@ uint64_t grt_id(void);
 
 /* Number of Ps of the running runtime; 0 if none runs. Any thread. */
 unsigned int grt_nprocs(void);
+
+/* ---- Diagnostics ------------------------------------------------------ */
+
+/*
+ * grt_dump() - write every G to fd: its id, state (runnable, running,
+ * syscall, or what it waits for: "chan receive", "chan send", "select",
+ * "select (no cases)", "sleep", "mutex lock", "waitgroup wait", "thread
+ * call", "coroutine"), its M and P, its
+ * entry function and a backtrace (frame pointers, names from the ELF
+ * symbol tables), preceded by a "SCHED" summary and every M's state.
+ * The format is in docs/runtime.md; it is for people, not parsers.
+ *
+ * A snapshot taken without stopping anything: Gs change state while they
+ * are printed, and Gs running on other threads have no backtrace
+ * (docs/runtime.md says exactly what may be stale). Takes no lock and
+ * allocates nothing. Any thread, including a signal handler
+ * (async-signal-safe), while a runtime runs. Returns 0, -ESRCH (no
+ * runtime is running), -EBADF (fd < 0), or the first error of write(2).
+ */
+int grt_dump(int fd);
+
+/*
+ * What grt_stats() reports. Set size to sizeof(struct grt_stats) before
+ * the call: fields are only ever appended, so a program built with an
+ * older header gets the fields it knows, and one built with a newer
+ * header than the library gets the rest zero-filled; size is set to the
+ * bytes the library filled.
+ *
+ * Exact or snapshot: the counters (since grt_run()) include every event
+ * that happens before the grt_stats() call (in the sense of the memory
+ * model: the caller's own, and those of Gs it synchronised with), and
+ * possibly some concurrent ones. The gauges (gs_*, ms_*, procs_idle,
+ * runq_*) are read one at a time without stopping anything: each is a
+ * value it had during the call, but they need not add up, except when
+ * nothing else runs.
+ */
+struct grt_stats {
+	uint32_t size;
+	uint32_t procs;		/* Ps (grt_config.nprocs) */
+	uint32_t procs_idle;	/* Ps with no M */
+	uint32_t ms;		/* Ms (threads that run Gs; thread-call
+				 * servers and the grt_run() thread
+				 * included, the monitor not) */
+	uint32_t ms_idle;	/* Ms parked with nothing to do */
+	uint32_t ms_spinning;	/* Ms looking for work */
+	uint32_t ms_syscall;	/* Ms whose G runs without a P: system
+				 * calls, preempted hogs, thread-call
+				 * servers */
+	uint32_t ms_locked;	/* Ms bound to a locked G (grt_lock_thread,
+				 * thread-call servers) */
+	uint64_t gs_runnable;	/* Gs waiting for an M in a run queue */
+	uint64_t gs_running;	/* thread-call servers' Gs included */
+	uint64_t gs_syscall;	/* Gs running without a P (as ms_syscall) */
+	uint64_t gs_waiting;	/* parked: channels, sleep, mutex, ... */
+	uint64_t gs_free;	/* dead Gs kept for reuse */
+	uint64_t runq_global;	/* Gs in the global run queue */
+	uint64_t runq_local;	/* Gs in the Ps' own queues */
+	uint64_t stacks;	/* G stack mappings, in use or cached */
+	/* Counters since grt_run(). */
+	uint64_t spawned;	/* Gs created: main, grt_go(), coroutines,
+				 * thread-call servers */
+	uint64_t switches;	/* Gs switched in by the scheduler (not
+				 * coroutine switches) */
+	uint64_t steals;	/* successful steals from another P */
+	uint64_t handoffs;	/* Ps the monitor took from Ms in a
+				 * system call and handed on */
+	uint64_t preemptions;	/* preemption requests (a G ran > 10 ms) */
+	uint64_t thread_calls;	/* grt_thread_call()s that ran */
+};
+
+/*
+ * grt_stats() - fill *st (see struct grt_stats). Any thread, including a
+ * signal handler (async-signal-safe: no lock, no allocation), while a
+ * runtime runs. Returns 0, -EINVAL (st NULL or st->size < 8), -ESRCH
+ * (no runtime is running).
+ */
+int grt_stats(struct grt_stats *st);
 
 /* ---- LockOSThread and thread calls ------------------------------------ */
 

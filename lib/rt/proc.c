@@ -75,7 +75,6 @@
  * only on g0 or with the G's nopreempt raised. Order: sched.lock before
  * gqlock before a P's timerlock.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +83,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diag.h"
 #include "runq.h"
 #include "sched.h"
 
@@ -246,8 +246,10 @@ struct grt_m *grt__newm(void *(*body)(struct grt_m *), void *arg, bool tcall,
 	grt__lock();
 	m->id = (int)S.mnext++;
 	m->fastrand = 0x9e3779b9u * (uint32_t)(m->id + 1) | 1;
-	m->alllink = S.allm;
-	S.allm = m;
+	/* Link first, then publish the head: the diagnostics walk allm
+	 * without the lock (diag.h). */
+	m->alllink = atomic_load_explicit(&S.allm, memory_order_relaxed);
+	atomic_store_explicit(&S.allm, m, memory_order_release);
 	S.mcount++;
 	grt__unlock();
 
@@ -562,8 +564,11 @@ static struct grt_g *galloc_(struct grt_p *p, void (*fn)(void *), void *arg,
 			return NULL;
 		}
 		grt__lock();
-		gp->alllink = S.allg;
-		S.allg = gp;
+		/* Link, then publish (diag.h): allg is walked without
+		 * the lock by the diagnostics. */
+		gp->alllink = atomic_load_explicit(&S.allg,
+						   memory_order_relaxed);
+		atomic_store_explicit(&S.allg, gp, memory_order_release);
 		S.ngs++;
 		grt__unlock();
 	}
@@ -640,6 +645,7 @@ static struct grt_g *execute(struct grt_m *m, struct grt_g *gp, bool inherit)
 				      atomic_load_explicit(&m->p->schedtick,
 							   memory_order_relaxed) + 1,
 				      memory_order_relaxed);
+	grt__stat_inc(&m->nsched);
 	grt__switch_fiber_start(&fake, &gp->ctx);
 	back = grt__ctx_swap(&m->g0, &gp->ctx, NULL);
 	grt__switch_fiber_finish(fake);
@@ -807,6 +813,7 @@ void grt_yield(void)
 	atomic_store_explicit(&next->status, GRT_GRUNNING, memory_order_relaxed);
 	xfer.kind = GRT_X_YIELD;
 	xfer.from = gp;
+	grt__stat_inc(&m->nsched);
 	grt__switch_fiber_start(&fake, &next->ctx);
 	x = grt__ctx_swap(&gp->ctx, &next->ctx, &xfer);
 	grt__switch_fiber_finish(fake);
@@ -957,8 +964,10 @@ static struct grt_g *stealwork(struct grt_m *m, struct grt_p *p)
 			    GRT_PIDLE)
 				continue;
 			gp = grt__runqsteal(p, p2, last);
-			if (gp)
+			if (gp) {
+				grt__stat_inc(&m->nsteal);
 				return gp;
+			}
 		}
 	}
 	return NULL;
@@ -1319,45 +1328,22 @@ static void m_init_g0(struct grt_m *m)
 static void *mstart(void *arg)
 {
 	struct grt_m *m = arg;
+	void *ret;
 	int err;
 
 	grt__tls_m = m;
 	m_init_g0(m);
+	grt__sigstack_init(m);
 	err = gwake_self(&m->handle);
 	if (err)
 		grt__fatal("M%d: gwake_self: %s", m->id, strerror(-err));
 	grt__monitor_watch(true);
-	return m->start(m);
+	ret = m->start(m);
+	grt__sigstack_fini(m);
+	return ret;
 }
 
 /* ---- Deadlock detection ----------------------------------------------------- */
-
-static const char *gstatus_name(uint32_t st)
-{
-	static const char *const names[] = {
-		"idle", "runnable", "running", "waiting", "syscall", "dead",
-	};
-
-	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
-}
-
-static void print_g(FILE *f, struct grt_g *gp)
-{
-	uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
-	Dl_info info;
-	const char *sym = NULL;
-
-	if (dladdr((void *)(uintptr_t)gp->fn, &info) && info.dli_sname)
-		sym = info.dli_sname;
-	fprintf(f, "G%llu [%s%s%s]%s: %s %p\n",
-		(unsigned long long)gp->id,
-		st == GRT_GWAITING && gp->waitreason ? gp->waitreason :
-			gstatus_name(st),
-		gp->lockedm ? ", locked to thread" : "",
-		gp == S.maing ? ", main" : "",
-		gp->coro ? " coroutine" : "",
-		sym ? sym : "fn", (void *)(uintptr_t)gp->fn);
-}
 
 /*
  * Called with sched.lock held whenever an M goes idle. If no M is running
@@ -1369,9 +1355,10 @@ static void print_g(FILE *f, struct grt_g *gp)
  */
 void grt__checkdead(void)
 {
+	struct grt__symtab st;
+	struct grt__wbuf w;
 	int64_t run;
 	uint32_t i;
-	struct grt_g *gp;
 
 	if (grt_stopping() || !S.maing)
 		return;
@@ -1385,15 +1372,17 @@ void grt__checkdead(void)
 	if (!grt__gq_empty() || any_runq_nonempty() || grt__threads_have_work())
 		return;
 	S.deadlock = true;
-	fprintf(stderr, "grt: all goroutines are asleep - deadlock!\n\n");
-	for (gp = S.allg; gp; gp = gp->alllink) {
-		uint32_t st = atomic_load_explicit(&gp->status,
-						   memory_order_relaxed);
-
-		if (st != GRT_GDEAD && st != GRT_GIDLE)
-			print_g(stderr, gp);
-	}
+	/* Every G with what it waits for and where (dump.c). */
 	fflush(stderr);
+	grt__w_init(&w, STDERR_FILENO);
+	grt__w_str(&w, "grt: all goroutines are asleep - deadlock!\n\n");
+	if (grt__diag_enter()) {
+		grt__symtab_begin(&st, false);
+		grt__dump_gs(&w, &st, NULL, 0);
+		grt__symtab_end(&st);
+		grt__diag_exit();
+	}
+	grt__w_flush(&w);
 	stop_world_locked();
 }
 
@@ -1405,6 +1394,13 @@ static void teardown(void)
 	struct grt_g *gp, *gn;
 	uint32_t i;
 
+	/* No diagnostic may look at what is freed below. */
+	grt__diag_close();
+	grt__sigquit_uninstall();
+	grt__fault_uninstall();
+	/* On M0's thread: sigaltstack is per thread. */
+	if (S.m0)
+		grt__sigstack_fini(S.m0);
 	grt__monitor_stop();
 	for (m = S.allm; m; m = m->alllink)
 		if (m != S.m0 && m->joinable)
@@ -1466,6 +1462,8 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 		return -EBUSY;
 
 	memset(&S, 0, sizeof(S));
+	S.start_ns = grt__nanotime();
+	grt__debug_parse();
 	pthread_mutex_init(&S.lock, NULL);
 	S.nprocs = cfg->nprocs ? cfg->nprocs : online_cpus();
 	grt__runq_init();
@@ -1496,8 +1494,17 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 
 	/* The calling thread is M0. */
 	err = gwake_self(&m0->handle);
-	if (err)
+	if (err) {
+		/*
+		 * No usable backend (GWAKE_BACKEND names none, or one that
+		 * cannot be used: libgwake said why on stderr, once) is
+		 * -ENODEV, whatever gwake_self() returned for it; a bad
+		 * config is -EINVAL.
+		 */
+		if (!strcmp(gwake_backend(), "none"))
+			err = -ENODEV;
 		goto fail_alloc;
+	}
 	m0->id = (int)S.mnext++;
 	m0->fastrand = 0x2545f491u;
 	m0->thread = pthread_self();
@@ -1505,6 +1512,7 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 	S.mcount = 1;
 	S.m0 = m0;
 	m_init_g0(m0);
+	grt__sigstack_init(m0);
 	grt__tls_m = m0;
 
 	/* Ps 1.. are idle; M0 takes P0. */
@@ -1529,6 +1537,11 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 	err = grt__monitor_start();
 	if (err)
 		goto fail_m0;
+	/* Diagnostics: everything they look at exists from here on. */
+	grt__symtab_capture();
+	grt__fault_install();
+	grt__sigquit_install();
+	grt__diag_open();
 
 	schedule(m0, gp);
 

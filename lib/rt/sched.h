@@ -213,6 +213,13 @@ enum grt__gaction {
 struct grt_m;
 struct grt_p;
 
+/*
+ * A G. Besides the rules noted at each field, the diagnostics (dump.c,
+ * stats.c, overflow.c) read id, fn, entry, waitreason, m, lockedm, coro,
+ * started, ctx and the stack fields of any G at any time, without a lock,
+ * with relaxed loads (GRT_PEEK, diag.h): aligned words, never torn,
+ * possibly stale; they print what they read and act on nothing.
+ */
 struct grt_g {
 	struct grt__ctx ctx;		/* first: see struct grt__ctx */
 	_Atomic uint32_t status;	/* enum grt__gstatus */
@@ -343,7 +350,10 @@ struct grt_p {
  * (read racily by the monitor, which tolerates a stale value: at worst it
  * signals an M that has just moved on, and the handler re-checks
  * everything on the M's own thread), in_syscall (also written by the
- * preemption signal handler, on the same thread).
+ * preemption signal handler, on the same thread). The diagnostics
+ * (dump.c, stats.c) read id, curg, p, spinning, in_syscall, dead, is_tcall,
+ * idle and lockedg with relaxed loads (GRT_PEEK, diag.h), without a lock:
+ * aligned words, never torn, possibly stale.
  */
 struct grt_m {
 	struct grt__ctx g0;		/* the scheduler context: the thread's stack */
@@ -381,6 +391,18 @@ struct grt_m {
 	bool joinable;
 	void *(*start)(struct grt_m *m);	/* thread body after setup */
 	void *start_arg;
+	/* Our alternate signal stack (overflow.c), NULL if the thread had
+	 * one of its own. */
+	void *sigstack;
+
+	/*
+	 * Statistics (grt_stats(), stats.c): Gs switched in by this M, steals
+	 * that got a G, thread calls made by Gs running on it. Written only
+	 * by this M's thread with grt__stat_inc(), read (relaxed) by anyone.
+	 */
+	_Atomic uint64_t nsched;
+	_Atomic uint64_t nsteal;
+	_Atomic uint64_t ntcall;
 };
 
 /* A timer on a P's heap (lib/rt/timer.c). */
@@ -399,20 +421,26 @@ struct grt_sched {
 	int preempt_signal;		/* 0: none */
 	struct grt_p **allp;
 
-	/* Under lock: */
+	/*
+	 * Under lock: (nmidle, mcount, allm and allg are atomic only for the
+	 * diagnostics, which read them without the lock; writers hold it.
+	 * allm and allg only grow at their head, which is stored with release
+	 * after the new element's link: see diag.h.)
+	 */
 	struct grt_p *pidle;
 	struct grt_m *midle;		/* idle Ms (stack) */
-	uint32_t nmidle, mcount, mnext;
+	_Atomic uint32_t nmidle, mcount;
+	uint32_t mnext;
 	/*
 	 * Ms idle with their locked G (or a sleeping thread-call server):
 	 * atomic, signed; may dip below the truth for a moment (see
 	 * post_switch), never above it.
 	 */
 	_Atomic int32_t nmidlelocked;
-	struct grt_m *allm;
+	struct grt_m *_Atomic allm;
 	struct grt_m *lockedwait;	/* locked Ms waiting for a P (FIFO) */
 	struct grt_m *lockedwait_tail;
-	struct grt_g *allg;
+	struct grt_g *_Atomic allg;
 	uint64_t ngs;			/* Gs ever allocated */
 	struct grt_g *gfree;		/* global dead-G list */
 	uint32_t ngfree;
@@ -449,6 +477,19 @@ struct grt_sched {
 
 	/* Thread-call servers (lib/rt/tcall.c), under lock. */
 	struct grt_thread *threads;
+
+	/*
+	 * Diagnostics. GRT_DEBUG (diag.c), parsed by grt_run() before any
+	 * other thread starts, then read-only: schedtrace period (0: off),
+	 * enum grt__sigquit. start_ns: when grt_run() began, read-only.
+	 * Statistics the monitor alone writes (grt__stat_inc()): Ps it took
+	 * from Ms in system calls, preemption requests it made.
+	 */
+	int64_t schedtrace_ns;
+	int sigquit;
+	int64_t start_ns;
+	_Atomic uint64_t nhandoff __attribute__((aligned(GRT_CACHELINE)));
+	_Atomic uint64_t npreempt;
 };
 
 extern struct grt_sched grt__sched;
@@ -500,6 +541,18 @@ static inline void grt__releasem(struct grt_m *m)
 	    gwi_unlikely(atomic_load_explicit(&gp->preempt,
 					      memory_order_relaxed)))
 		grt__preempt_self();
+}
+
+/*
+ * One more event on a statistics counter that a single thread writes (its
+ * M's, the monitor's): a relaxed load and store, no read-modify-write,
+ * so it costs what a plain increment costs. Readers (grt_stats()) load it
+ * relaxed: every event that happens before the read is counted.
+ */
+static inline void grt__stat_inc(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 }
 
 /* base.c: the leaf services */

@@ -20,6 +20,11 @@
  *    mutex -- because the G is never moved off its thread while it runs
  *    foreign code; see docs/runtime.md, "Preemption".
  *  - Wakes an M when a timer of an idle P expires.
+ *  - GRT_DEBUG=schedtrace=MS: prints the "SCHED" line (stats.c) every MS
+ *    milliseconds. Here because the monitor already wakes up on its own
+ *    and holds no P: the trace costs the Ms nothing. It bounds the
+ *    monitor's sleeps by the next line's time, deep sleep included (as
+ *    Go's sysmon, which never sleeps deeply while tracing).
  *
  * Idle: when every P is idle the monitor blocks on its wake word, with
  * the earliest timer as deadline or none at all: an idle runtime has no
@@ -37,6 +42,7 @@
 #include <sys/prctl.h>
 #include <ucontext.h>
 
+#include "diag.h"
 #include "futex.h"
 #include "runq.h"
 #include "sched.h"
@@ -61,6 +67,7 @@ static void preemptone(struct grt_p *p)
 	if (!gp)
 		return;
 	atomic_store_explicit(&gp->preempt, 1, memory_order_relaxed);
+	grt__stat_inc(&S.npreempt);
 	if (S.preempt_signal)
 		pthread_kill(m->thread, S.preempt_signal);
 }
@@ -123,6 +130,7 @@ static uint32_t retake(int64_t now, int64_t *due)
 		if (atomic_compare_exchange_strong(&p->status, &st,
 						   GRT_PIDLE)) {
 			n++;
+			grt__stat_inc(&S.nhandoff);
 			atomic_fetch_add(&p->syscalltick, 1);
 			grt__handoffp(p);
 		}
@@ -130,9 +138,24 @@ static uint32_t retake(int64_t now, int64_t *due)
 	return n;
 }
 
+/* GRT_DEBUG=schedtrace: the line, and when the next one is due. */
+static int64_t schedtrace(int64_t now, int64_t when)
+{
+	struct grt__wbuf w;
+
+	if (!when || now < when)
+		return when;
+	grt__w_init(&w, STDERR_FILENO);
+	grt__schedtrace(&w, now);
+	grt__w_flush(&w);
+	when += S.schedtrace_ns;
+	return when > now ? when : now + S.schedtrace_ns;
+}
+
 static void *monitor(void *arg)
 {
 	int64_t delay = GRT_SYSMON_MIN_NS, now, next, due = INT64_MAX;
+	int64_t trace = S.schedtrace_ns ? S.start_ns + S.schedtrace_ns : 0;
 	uint32_t idle = 0;
 	bool kicked = false;
 	int err;
@@ -166,6 +189,8 @@ static void *monitor(void *arg)
 			if (atomic_load(&S.npidle) == S.nprocs &&
 			    !atomic_load(&S.stopping)) {
 				next = grt__timers_earliest();
+				if (trace && (!next || trace < next))
+					next = trace;
 				now = grt__nanotime();
 				if (!next)
 					(void)gwake_block(-1);
@@ -180,10 +205,13 @@ static void *monitor(void *arg)
 
 			atomic_store_explicit(&S.mon_delay, delay,
 					      memory_order_relaxed);
-			/* A P in a timed system call falls due before a tick. */
-			if (due != INT64_MAX) {
+			/* A P in a timed system call falls due before a tick;
+			 * so may the next trace line. */
+			if (due != INT64_MAX || trace) {
+				int64_t at = trace && trace < due ? trace : due;
+
 				now = grt__nanotime();
-				d = due > now ? due - now : 1;
+				d = at > now ? at - now : 1;
 				if (d > delay)
 					d = delay;
 			}
@@ -192,6 +220,7 @@ static void *monitor(void *arg)
 		if (atomic_load(&S.stopping))
 			break;
 		now = grt__nanotime();
+		trace = schedtrace(now, trace);
 		due = INT64_MAX;
 		if (retake(now, &due))
 			idle = 0;

@@ -395,6 +395,8 @@ int grt_thread_call(struct grt_thread *t, long (*fn)(void *), void *arg,
 		v = fn(arg);
 		if (ret)
 			*ret = v;
+		/* The M the G runs on now (fn may have moved it). */
+		grt__stat_inc(&grt__curm()->ntcall);
 		return 0;
 	}
 	r.g = m->curg;
@@ -405,6 +407,8 @@ int grt_thread_call(struct grt_thread *t, long (*fn)(void *), void *arg,
 	tcall_wait(t, &r, wake);
 	if (!r.err && ret)
 		*ret = r.ret;
+	if (!r.err)	/* on the M the G runs on now: its own counter */
+		grt__stat_inc(&grt__curm()->ntcall);
 	return r.err;
 }
 
