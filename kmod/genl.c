@@ -2,11 +2,14 @@
 /*
  * gwake generic netlink family: statistics and registered threads.
  *
- * Two commands, both read-only (the ABI is the second half of
- * include/uapi/linux/gwake.h, explained in docs/uapi.md):
+ * Three commands (the ABI is the second half of include/uapi/linux/gwake.h,
+ * explained in docs/uapi.md):
  *
  *   GWAKE_CMD_GET_STATS    do: the per-CPU counters of stats.c, summed.
  *   GWAKE_CMD_GET_THREADS  dump: one message per registered thread.
+ *   GWAKE_CMD_RESET_STATS  do: the counters start again from 0; the reply
+ *                          is what they were. The one that changes
+ *                          anything, and only the counters' base.
  *
  * Validation is the core's: each command has a strict policy (a command
  * that takes no attribute has one that rejects them all), and
@@ -19,10 +22,14 @@
  * dump names processes and threads, so without CAP_SYS_ADMIN it lists the
  * caller's own process only: what it could learn from its own handles
  * anyway. Threads outside the caller's PID namespace are never listed, and
- * IDs are given in that namespace.
+ * IDs are given in that namespace. A reset of the counters takes them away
+ * from every other reader's view, so it needs CAP_SYS_ADMIN, the family's
+ * one privilege: checked in the handler with netlink_capable() rather than
+ * by GENL_ADMIN_PERM, which would ask for CAP_NET_ADMIN.
  *
- * Locking: none (see gwake.h). The family is parallel_ops; the dump walks
- * the registration table one chain at a time under RCU.
+ * Locking: none of ours but the reset's (see gwake.h). The family is
+ * parallel_ops; the dump walks the registration table one chain at a time
+ * under RCU.
  */
 #include <linux/build_bug.h>
 #include <linux/capability.h>
@@ -57,8 +64,17 @@ static const u16 gwake_stat_attr[GWAKE_STAT_NR] = {
 	[GWAKE_STAT_WAKE_MANY]		= GWAKE_STATS_A_WAKE_MANY,
 };
 
-/* Every counter has an attribute, and there is no counter without one. */
-static_assert(GWAKE_STATS_A_MAX - GWAKE_STATS_A_PAD == GWAKE_STAT_NR);
+/*
+ * Every counter has an attribute, and there is no counter without one:
+ * they run from the PAD to WAKE_MANY; the attributes after those are not
+ * event counters.
+ */
+static_assert(GWAKE_STATS_A_WAKE_MANY - GWAKE_STATS_A_PAD == GWAKE_STAT_NR);
+static_assert(GWAKE_STATS_A_MAX == GWAKE_STATS_A_RESETS);
+
+/* The size of a GET_STATS or RESET_STATS reply's attributes. */
+#define GWAKE_STATS_REPLY_SIZE \
+	((GWAKE_STATS_A_MAX - GWAKE_STATS_A_PAD) * nla_total_size_64bit(sizeof(u64)))
 
 /* The wake word as the dump reports it. */
 static u32 gwake_thread_state(const struct gwake_reg *reg)
@@ -72,31 +88,72 @@ static u32 gwake_thread_state(const struct gwake_reg *reg)
 	return GWAKE_THREAD_IDLE;
 }
 
-static int gwake_genl_get_stats(struct sk_buff *skb, struct genl_info *info)
+/*
+ * The reply to GET_STATS or RESET_STATS (@cmd): the counters in @val, the
+ * REGISTERED gauge and the RESETS count. Frees @msg on error.
+ */
+static int gwake_genl_stats_reply(struct sk_buff *msg, struct genl_info *info,
+				  u8 cmd, const u64 *val, u64 live, u64 resets)
 {
-	struct sk_buff *msg;
 	unsigned int i;
 	void *hdr;
 
-	msg = genlmsg_new(GWAKE_STAT_NR * nla_total_size_64bit(sizeof(u64)),
-			  GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &gwake_genl_family, 0,
-				GWAKE_CMD_GET_STATS);
+	hdr = genlmsg_put_reply(msg, info, &gwake_genl_family, 0, cmd);
 	if (!hdr)
 		goto nospace;
 	for (i = 0; i < GWAKE_STAT_NR; i++) {
-		if (nla_put_u64_64bit(msg, gwake_stat_attr[i],
-				      gwake_stat_read(i), GWAKE_STATS_A_PAD))
+		if (nla_put_u64_64bit(msg, gwake_stat_attr[i], val[i],
+				      GWAKE_STATS_A_PAD))
 			goto nospace;
 	}
+	if (nla_put_u64_64bit(msg, GWAKE_STATS_A_REGISTERED, live,
+			      GWAKE_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, GWAKE_STATS_A_RESETS, resets,
+			      GWAKE_STATS_A_PAD))
+		goto nospace;
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
 
 nospace:
 	nlmsg_free(msg);
 	return -EMSGSIZE;
+}
+
+static int gwake_genl_get_stats(struct sk_buff *skb, struct genl_info *info)
+{
+	u64 val[GWAKE_STAT_NR], live, resets;
+	struct sk_buff *msg;
+
+	msg = genlmsg_new(GWAKE_STATS_REPLY_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	gwake_stats_read(val, &live, &resets);
+	return gwake_genl_stats_reply(msg, info, GWAKE_CMD_GET_STATS, val, live,
+				      resets);
+}
+
+/*
+ * The reply is allocated before the reset, and has a fixed size allocated
+ * in full, so that nothing fails for want of memory once the counters are
+ * reset. Only its delivery can still fail (the caller's receive buffer is
+ * full): the error then reaches the caller, but the reset has happened.
+ */
+static int gwake_genl_reset_stats(struct sk_buff *skb, struct genl_info *info)
+{
+	u64 val[GWAKE_STAT_NR], live, resets;
+	struct sk_buff *msg;
+
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+		GENL_SET_ERR_MSG(info,
+				 "resetting the statistics needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
+	msg = genlmsg_new(GWAKE_STATS_REPLY_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	gwake_stats_reset(val, &live, &resets);
+	return gwake_genl_stats_reply(msg, info, GWAKE_CMD_RESET_STATS, val,
+				      live, resets);
 }
 
 /**
@@ -260,8 +317,8 @@ static int gwake_genl_threads_dump(struct sk_buff *skb,
 	return skb->len;
 }
 
-/* GWAKE_CMD_GET_STATS takes no attribute: this rejects them all. */
-static const struct nla_policy gwake_get_stats_policy[GWAKE_STATS_A_PAD + 1] = {
+/* GET_STATS and RESET_STATS take no attribute: this rejects them all. */
+static const struct nla_policy gwake_stats_policy[GWAKE_STATS_A_PAD + 1] = {
 	[GWAKE_STATS_A_PAD] = { .type = NLA_REJECT },
 };
 
@@ -274,8 +331,8 @@ static const struct genl_ops gwake_genl_ops[] = {
 	{
 		.cmd		= GWAKE_CMD_GET_STATS,
 		.doit		= gwake_genl_get_stats,
-		.policy		= gwake_get_stats_policy,
-		.maxattr	= ARRAY_SIZE(gwake_get_stats_policy) - 1,
+		.policy		= gwake_stats_policy,
+		.maxattr	= ARRAY_SIZE(gwake_stats_policy) - 1,
 	},
 	{
 		.cmd		= GWAKE_CMD_GET_THREADS,
@@ -284,6 +341,12 @@ static const struct genl_ops gwake_genl_ops[] = {
 		.done		= gwake_genl_threads_done,
 		.policy		= gwake_get_threads_policy,
 		.maxattr	= ARRAY_SIZE(gwake_get_threads_policy) - 1,
+	},
+	{
+		.cmd		= GWAKE_CMD_RESET_STATS,
+		.doit		= gwake_genl_reset_stats,
+		.policy		= gwake_stats_policy,
+		.maxattr	= ARRAY_SIZE(gwake_stats_policy) - 1,
 	},
 };
 

@@ -19,8 +19,9 @@
  *   wake.c  the wake word: block, wake, swap, wake-many.
  *   place.c SWAP's placement: a sleeping target woken on the caller's CPU.
  *   stats.c the per-CPU event counters the mechanism bumps (gwake_stat_inc()).
- *   genl.c  the generic netlink family: the counters and a dump of the
- *           registered threads. Reads only; changes no state.
+ *   genl.c  the generic netlink family: the counters, their reset, and a
+ *           dump of the registered threads. Changes no state but the
+ *           counters' base (the reset, CAP_SYS_ADMIN only).
  *
  * Handles, slots and the task table
  *
@@ -90,6 +91,11 @@
  *   gwake_reg.wq.lock      inside the wait-queue API; a leaf.
  *   cpu_hotplug_lock       place.c, read side, around one SWAP's
  *                          placement; outside everything of ours.
+ *   gwake_stats_lock       stats.c, a seqlock_t: its spinlock is taken
+ *                          alone, by a statistics reset (netlink,
+ *                          process context), and on PREEMPT_RT briefly by
+ *                          a reader that finds a reset under way; readers
+ *                          retry around a reset. Never on a hot path.
  *
  *   No lock is global on the hot paths: WAKE, BLOCK, SWAP and WAKE_MANY find
  *   registrations under rcu_read_lock() only, and take at most the
@@ -109,7 +115,9 @@
  *   counters (READ_ONCE()); a registration it sees stays allocated until
  *   the walk of that chain ends. The family is parallel_ops, so not even
  *   genl_mutex is held. Statistics are per-CPU counters, bumped with
- *   this_cpu_inc() (no lock, no shared cache line) and summed on read.
+ *   this_cpu_inc() (no lock, no shared cache line) and summed on read. A
+ *   reset never writes them: it records their sums as the base later reads
+ *   subtract (stats.c), under gwake_stats_lock.
  *
  * Lifetime and ownership of a registration
  *
@@ -321,9 +329,10 @@ static inline bool gwake_reg_ended(const struct gwake_reg *reg)
 }
 
 /*
- * Event counters (stats.c), one per statistics attribute of the netlink
- * family (genl.c maps each to its GWAKE_STATS_A_*); see enum
- * gwake_stats_attr in the uapi header for what each one counts.
+ * Event counters (stats.c), one per counter attribute of the netlink
+ * family, REGISTERS to WAKE_MANY (genl.c maps each to its
+ * GWAKE_STATS_A_*); see enum gwake_stats_attr in the uapi header for what
+ * each one counts.
  */
 enum gwake_stat {
 	GWAKE_STAT_REGISTERS,
@@ -356,7 +365,8 @@ DECLARE_PER_CPU(struct gwake_stats, gwake_stats);
 /*
  * Count one event on this CPU: a single irq- and preemption-safe
  * instruction on x86, no lock and no cache line shared with other CPUs, so
- * it can sit on the hot paths and in the tracepoint probes.
+ * it can sit on the hot paths and in the tracepoint probes. No other CPU
+ * ever writes this CPU's copy, not even a reset (stats.c).
  */
 static inline void gwake_stat_inc(enum gwake_stat stat)
 {
@@ -364,7 +374,8 @@ static inline void gwake_stat_inc(enum gwake_stat stat)
 }
 
 /* stats.c */
-u64 gwake_stat_read(enum gwake_stat stat);
+void gwake_stats_read(u64 val[GWAKE_STAT_NR], u64 *live, u64 *resets);
+void gwake_stats_reset(u64 val[GWAKE_STAT_NR], u64 *live, u64 *resets);
 
 /* reg.c */
 extern struct workqueue_struct *gwake_free_wq;

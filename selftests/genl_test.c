@@ -3,8 +3,9 @@
  * The generic netlink family "gwake" (include/uapi/linux/gwake.h, second
  * half): resolving it, strict validation of every request, the statistics
  * counting exactly what this test did through /dev/gwake, and the thread
- * dump listing exactly the threads registered. Then gwakectl, the libnl
- * client, on the same module.
+ * dump listing exactly the threads registered, the reset of the counters
+ * (root only, and refused without CAP_SYS_ADMIN). Then gwakectl, the libnl
+ * client, on the same module: stats, threads, reset, watch, --version.
  *
  * Raw netlink sockets, no libnl (gwake_genl.h): the test sees the wire as
  * the kernel writes it, and parses every message strictly (an attribute
@@ -21,7 +22,10 @@
  * during a test would change them. In the VM nothing else runs; elsewhere
  * the scenario is repeated a few times and must come out exact once.
  */
+#include <ctype.h>
 #include <limits.h>
+#include <poll.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 
@@ -221,14 +225,18 @@ TEST_F(genl, family)
 {
 	__u32 stats = self->nl.ops[GWAKE_CMD_GET_STATS];
 	__u32 threads = self->nl.ops[GWAKE_CMD_GET_THREADS];
+	__u32 reset = self->nl.ops[GWAKE_CMD_RESET_STATS];
 
 	EXPECT_NE(0, self->nl.family);
 	EXPECT_EQ(GWAKE_GENL_VERSION, self->nl.version);
 	/* Exactly the documented commands, each with its policy. */
 	ASSERT_NE(0, stats) TH_LOG("GWAKE_CMD_GET_STATS not listed by the controller");
 	ASSERT_NE(0, threads) TH_LOG("GWAKE_CMD_GET_THREADS not listed by the controller");
+	ASSERT_NE(0, reset) TH_LOG("GWAKE_CMD_RESET_STATS not listed by the controller");
 	EXPECT_EQ(GENL_CMD_CAP_DO | GENL_CMD_CAP_HASPOL, stats - 1);
 	EXPECT_EQ(GENL_CMD_CAP_DUMP | GENL_CMD_CAP_HASPOL, threads - 1);
+	/* Its CAP_SYS_ADMIN check is the handler's, not GENL_ADMIN_PERM's. */
+	EXPECT_EQ(GENL_CMD_CAP_DO | GENL_CMD_CAP_HASPOL, reset - 1);
 	EXPECT_EQ(0, self->nl.ops[GWAKE_CMD_UNSPEC]);
 }
 
@@ -254,6 +262,8 @@ TEST_F(genl, wrong_kind_eopnotsupp)
 	ASSERT_EQ(0, gnl_send(&self->nl, NLM_F_DUMP, GWAKE_CMD_GET_STATS, NULL, 0));
 	EXPECT_EQ(-EOPNOTSUPP, gnl_wait(&self->nl, NULL, NULL));
 	ASSERT_EQ(0, gnl_send(&self->nl, NLM_F_ACK, GWAKE_CMD_GET_THREADS, NULL, 0));
+	EXPECT_EQ(-EOPNOTSUPP, gnl_wait(&self->nl, NULL, NULL));
+	ASSERT_EQ(0, gnl_send(&self->nl, NLM_F_DUMP, GWAKE_CMD_RESET_STATS, NULL, 0));
 	EXPECT_EQ(-EOPNOTSUPP, gnl_wait(&self->nl, NULL, NULL));
 }
 
@@ -532,6 +542,211 @@ TEST_F(genl, stats_unprivileged)
 		EXPECT_EQ(0, WEXITSTATUS(status));
 	}
 	EXPECT_EQ(0, gnl_get_stats(&self->nl, &s));
+}
+
+/* --- Behaviour: resetting the statistics -------------------------------- */
+
+/* The event counters: every attribute from the PAD to WAKE_MANY. */
+#define FOR_EACH_COUNTER(a) \
+	for ((a) = GWAKE_STATS_A_PAD + 1; (a) <= GWAKE_STATS_A_WAKE_MANY; (a)++)
+
+/* Whether the caller has CAP_SYS_ADMIN in its effective set. */
+static bool has_cap_sys_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, d))
+		return geteuid() == 0;
+	return d[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN);
+}
+
+/* Any attribute is -EINVAL, from the policy, before the privilege check. */
+TEST_F(genl, reset_attr_einval)
+{
+	static const __u16 types[] = {
+		GWAKE_STATS_A_PAD, GWAKE_STATS_A_REGISTERS, GWAKE_STATS_A_RESETS, 200,
+		GWAKE_STATS_A_UNSPEC,
+	};
+	struct gstats before, after, reply = { .cmd = GWAKE_CMD_RESET_STATS };
+	__u64 v = 0;
+	char attrs[32];
+	unsigned int i;
+
+	ASSERT_EQ(0, gnl_get_stats(&self->nl, &before));
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		size_t alen = gnl_attr(attrs, 0, types[i], &v, sizeof(v));
+
+		reply.family = self->nl.family;
+		ASSERT_EQ(0, gnl_send(&self->nl, NLM_F_ACK, GWAKE_CMD_RESET_STATS, attrs, alen));
+		EXPECT_EQ(-EINVAL, gnl_wait(&self->nl, gnl_on_stats, &reply))
+			TH_LOG("attribute type %u", types[i]);
+		EXPECT_EQ(0, reply.replies);
+		EXPECT_EQ(NLMSG_HDRLEN + GENL_HDRLEN, self->nl.extack_offs)
+			TH_LOG("type %u: extack '%s'", types[i], self->nl.extack);
+	}
+	/* Nothing was reset. */
+	ASSERT_EQ(0, gnl_get_stats(&self->nl, &after));
+	EXPECT_EQ(before.v[GWAKE_STATS_A_RESETS], after.v[GWAKE_STATS_A_RESETS]);
+}
+
+/*
+ * A reset by root: its reply has what the counters had, they start again
+ * from 0, and count exactly what this test does afterwards. The gauge of
+ * registrations is not reset, and the resets are counted. Like stats_exact,
+ * exact in one of three runs, in case another process uses the module.
+ */
+TEST_F(genl, reset_zeroes)
+{
+	static const struct {
+		int attr;
+		__u64 delta;
+	} expected[] = {
+		{ GWAKE_STATS_A_BLOCKS, 2 },
+		{ GWAKE_STATS_A_BLOCKS_PERMIT, 1 },
+		{ GWAKE_STATS_A_TIMEOUTS, 1 },
+		{ GWAKE_STATS_A_WAKES_PERMIT, 5 },
+	};
+	struct gstats before, reply, zero, after;
+	int fd, attempt, a, bad = 0;
+	unsigned int i;
+	__u64 hm = 0;
+
+	if (!has_cap_sys_admin())
+		SKIP(return, "resetting the statistics needs CAP_SYS_ADMIN");
+	fd = open(GWAKE_TEST_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gw_register(fd, &hm));
+	for (attempt = 1; attempt <= 3; attempt++) {
+		ASSERT_EQ(0, gnl_get_stats(&self->nl, &before));
+		ASSERT_EQ(0, gnl_reset_stats(&self->nl, &reply));
+		ASSERT_EQ(0, gnl_get_stats(&self->nl, &zero));
+		for (i = 0; i < 5; i++)
+			ASSERT_EQ(0, gw_wake(fd, hm));		/* wakes_permit */
+		ASSERT_EQ(0, gw_block(fd));			/* block, permit */
+		ASSERT_EQ(-ETIMEDOUT, gw_block_past(fd));	/* block, timeout */
+		ASSERT_EQ(0, gnl_get_stats(&self->nl, &after));
+
+		/* Counted once, and the same reset for the three replies. */
+		EXPECT_EQ(before.v[GWAKE_STATS_A_RESETS] + 1, reply.v[GWAKE_STATS_A_RESETS]);
+		EXPECT_EQ(reply.v[GWAKE_STATS_A_RESETS], zero.v[GWAKE_STATS_A_RESETS]);
+		EXPECT_EQ(reply.v[GWAKE_STATS_A_RESETS], after.v[GWAKE_STATS_A_RESETS]);
+		/* M is registered throughout: the gauge is not a counter. */
+		EXPECT_LE(1, reply.v[GWAKE_STATS_A_REGISTERED]);
+		EXPECT_LE(1, zero.v[GWAKE_STATS_A_REGISTERED]);
+		EXPECT_LE(1, after.v[GWAKE_STATS_A_REGISTERED]);
+		FOR_EACH_COUNTER(a) {
+			/* The reply has at least what was counted before it... */
+			ASSERT_LE(before.v[a], reply.v[a]) TH_LOG("attribute %d", a);
+			/* ...and the counters go on from the reset, never backwards. */
+			ASSERT_LE(zero.v[a], after.v[a]) TH_LOG("attribute %d", a);
+		}
+		/* M registered since any earlier reset: counted in the first reply. */
+		if (attempt == 1)
+			EXPECT_LE(1, reply.v[GWAKE_STATS_A_REGISTERS]);
+
+		bad = 0;
+		FOR_EACH_COUNTER(a) {
+			__u64 want = 0;
+
+			for (i = 0; i < ARRAY_SIZE(expected); i++)
+				if (expected[i].attr == a)
+					want = expected[i].delta;
+			/* Less than this test did is never another process's doing. */
+			ASSERT_LE(want, after.v[a]) TH_LOG("attribute %d", a);
+			if (zero.v[a] || after.v[a] != want) {
+				TH_LOG("attempt %d: attribute %d: %llu right after the reset, then %llu, expected 0 then %llu",
+				       attempt, a, (unsigned long long)zero.v[a],
+				       (unsigned long long)after.v[a], (unsigned long long)want);
+				bad++;
+			}
+		}
+		if (!bad)
+			break;
+	}
+	EXPECT_EQ(0, bad) TH_LOG("no exact run in 3: another process using gwake, or a miscount");
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * Without CAP_SYS_ADMIN a reset is -EPERM, with an extended ack, and resets
+ * nothing; reading stays allowed. Two children: one setuid to nobody, and
+ * one that stays root and keeps CAP_NET_ADMIN (what GENL_ADMIN_PERM would
+ * have asked for) but drops CAP_SYS_ADMIN after opening its socket (the
+ * caller is checked, not only the socket's opener).
+ */
+static int reset_refused(struct gnl *nl)
+{
+	struct gstats s;
+
+	if (gnl_reset_stats(nl, &s) != -EPERM)
+		return 10;
+	if (!strstr(nl->extack, "CAP_SYS_ADMIN"))
+		return 11;
+	if (gnl_get_stats(nl, &s))
+		return 12;
+	return 0;
+}
+
+static int reset_child_nobody(void)
+{
+	struct gnl nl;
+
+	if (setgid(65534) || setuid(65534))
+		return 1;
+	if (gnl_open(&nl) || gnl_resolve(&nl))
+		return 2;
+	return reset_refused(&nl);
+}
+
+static int reset_child_no_sys_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	int i = CAP_TO_INDEX(CAP_SYS_ADMIN);
+	struct gnl nl;
+
+	if (gnl_open(&nl) || gnl_resolve(&nl))
+		return 2;
+	if (syscall(SYS_capget, &h, d))
+		return 3;
+	d[i].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	d[i].permitted &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	d[i].inheritable &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	if (syscall(SYS_capset, &h, d))
+		return 4;
+	if (has_cap_sys_admin() ||
+	    !(d[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN)))
+		return 5;
+	return reset_refused(&nl);
+}
+
+TEST_F(genl, reset_unprivileged)
+{
+	int (*const children[])(void) = { reset_child_nobody, reset_child_no_sys_admin };
+	struct gstats before, after;
+	unsigned int i;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, gnl_get_stats(&self->nl, &before));
+	if (!has_cap_sys_admin()) {
+		/* Unprivileged already: refused here. */
+		EXPECT_EQ(0, reset_refused(&self->nl));
+	} else {
+		for (i = 0; i < ARRAY_SIZE(children); i++) {
+			pid = fork();
+			ASSERT_LE(0, pid);
+			if (pid == 0)
+				_exit(children[i]());
+			ASSERT_EQ(pid, waitpid(pid, &status, 0));
+			ASSERT_TRUE(WIFEXITED(status));
+			EXPECT_EQ(0, WEXITSTATUS(status))
+				TH_LOG("child %u failed at step %d", i, WEXITSTATUS(status));
+		}
+	}
+	ASSERT_EQ(0, gnl_get_stats(&self->nl, &after));
+	EXPECT_EQ(before.v[GWAKE_STATS_A_RESETS], after.v[GWAKE_STATS_A_RESETS]);
 }
 
 /* --- Behaviour: the thread dump --------------------------------------- */
@@ -824,13 +1039,17 @@ static bool find_gwakectl(char *path, size_t size)
 	return true;	/* execvp() searches the PATH */
 }
 
-/* Runs gwakectl with @args; its stdout and stderr into @out. Exit status, or -1. */
-static int run_gwakectl(const char *path, const char *const *args, char *out, size_t size)
+/*
+ * Starts gwakectl with @args (at most 6), as user @uid unless it is -1, with
+ * SIGINT and SIGTERM at their defaults; its stdout and stderr go to the pipe
+ * whose read end it returns, or -1. The child exits 126 if it could not
+ * change its user, 127 if it could not run gwakectl.
+ */
+static int spawn_gwakectl(const char *path, const char *const *args, uid_t uid, pid_t *pidp)
 {
 	const char *argv[8] = { path };
-	size_t len = 0;
-	int pfd[2], status, i;
-	ssize_t n;
+	sigset_t none;
+	int pfd[2], i;
 	pid_t pid;
 
 	for (i = 0; i < 6 && args[i]; i++)
@@ -838,22 +1057,228 @@ static int run_gwakectl(const char *path, const char *const *args, char *out, si
 	if (pipe2(pfd, O_CLOEXEC))
 		return -1;
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
 		return -1;
+	}
 	if (pid == 0) {
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (uid != (uid_t)-1 && (setgid(uid) || setuid(uid)))
+			_exit(126);
 		execvp(path, (char *const *)argv);
 		_exit(127);
 	}
 	close(pfd[1]);
-	while (len < size - 1 && (n = read(pfd[0], out + len, size - 1 - len)) > 0)
+	*pidp = pid;
+	return pfd[0];
+}
+
+/* Reads @fd to its end into @out (@len bytes there already), and closes it. */
+static void read_all(int fd, char *out, size_t size, size_t len)
+{
+	ssize_t n;
+
+	while (len < size - 1 && (n = read(fd, out + len, size - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
 		len += n;
+	}
 	out[len] = '\0';
-	close(pfd[0]);
+	close(fd);
+}
+
+/* The exit status of @pid, or -1 if it did not exit. */
+static int wait_status(pid_t pid)
+{
+	int status;
+
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+/* Runs gwakectl as @uid (-1: as we are); its output into @out. Exit status, or -1. */
+static int run_gwakectl_as(const char *path, const char *const *args, char *out, size_t size,
+			   uid_t uid)
+{
+	pid_t pid;
+	int fd = spawn_gwakectl(path, args, uid, &pid);
+
+	if (fd < 0)
+		return -1;
+	read_all(fd, out, size, 0);
+	return wait_status(pid);
+}
+
+/* Runs gwakectl with @args; its stdout and stderr into @out. Exit status, or -1. */
+static int run_gwakectl(const char *path, const char *const *args, char *out, size_t size)
+{
+	return run_gwakectl_as(path, args, out, size, (uid_t)-1);
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/*
+ * A JSON validator, strict enough for gwakectl's output: RFC 8259 values,
+ * nested at most 16 deep. Each returns the end of what it parsed, or NULL.
+ */
+static const char *json_value(const char *p, int depth);
+
+static const char *json_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *json_string(const char *p)
+{
+	int i;
+
+	if (*p++ != '"')
+		return NULL;
+	while (*p != '"') {
+		if ((unsigned char)*p < 0x20)		/* a control character, or the end */
+			return NULL;
+		if (*p == '\\') {
+			p++;
+			if (*p == 'u') {
+				for (i = 1; i <= 4; i++)
+					if (!isxdigit((unsigned char)p[i]))
+						return NULL;
+				p += 4;
+			} else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+				return NULL;
+			}
+		}
+		p++;
+	}
+	return p + 1;
+}
+
+static const char *json_digits(const char *p)
+{
+	if (!isdigit((unsigned char)*p))
+		return NULL;
+	while (isdigit((unsigned char)*p))
+		p++;
+	return p;
+}
+
+static const char *json_number(const char *p)
+{
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (!(p = json_digits(p)))
+		return NULL;
+	if (*p == '.' && !(p = json_digits(p + 1)))
+		return NULL;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		p = json_digits(p);
+	}
+	return p;
+}
+
+/* The members of an object (@close '}') or the elements of an array (']'). */
+static const char *json_members(const char *p, char close, int depth)
+{
+	p = json_ws(p);
+	if (*p == close)
+		return p + 1;
+	for (;;) {
+		if (close == '}') {
+			p = json_string(p);
+			if (!p)
+				return NULL;
+			p = json_ws(p);
+			if (*p++ != ':')
+				return NULL;
+		}
+		p = json_value(p, depth + 1);
+		if (!p)
+			return NULL;
+		p = json_ws(p);
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+		p = json_ws(p);
+	}
+}
+
+static const char *json_value(const char *p, int depth)
+{
+	if (depth > 16)
+		return NULL;
+	p = json_ws(p);
+	switch (*p) {
+	case '{':
+		return json_members(p + 1, '}', depth);
+	case '[':
+		return json_members(p + 1, ']', depth);
+	case '"':
+		return json_string(p);
+	case 't':
+		return strncmp(p, "true", 4) ? NULL : p + 4;
+	case 'f':
+		return strncmp(p, "false", 5) ? NULL : p + 5;
+	case 'n':
+		return strncmp(p, "null", 4) ? NULL : p + 4;
+	default:
+		return json_number(p);
+	}
+}
+
+/*
+ * Whether the @len bytes at @s are one JSON value that starts with @open
+ * ('{' an object, '[' an array), and nothing else but spaces.
+ */
+static bool json_one(const char *s, size_t len, char open)
+{
+	char buf[16384];
+	const char *end;
+
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	end = json_value(buf, 0);
+	return *json_ws(buf) == open && end && !*json_ws(end);
+}
+
+/*
+ * Whether @out is @lines lines (each ending in a newline), each one JSON
+ * value starting with @open.
+ */
+static bool json_lines(const char *out, int lines, char open)
+{
+	const char *p = out, *nl;
+	int n = 0;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl || !json_one(p, nl - p, open))
+			return false;
+		n++;
+		p = nl + 1;
+	}
+	return n == lines;
 }
 
 FIXTURE(gwakectl) {
@@ -886,6 +1311,12 @@ TEST_F(gwakectl, usage)
 	static const char *const bogus[] = { "bogus", NULL };
 	static const char *const badpid[] = { "threads", "--pid", "0", NULL };
 	static const char *const pidstats[] = { "stats", "--pid", "1", NULL };
+	static const char *const countstats[] = { "stats", "-n", "2", NULL };
+	static const char *const intreset[] = { "reset", "-i", "1", NULL };
+	static const char *const zeroint[] = { "watch", "-i", "0", NULL };
+	static const char *const zerocount[] = { "watch", "-n", "0", NULL };
+	static const char *const badcount[] = { "watch", "-n", "-1", NULL };
+	static const char *const two[] = { "stats", "reset", NULL };
 	static const char *const help[] = { "-h", NULL };
 
 	EXPECT_EQ(2, run_gwakectl(self->path, none, self->out, sizeof(self->out)))
@@ -893,8 +1324,37 @@ TEST_F(gwakectl, usage)
 	EXPECT_EQ(2, run_gwakectl(self->path, bogus, self->out, sizeof(self->out)));
 	EXPECT_EQ(2, run_gwakectl(self->path, badpid, self->out, sizeof(self->out)));
 	EXPECT_EQ(2, run_gwakectl(self->path, pidstats, self->out, sizeof(self->out)));
+	EXPECT_EQ(2, run_gwakectl(self->path, countstats, self->out, sizeof(self->out)));
+	EXPECT_EQ(2, run_gwakectl(self->path, intreset, self->out, sizeof(self->out)));
+	EXPECT_EQ(2, run_gwakectl(self->path, zeroint, self->out, sizeof(self->out)));
+	EXPECT_EQ(2, run_gwakectl(self->path, zerocount, self->out, sizeof(self->out)));
+	EXPECT_EQ(2, run_gwakectl(self->path, badcount, self->out, sizeof(self->out)));
+	EXPECT_EQ(2, run_gwakectl(self->path, two, self->out, sizeof(self->out)));
 	EXPECT_EQ(0, run_gwakectl(self->path, help, self->out, sizeof(self->out)));
 	EXPECT_NE(NULL, strstr(self->out, "usage:"));
+	EXPECT_NE(NULL, strstr(self->out, "watch [-i SECONDS] [-n COUNT]"));
+}
+
+/* --version and -V, whatever the module: "gwakectl VERSION", nothing else. */
+TEST_F(gwakectl, version)
+{
+	static const char *const longopt[] = { "--version", NULL };
+	static const char *const shortopt[] = { "-V", NULL };
+	char first[256];
+
+	ASSERT_EQ(0, run_gwakectl(self->path, longopt, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+#ifdef GWAKE_VERSION
+	EXPECT_STREQ("gwakectl " GWAKE_VERSION "\n", self->out);
+#endif
+	/* "gwakectl ", something, one newline at the end. */
+	EXPECT_TRUE(starts_with(self->out, "gwakectl ")) TH_LOG("%s", self->out);
+	EXPECT_LT(9, strlen(self->out));
+	EXPECT_EQ(strchr(self->out, '\n'), self->out + strlen(self->out) - 1);
+	snprintf(first, sizeof(first), "%s", self->out);
+	ASSERT_EQ(0, run_gwakectl(self->path, shortopt, self->out, sizeof(self->out)));
+	EXPECT_STREQ(first, self->out);
+	TH_LOG("%s", first);
 }
 
 /*
@@ -906,6 +1366,8 @@ TEST_F(gwakectl, reads_family)
 	static const char *const stats[] = { "stats", NULL };
 	static const char *const stats_json[] = { "--json", "stats", NULL };
 	static const char *const threads[] = { "threads", NULL };
+	static const char *const watch[] = { "watch", "-n", "1", NULL };
+	static const char *const reset[] = { "reset", NULL };
 	char pid[16], want[64];
 	const char *threads_pid[] = { "threads", "--pid", pid, NULL };
 	const char *threads_json[] = { "--json", "threads", "--pid", pid, NULL };
@@ -918,6 +1380,10 @@ TEST_F(gwakectl, reads_family)
 		EXPECT_STREQ("gwakectl: gwake netlink family not found: is gwake.ko loaded?\n",
 			     self->out);
 		EXPECT_EQ(1, run_gwakectl(self->path, threads, self->out, sizeof(self->out)));
+		EXPECT_NE(NULL, strstr(self->out, "is gwake.ko loaded?"));
+		EXPECT_EQ(1, run_gwakectl(self->path, watch, self->out, sizeof(self->out)));
+		EXPECT_NE(NULL, strstr(self->out, "is gwake.ko loaded?"));
+		EXPECT_EQ(1, run_gwakectl(self->path, reset, self->out, sizeof(self->out)));
 		EXPECT_NE(NULL, strstr(self->out, "is gwake.ko loaded?"));
 		return;
 	}
@@ -933,8 +1399,10 @@ TEST_F(gwakectl, reads_family)
 	TH_LOG("gwakectl stats:\n%s", self->out);
 	ASSERT_EQ(0, run_gwakectl(self->path, stats_json, self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
-	EXPECT_EQ('{', self->out[0]);
+	EXPECT_TRUE(json_lines(self->out, 1, '{')) TH_LOG("not one JSON object: %s", self->out);
 	EXPECT_NE(NULL, strstr(self->out, "\"wake_many\": "));
+	EXPECT_NE(NULL, strstr(self->out, "\"registered\": "));
+	EXPECT_NE(NULL, strstr(self->out, "\"resets\": "));
 
 	/* Root: every process's threads, ours among them. */
 	ASSERT_EQ(0, run_gwakectl(self->path, threads, self->out, sizeof(self->out)))
@@ -950,12 +1418,126 @@ TEST_F(gwakectl, reads_family)
 	snprintf(want, sizeof(want), "\"tid\": %d, \"handle\": %llu", (int)gwake_test_gettid(),
 		 (unsigned long long)h);
 	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s not in:\n%s", want, self->out);
+	EXPECT_TRUE(json_lines(self->out, 1, '[')) TH_LOG("not one JSON array: %s", self->out);
 
 	/* A process that does not exist: the kernel's -ESRCH, exit status 1. */
 	snprintf(pid, sizeof(pid), "%d", (int)unused_pid());
 	EXPECT_EQ(1, run_gwakectl(self->path, threads_pid, self->out, sizeof(self->out)));
 	EXPECT_NE(NULL, strstr(self->out, "No such process")) TH_LOG("%s", self->out);
 	close(fd);
+}
+
+/* watch --json: one JSON object per line and sample, COUNT of them, one per interval. */
+TEST_F(gwakectl, watch_json)
+{
+	static const char *const args[] = { "watch", "-n", "2", "-i", "1", "--json", NULL };
+	static const char *const text[] = { "watch", "-i", "0.05", "-n", "2", NULL };
+	const char *second;
+	int64_t start, ns;
+
+	if (!self->family)
+		SKIP(return, "no gwake family (gwake.ko not loaded)");
+	start = gwake_test_now_ns();
+	ASSERT_EQ(0, run_gwakectl(self->path, args, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	ns = gwake_test_now_ns() - start;
+	TH_LOG("gwakectl watch -n 2 -i 1 --json:\n%s", self->out);
+	EXPECT_TRUE(json_lines(self->out, 2, '{')) TH_LOG("not 2 JSON lines: %s", self->out);
+	EXPECT_TRUE(starts_with(self->out, "{\"sample\": 1, "));
+	second = strchr(self->out, '\n');
+	ASSERT_NE(NULL, second);
+	EXPECT_TRUE(starts_with(second + 1, "{\"sample\": 2, "));
+	EXPECT_NE(NULL, strstr(second, "\"rates\": {\"registers\": "));
+	EXPECT_NE(NULL, strstr(second, "\"wake_many\": "));
+	/* Two intervals of a second, on CLOCK_MONOTONIC. */
+	EXPECT_LE(2 * NSEC_PER_SEC, ns);
+	EXPECT_GT(GWAKE_TEST_LONG_NS, ns);
+
+	/* The table: two samples, a row per counter. */
+	ASSERT_EQ(0, run_gwakectl(self->path, text, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "sample 1: "));
+	EXPECT_NE(NULL, strstr(self->out, "sample 2: "));
+	EXPECT_EQ(NULL, strstr(self->out, "sample 3: "));
+	EXPECT_NE(NULL, strstr(self->out, "wakes_woken"));
+}
+
+/* watch without a count runs until SIGINT or SIGTERM, which end it with 0. */
+TEST_F(gwakectl, watch_signal)
+{
+	static const char *const args[] = { "watch", "-i", "0.1", "--json", NULL };
+	static const int sigs[] = { SIGINT, SIGTERM };
+	unsigned int i;
+
+	if (!self->family)
+		SKIP(return, "no gwake family (gwake.ko not loaded)");
+	for (i = 0; i < ARRAY_SIZE(sigs); i++) {
+		struct pollfd pfd = { .events = POLLIN };
+		size_t len = 0;
+		ssize_t n;
+		pid_t pid;
+
+		pfd.fd = spawn_gwakectl(self->path, args, (uid_t)-1, &pid);
+		ASSERT_LE(0, pfd.fd);
+		/* Its first sample, then the signal. */
+		while (!memchr(self->out, '\n', len) && len < sizeof(self->out) - 1) {
+			if (poll(&pfd, 1, GWAKE_TEST_LONG_NS / NSEC_PER_MSEC) != 1)
+				break;
+			n = read(pfd.fd, self->out + len, sizeof(self->out) - 1 - len);
+			if (n <= 0)
+				break;
+			len += n;
+		}
+		EXPECT_NE(NULL, memchr(self->out, '\n', len)) TH_LOG("no sample from watch");
+		ASSERT_EQ(0, kill(pid, sigs[i]));
+		read_all(pfd.fd, self->out, sizeof(self->out), len);
+		EXPECT_EQ(0, wait_status(pid)) TH_LOG("signal %d: %s", sigs[i], self->out);
+		/* Whole lines only, each a sample. */
+		EXPECT_NE(NULL, strchr(self->out, '\n'));
+		EXPECT_EQ('\n', self->out[strlen(self->out) - 1]) TH_LOG("%s", self->out);
+		EXPECT_TRUE(starts_with(self->out, "{\"sample\": 1, ")) TH_LOG("%s", self->out);
+	}
+}
+
+/*
+ * reset: root zeroes the counters and gets what they were (text, JSON);
+ * nobody gets a clear refusal and exit status 1.
+ */
+TEST_F(gwakectl, reset)
+{
+	static const char *const reset[] = { "reset", NULL };
+	static const char *const reset_json[] = { "--json", "reset", NULL };
+	static const char *const stats_json[] = { "--json", "stats", NULL };
+	int r;
+
+	if (!self->family)
+		SKIP(return, "no gwake family (gwake.ko not loaded)");
+	if (!has_cap_sys_admin())
+		SKIP(return, "resetting the statistics needs CAP_SYS_ADMIN");
+
+	ASSERT_EQ(0, run_gwakectl(self->path, reset, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	EXPECT_TRUE(starts_with(self->out, "statistics reset (reset ")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "wakes_woken"));
+	TH_LOG("gwakectl reset:\n%s", self->out);
+	ASSERT_EQ(0, run_gwakectl(self->path, reset_json, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	EXPECT_TRUE(json_lines(self->out, 1, '{')) TH_LOG("not one JSON object: %s", self->out);
+	EXPECT_TRUE(starts_with(self->out, "{\"reset\": true, \"resets\": ")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"before\": {\"registers\": "));
+	ASSERT_EQ(0, run_gwakectl(self->path, stats_json, self->out, sizeof(self->out)));
+	EXPECT_TRUE(json_lines(self->out, 1, '{')) TH_LOG("%s", self->out);
+
+	r = run_gwakectl_as(self->path, reset, self->out, sizeof(self->out), 65534);
+	if (r == 126 || r == 127) {
+		TH_LOG("cannot run %s as nobody (%d): the refusal is not checked", self->path, r);
+		return;
+	}
+	EXPECT_EQ(1, r) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "gwakectl: reset: Operation not permitted"))
+		TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "CAP_SYS_ADMIN")) TH_LOG("%s", self->out);
+	TH_LOG("gwakectl reset as nobody: %s", self->out);
 }
 
 TEST_HARNESS_MAIN

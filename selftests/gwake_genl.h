@@ -8,6 +8,7 @@
  *   gnl_open(), gnl_resolve()     a socket with extended acks, the family
  *   gnl_send(), gnl_wait()        one request, and its answers to the end
  *   gnl_get_stats()               GWAKE_CMD_GET_STATS into struct gstats
+ *   gnl_reset_stats()             GWAKE_CMD_RESET_STATS, its reply likewise
  *   gnl_get_threads()             the GWAKE_CMD_GET_THREADS dump
  */
 #ifndef GWAKE_SELFTESTS_GWAKE_GENL_H
@@ -316,11 +317,12 @@ static inline int gnl_resolve(struct gnl *nl)
 	return ret;
 }
 
-/* Statistics, by attribute type. */
+/* Statistics, by attribute type: a GET_STATS or RESET_STATS (@cmd) reply. */
 struct gstats {
 	__u64 v[GWAKE_STATS_A_MAX + 1];
 	int replies;
 	__u16 family;
+	__u8 cmd;
 };
 
 static inline int gnl_on_stats(const struct nlmsghdr *nlh, void *arg)
@@ -330,7 +332,7 @@ static inline int gnl_on_stats(const struct nlmsghdr *nlh, void *arg)
 	const void *p;
 	int len, i;
 
-	p = gnl_payload(nlh, s->family, GWAKE_CMD_GET_STATS, &len);
+	p = gnl_payload(nlh, s->family, s->cmd ? s->cmd : GWAKE_CMD_GET_STATS, &len);
 	if (!p || gnl_parse(p, len, tb, GWAKE_STATS_A_MAX, true))
 		return -EBADMSG;
 	for (i = GWAKE_STATS_A_PAD + 1; i <= GWAKE_STATS_A_MAX; i++) {
@@ -342,19 +344,35 @@ static inline int gnl_on_stats(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-static inline int gnl_get_stats(struct gnl *nl, struct gstats *s)
+/* GET_STATS or RESET_STATS (@cmd), its one reply into *@s: 0 or -errno. */
+static inline int gnl_stats_cmd(struct gnl *nl, __u8 cmd, struct gstats *s)
 {
 	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->family = nl->family;
-	ret = gnl_send(nl, NLM_F_ACK, GWAKE_CMD_GET_STATS, NULL, 0);
+	s->cmd = cmd;
+	ret = gnl_send(nl, NLM_F_ACK, cmd, NULL, 0);
 	if (ret)
 		return ret;
 	ret = gnl_wait(nl, gnl_on_stats, s);
 	if (!ret && s->replies != 1)
 		ret = -EBADMSG;
 	return ret;
+}
+
+static inline int gnl_get_stats(struct gnl *nl, struct gstats *s)
+{
+	return gnl_stats_cmd(nl, GWAKE_CMD_GET_STATS, s);
+}
+
+/*
+ * Resets the counters (CAP_SYS_ADMIN); *@s gets what they were up to the
+ * reset, and the reset's number in v[GWAKE_STATS_A_RESETS].
+ */
+static inline int gnl_reset_stats(struct gnl *nl, struct gstats *s)
+{
+	return gnl_stats_cmd(nl, GWAKE_CMD_RESET_STATS, s);
 }
 
 struct gthread {

@@ -31,7 +31,8 @@
  *
  * The module also registers a generic netlink family, GWAKE_GENL_NAME, that
  * reports statistics and the registered threads (the second half of this
- * file). It changes nothing: it only reads.
+ * file). It changes nothing but the statistics' starting point: an
+ * administrator may reset the counters.
  *
  * The full description, command by command, is in docs/uapi.md.
  */
@@ -437,7 +438,8 @@ struct gwake_sched {
 };
 
 /*
- * The generic netlink family: statistics and registered threads.
+ * The generic netlink family: statistics, their reset, and registered
+ * threads.
  *
  * Resolve GWAKE_GENL_NAME with the generic netlink controller
  * (CTRL_CMD_GETFAMILY); it exists while gwake.ko is loaded, in the initial
@@ -447,7 +449,9 @@ struct gwake_sched {
  * other than NLM_F_REQUEST, NLM_F_ACK, NLM_F_ECHO and NLM_F_DUMP fail with
  * -EINVAL (with an extended ack message when NETLINK_EXT_ACK is set). An
  * unknown command, or a dump of a command that has none (and the other
- * way round), fails with -EOPNOTSUPP.
+ * way round), fails with -EOPNOTSUPP: that is also how a module older than
+ * a command answers it (the controller's CTRL_ATTR_OPS lists the commands
+ * a module has).
  *
  * Enums below only ever grow at their end, before the __*_MAX sentinel; a
  * value is never renumbered or reused. Readers must ignore attributes they
@@ -464,9 +468,10 @@ struct gwake_sched {
  * enum gwake_genl_cmd - commands of the gwake generic netlink family
  * @GWAKE_CMD_UNSPEC: not a command.
  * @GWAKE_CMD_GET_STATS: do (no NLM_F_DUMP): reply with one
- *	GWAKE_CMD_GET_STATS message carrying every counter of
- *	enum gwake_stats_attr, summed over all CPUs since the module was
- *	loaded. Takes no attribute. Open to every user.
+ *	GWAKE_CMD_GET_STATS message carrying every attribute of
+ *	enum gwake_stats_attr: the counters, summed over all CPUs since the
+ *	module was loaded or the last GWAKE_CMD_RESET_STATS. Takes no
+ *	attribute. Open to every user.
  * @GWAKE_CMD_GET_THREADS: dump (NLM_F_DUMP): one GWAKE_CMD_GET_THREADS
  *	message per registered thread, attributes of enum gwake_thread_attr.
  *	The request may carry GWAKE_THREAD_A_TGID to list one process only.
@@ -475,12 +480,25 @@ struct gwake_sched {
  *	names no process fails with -ESRCH. Threads that have begun to exit
  *	are not listed (their handles are already stale), nor threads outside
  *	the caller's PID namespace.
+ * @GWAKE_CMD_RESET_STATS: do (no NLM_F_DUMP): start every counter of
+ *	enum gwake_stats_attr again from 0, and reply with one
+ *	GWAKE_CMD_RESET_STATS message carrying the attributes of a
+ *	GWAKE_CMD_GET_STATS reply: the counts from the previous reset (or the
+ *	load) up to this one, and GWAKE_STATS_A_RESETS counting this one.
+ *	An event counted during the reset is in its reply or in later
+ *	replies, never both and never neither. Takes no attribute. Needs
+ *	CAP_SYS_ADMIN (on the socket's opener and the caller): -EPERM
+ *	otherwise, with nothing reset. An error delivering the reply (a full
+ *	receive buffer) comes after the reset happened: compare
+ *	GWAKE_STATS_A_RESETS to tell. Added after the first version of the
+ *	family: an older module answers -EOPNOTSUPP.
  * @__GWAKE_CMD_MAX: sentinel; new commands go right before it.
  */
 enum gwake_genl_cmd {
 	GWAKE_CMD_UNSPEC,
 	GWAKE_CMD_GET_STATS,
 	GWAKE_CMD_GET_THREADS,
+	GWAKE_CMD_RESET_STATS,
 
 	__GWAKE_CMD_MAX,
 };
@@ -489,7 +507,7 @@ enum gwake_genl_cmd {
 #define GWAKE_CMD_MAX		(__GWAKE_CMD_MAX - 1)
 
 /**
- * enum gwake_stats_attr - attributes of a GWAKE_CMD_GET_STATS reply
+ * enum gwake_stats_attr - attributes of GET_STATS and RESET_STATS replies
  * @GWAKE_STATS_A_UNSPEC: not an attribute.
  * @GWAKE_STATS_A_PAD: padding for the u64 attributes; ignore it.
  * @GWAKE_STATS_A_REGISTERS: u64, registrations created (a REGISTER by a
@@ -520,11 +538,22 @@ enum gwake_genl_cmd {
  * @GWAKE_STATS_A_SWAPS: u64, SWAP calls by registered callers.
  * @GWAKE_STATS_A_WAKE_MANY: u64, WAKE_MANY calls with at least one handle,
  *	including those whose array could not be read (-EFAULT).
+ * @GWAKE_STATS_A_REGISTERED: u64, not a counter: the registrations not
+ *	ended yet (REGISTERS minus UNREGISTERS, EXITS and RELEASES as counted
+ *	since the load, which a reset does not change). Not in the replies of
+ *	a module older than GWAKE_CMD_RESET_STATS.
+ * @GWAKE_STATS_A_RESETS: u64, not reset: GWAKE_CMD_RESET_STATS calls that
+ *	succeeded since the load. Two replies with the same value count from
+ *	the same reset. Not in the replies of a module older than
+ *	GWAKE_CMD_RESET_STATS.
  * @__GWAKE_STATS_A_MAX: sentinel; new attributes go right before it.
  *
  * BLOCKS = BLOCKS_PERMIT + SLEEPS + the timeouts and interrupts of blocks
- * that had not slept yet. Counters are per CPU and summed when read: a
- * reply taken while other CPUs count is not one instant's snapshot.
+ * that had not slept yet, and REGISTERS - UNREGISTERS - EXITS - RELEASES
+ * = REGISTERED, both until the first reset. Counters are per CPU
+ * and summed when read: a reply taken while other CPUs count is not one
+ * instant's snapshot, but all of its counters start from the same reset,
+ * and between resets no counter ever goes backwards.
  */
 enum gwake_stats_attr {
 	GWAKE_STATS_A_UNSPEC,
@@ -543,11 +572,13 @@ enum gwake_stats_attr {
 	GWAKE_STATS_A_WAKES_STALE,
 	GWAKE_STATS_A_SWAPS,
 	GWAKE_STATS_A_WAKE_MANY,
+	GWAKE_STATS_A_REGISTERED,
+	GWAKE_STATS_A_RESETS,
 
 	__GWAKE_STATS_A_MAX,
 };
 
-/* The highest attribute type of a GWAKE_CMD_GET_STATS reply. */
+/* The highest attribute type of a GET_STATS or RESET_STATS reply. */
 #define GWAKE_STATS_A_MAX	(__GWAKE_STATS_A_MAX - 1)
 
 /**
