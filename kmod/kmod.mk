@@ -34,19 +34,22 @@ ifneq ($(filter $(CACHE)/%,$(KDIR)),)
 endif
 	$(KBUILD_MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-# The build tree mirrors the source tree (kmod/ beside include/uapi/), so
-# kmod/Kbuild finds <linux/gwake.h> the same way in both. cp -p keeps the
+# The build tree mirrors the source tree (kmod/ beside include/uapi/ and
+# include/gwake/), so kmod/Kbuild finds <linux/gwake.h>, and the version in
+# gwake.h, the same way in both. cp -p keeps the
 # sources' times, so Kbuild rebuilds only what changed. Each flavour has its
 # own tree: objects are never shared between kernels. A failed build leaves
 # no $(KMOD_KO) behind, so nothing can load a stale module, and a build with
 # warnings also drops its objects, so the next run compiles (and warns)
 # again instead of finding them up to date.
-$(KMOD_KO): $(KMOD_SRCS) kmod/Kbuild include/uapi/linux/gwake.h kmod/kmod.mk
+$(KMOD_KO): $(KMOD_SRCS) kmod/Kbuild include/uapi/linux/gwake.h \
+	    include/gwake/gwake.h kmod/kmod.mk
 	@rm -f $@
 	selftests/vm/fetch-kernel.sh $(KERNEL_FLAVOR) $(CACHE)
-	@mkdir -p $(KMOD_DIR)/kmod $(KMOD_DIR)/include/uapi/linux
+	@mkdir -p $(KMOD_DIR)/kmod $(KMOD_DIR)/include/uapi/linux $(KMOD_DIR)/include/gwake
 	cp -p $(KMOD_SRCS) kmod/Kbuild $(KMOD_DIR)/kmod/
 	cp -p include/uapi/linux/gwake.h $(KMOD_DIR)/include/uapi/linux/
+	cp -p include/gwake/gwake.h $(KMOD_DIR)/include/gwake/
 	@$(KBUILD_MAKE) -C $(KMOD_KDIR) M=$(abspath $(KMOD_DIR)/kmod) W=1 modules \
 		> $(KMOD_DIR)/build.log 2>&1; rc=$$?; cat $(KMOD_DIR)/build.log; \
 	if [ $$rc -ne 0 ]; then exit $$rc; fi; \

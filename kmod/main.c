@@ -91,3 +91,5 @@ module_exit(gwake_exit);
 MODULE_DESCRIPTION("gwake: per-thread wake words (GetG/BlockG/WakeG) for userspace runtimes");
 MODULE_AUTHOR("The gwake developers");
 MODULE_LICENSE("GPL");
+/* The project's version, from include/gwake/gwake.h (see kmod/Kbuild). */
+MODULE_VERSION(GWAKE_KMOD_VERSION);

@@ -7,8 +7,12 @@
 #   $(LIBGWAKE_A)    $(O)/lib/libgwake.a         what tests, tools and the VM
 #                                                link: $(LIBGWAKE_A)
 #                                                $(LIBGWAKE_LDLIBS) -pthread
-#   $(LIBGWAKE_SO)   $(O)/lib/libgwake.so.1.0.0  soname libgwake.so.1, symbol
+#   $(LIBGWAKE_SO)   $(O)/lib/libgwake.so.1.M.P  soname libgwake.so.1, symbol
 #                                                versions from lib/libgwake.map
+#                                                (M.P: GWAKE_VERSION's minor
+#                                                and patch numbers)
+#   $(LIBGWAKE_PC)   $(O)/gwake.pc               pkg-config file for the
+#                                                install paths (Makefile)
 #
 # The archive uses the ordinary objects, $(O)/lib/...o from the generic
 # rules (position independent only as far as the compiler's default PIE
@@ -18,7 +22,8 @@
 # small library, no PIC cost in static links. STATIC=1 (the VM's fully
 # static binaries) skips the shared object and its tree.
 
-LIBGWAKE_SRCS := lib/backend.c lib/kmod.c lib/slots.c lib/spin.c lib/user.c
+LIBGWAKE_SRCS := lib/backend.c lib/kmod.c lib/slots.c lib/spin.c lib/user.c \
+		 lib/version.c
 LIBGWAKE_LDLIBS :=
 RT_SRCS :=
 -include lib/rt/rt.mk
@@ -28,8 +33,9 @@ LIBGWAKE_OBJS := $(addprefix $(O)/,$(addsuffix .o,$(basename $(LIBGWAKE_ALL_SRCS
 LIBGWAKE_PIC_OBJS := $(addprefix $(O)/pic/,$(addsuffix .o,$(basename $(LIBGWAKE_ALL_SRCS))))
 
 LIBGWAKE_A := $(O)/lib/libgwake.a
-LIBGWAKE_SO := $(O)/lib/libgwake.so.1.0.0
 LIBGWAKE_SONAME := libgwake.so.1
+LIBGWAKE_SO := $(O)/lib/$(LIBGWAKE_SONAME).$(GWAKE_VERSION_MINOR).$(GWAKE_VERSION_PATCH)
+LIBGWAKE_PC := $(O)/gwake.pc
 LIBGWAKE_MAP := lib/libgwake.map
 
 # -z defs catches a missing LIBGWAKE_LDLIBS at link time; the sanitizers'
@@ -40,14 +46,15 @@ ifneq ($(SAN),1)
 LIBGWAKE_SO_LDFLAGS += -Wl,-z,defs
 endif
 
-.PHONY: lib lib-install
+.PHONY: lib lib-install lib-uninstall
 all: lib
 install: lib-install
+uninstall: lib-uninstall
 
 ifeq ($(STATIC),1)
-lib: $(LIBGWAKE_A)
+lib: $(LIBGWAKE_A) $(LIBGWAKE_PC)
 else
-lib: $(LIBGWAKE_A) $(O)/lib/libgwake.so
+lib: $(LIBGWAKE_A) $(O)/lib/libgwake.so $(LIBGWAKE_PC)
 endif
 
 $(LIBGWAKE_A): $(LIBGWAKE_OBJS)
@@ -74,14 +81,43 @@ $(O)/lib/$(LIBGWAKE_SONAME): $(LIBGWAKE_SO)
 $(O)/lib/libgwake.so: $(O)/lib/$(LIBGWAKE_SONAME)
 	ln -sf $(notdir $<) $@
 
-lib-install: lib
-	install -d $(DESTDIR)$(PREFIX)/lib
-	install -m 644 $(LIBGWAKE_A) $(DESTDIR)$(PREFIX)/lib/
+# gwake.pc: Libs.private is what a static link against libgwake.a needs
+# beyond -lgwake, that is $(LIBGWAKE_LDLIBS) and -pthread. liburcu's
+# wfcqueue, which the runtime uses, is header-only here (_LGPL_SOURCE: its
+# functions are inlined), so neither the archive nor the shared object
+# needs a liburcu library, and neither do programs: the installed headers
+# do not include liburcu's. The file is rewritten on every make (it is
+# tiny) because PREFIX and the directories may change without any file
+# changing; make install takes it from here.
+GWAKE_PC_PREFIX = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+$(LIBGWAKE_PC): gwake.pc.in FORCE
+	@mkdir -p $(@D)
+	@sed -e '/^##/d' -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(call GWAKE_PC_PREFIX,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(call GWAKE_PC_PREFIX,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(GWAKE_VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(strip $(LIBGWAKE_LDLIBS) -pthread)|' \
+	    gwake.pc.in > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+# The shared object is installed under its full name with the soname link
+# (what ldconfig would make) and the link for -lgwake; STATIC=1 builds no
+# shared object, so installs only the archive.
+lib-install: lib | install-dirs
+	install -m 644 $(LIBGWAKE_A) $(DESTDIR)$(LIBDIR)/
 ifneq ($(STATIC),1)
-	install -m 755 $(LIBGWAKE_SO) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf $(notdir $(LIBGWAKE_SO)) $(DESTDIR)$(PREFIX)/lib/$(LIBGWAKE_SONAME)
-	ln -sf $(LIBGWAKE_SONAME) $(DESTDIR)$(PREFIX)/lib/libgwake.so
+	install -m 755 $(LIBGWAKE_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIBGWAKE_SO)) $(DESTDIR)$(LIBDIR)/$(LIBGWAKE_SONAME)
+	ln -sf $(LIBGWAKE_SONAME) $(DESTDIR)$(LIBDIR)/libgwake.so
 endif
+	install -m 644 $(LIBGWAKE_PC) $(DESTDIR)$(PKGCONFIGDIR)/gwake.pc
+
+lib-uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libgwake.a $(DESTDIR)$(LIBDIR)/libgwake.so \
+	      $(DESTDIR)$(LIBDIR)/$(LIBGWAKE_SONAME) \
+	      $(DESTDIR)$(LIBDIR)/$(notdir $(LIBGWAKE_SO)) \
+	      $(DESTDIR)$(PKGCONFIGDIR)/gwake.pc
 
 # The wake word's model: spin explores every interleaving of one owner and
 # two wakers over a reused slot (a few seconds). Needs Debian's spin.

@@ -42,6 +42,13 @@ $(BENCH): $(BENCH_OBJS) $(LIBGWAKE_A)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(LIBGWAKE_A) \
 		$(LIBGWAKE_LDLIBS) $(LDLIBS) -lm -pthread
 
+# What the JSON report records of its own build (docs/benchmarks.md): the
+# CFLAGS as a C string, for report.c only. Recursive, so it sees flags that
+# fragments included later still add; make does not track flags, so a
+# changed CFLAGS shows here after a rebuild (another O= tree, or clean).
+BENCH_CFLAGS_STR = $(subst ','\'',$(subst ",\",$(subst \,\\,$(strip $(CFLAGS)))))
+$(O)/tools/bench/report.o: override CPPFLAGS += -DBENCH_CFLAGS='"$(BENCH_CFLAGS_STR)"'
+
 $(TOOLS_PROGS): $(O)/tools/%: $(O)/tools/%.o $(LIBGWAKE_A)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBGWAKE_A) $(LIBGWAKE_LDLIBS) \
 		$(LDLIBS) -pthread
@@ -51,6 +58,17 @@ $(TOOLS_PROGS): $(O)/tools/%: $(O)/tools/%.o $(LIBGWAKE_A)
 $(BENCH_GO): $(BENCH_GO_SRCS)
 	@mkdir -p $(@D)
 	cd tools/go && $(GO_ENV) $(GO) build -trimpath -o $(abspath $@) .
+
+# make install puts gwake-bench in $(BINDIR), and its Go peer beside it,
+# where gwake-bench looks for it, when there is a Go to build it with.
+.PHONY: install-bench uninstall-bench
+install: install-bench
+uninstall: uninstall-bench
+install-bench: $(BENCH) $(if $(HAVE_GO),$(BENCH_GO)) | install-dirs
+	install -m 755 $(BENCH) $(if $(HAVE_GO),$(BENCH_GO)) $(DESTDIR)$(BINDIR)/
+
+uninstall-bench:
+	rm -f $(DESTDIR)$(BINDIR)/gwake-bench $(DESTDIR)$(BINDIR)/gwake-bench-go
 
 # make bench is the README's first command: on a fresh machine it installs
 # what it lacks (golang-go for the Go rows, gnuplot for the plot), then

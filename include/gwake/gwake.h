@@ -40,6 +40,33 @@
 extern "C" {
 #endif
 
+/*
+ * The version of these headers, and of the whole project (the library, the
+ * tools and gwake.ko). These three numbers are the only place it is
+ * written: the Makefile, gwake.pc, dkms.conf's copy and the module's
+ * MODULE_VERSION are derived from them. The soname (libgwake.so.1) changes
+ * only with an incompatible ABI, never with this version.
+ */
+#define GWAKE_VERSION_MAJOR	1
+#define GWAKE_VERSION_MINOR	3
+#define GWAKE_VERSION_PATCH	0
+
+#define GWAKE_VERSION_STR_(a, b, c)	#a "." #b "." #c
+#define GWAKE_VERSION_STR(a, b, c)	GWAKE_VERSION_STR_(a, b, c)
+/* "MAJOR.MINOR.PATCH": what a program was compiled against. */
+#define GWAKE_VERSION	GWAKE_VERSION_STR(GWAKE_VERSION_MAJOR, \
+					  GWAKE_VERSION_MINOR, \
+					  GWAKE_VERSION_PATCH)
+
+/*
+ * The most handles gwake_wake_many() takes. The same value as the uapi's
+ * GWAKE_WAKE_MANY_MAX, repeated rather than included so that this header
+ * stays free of kernel types. An identical definition in both is allowed;
+ * a different one is a "redefined" warning, which fails the library's
+ * build (lib/version.c includes both, with -Werror).
+ */
+#define GWAKE_WAKE_MANY_MAX	1024
+
 /* An opaque, generation-tagged thread handle; never 0 when valid. */
 typedef uint64_t gwake_t;
 
@@ -163,6 +190,14 @@ int gwake_unregister(void);
  * call then fails with -ENODEV, or -EINVAL for an unknown GWAKE_BACKEND).
  */
 const char *gwake_backend(void);
+
+/*
+ * The version of the libgwake the program runs with, "MAJOR.MINOR.PATCH":
+ * GWAKE_VERSION of the library's own build, which is newer than the
+ * program's GWAKE_VERSION when a shared libgwake.so.1 was upgraded under
+ * it. A static string; makes no system call and chooses no backend.
+ */
+const char *gwake_version(void);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
  *   gwake-bench [-r REPS] [-t SLICE_MS] [-f FILTER]... [-c N,M...]
  *               [--quick] [--backend user|kmod] [--go PATH] [--json FILE]
  *               [--tsv FILE] [-l] [SCENARIO...]
+ *   gwake-bench --version
  *
  * The parts: the scenarios (one file each) register groups in the
  * registry (registry.c); each group is measured (measure.c) into a result
@@ -109,7 +110,8 @@ static void usage(FILE *f)
 "      --go PATH       the Go peer (default: gwake-bench-go next to us)\n"
 "      --json FILE     also write every result as JSON (docs/benchmarks.md)\n"
 "      --tsv FILE      also write every row as tab-separated values\n"
-"  -l, --list          list the groups and variants, run nothing\n");
+"  -l, --list          list the groups and variants, run nothing\n"
+"  -V, --version       print gwake-bench's version and exit\n");
 }
 
 /* A whole decimal number in [min, max], or a one-line error and exit 2. */
@@ -142,6 +144,7 @@ int main(int argc, char **argv)
 		{ "tsv", required_argument, NULL, 'T' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	static struct group_result results[MAX_GROUPS * MAX_CORUN];
@@ -152,7 +155,7 @@ int main(int argc, char **argv)
 	const char *go = NULL, *backend = NULL, *json_path = NULL;
 	FILE *tsv = NULL, *json = NULL;
 
-	while ((c = getopt_long(argc, argv, "r:t:f:c:qb:lh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:t:f:c:qb:lhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			bench_opts.reps = (int)parse_num("--reps", optarg, 1, MAX_REPS);
@@ -200,6 +203,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("gwake-bench %s\n", gwake_version());
 			return 0;
 		default:
 			usage(stderr);

@@ -15,6 +15,17 @@
 
 #include "driver.h"
 
+/*
+ * How this gwake-bench was built, for the JSON header: numbers from another
+ * compiler or other flags are not comparable. BENCH_CFLAGS comes from
+ * tools/tools.mk; a build without it records null.
+ */
+#ifdef __clang__
+#define BENCH_COMPILER	__VERSION__		/* "Debian Clang 14.0.6" */
+#else
+#define BENCH_COMPILER	"gcc " __VERSION__	/* __VERSION__ is "12.2.0" */
+#endif
+
 static void fmt_num(char *buf, size_t len, double v)
 {
 	if (v < 0)
@@ -121,7 +132,17 @@ void bench_report_header(FILE *j, const char *backends)
 	if (!j)
 		return;
 	fprintf(j, "{\"schema\": \"gwake-bench/2\", \"date\": \"%s\",\n"
-		" \"kernel\": ", date);
+		" \"gwake_version\": ", date);
+	json_str(j, gwake_version());
+	fputs(", \"compiler\": ", j);
+	json_str(j, BENCH_COMPILER);
+	fputs(", \"cflags\": ", j);
+#ifdef BENCH_CFLAGS
+	json_str(j, BENCH_CFLAGS);
+#else
+	fputs("null", j);
+#endif
+	fputs(",\n \"kernel\": ", j);
 	json_str(j, u.release);
 	fputs(", \"machine\": ", j);
 	json_str(j, u.machine);

@@ -5,7 +5,7 @@
 # top-level Makefile.
 #
 #   make gwakectl                $(O)/tools/gwakectl (part of `make`)
-#   make install                 also installs it in $(PREFIX)/bin
+#   make install                 also installs it in $(BINDIR)
 #
 # libnl comes from Debian's libnl-3-dev and libnl-genl-3-dev, found with
 # pkg-config (tools/install-deps.sh installs all three); without pkg-config
@@ -35,8 +35,11 @@ $(GWAKECTL): tools/gwakectl/gwakectl.c
 	$(CC) $(CPPFLAGS) $(LIBNL_CFLAGS) $(CFLAGS) $(LDFLAGS) -MMD -MP -MT $@ \
 		-MF $@.d -o $@ $< $(LIBNL_LIBS) $(LDLIBS)
 
-.PHONY: install-gwakectl
+.PHONY: install-gwakectl uninstall-gwakectl
 install: install-gwakectl
-install-gwakectl: $(GWAKECTL)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(GWAKECTL) $(DESTDIR)$(PREFIX)/bin/
+uninstall: uninstall-gwakectl
+install-gwakectl: $(GWAKECTL) | install-dirs
+	install -m 755 $(GWAKECTL) $(DESTDIR)$(BINDIR)/
+
+uninstall-gwakectl:
+	rm -f $(DESTDIR)$(BINDIR)/gwakectl
