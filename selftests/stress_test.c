@@ -77,6 +77,7 @@ struct stress {
 	struct worker w[STRESS_THREADS];
 	gwake_t stale;			/* the handle of a thread that exited */
 	atomic_int registered;		/* workers that have their handle */
+	atomic_int left;		/* workers out of their loop */
 	atomic_int ready, done;
 	atomic_int waker_out;		/* timeout_and_signal_race: waker stopped */
 	atomic_int failed;		/* some worker filled its err */
@@ -373,6 +374,15 @@ static void *worker_main(void *arg)
 	/* The handle must still be mine. */
 	if (gwake_self(&h) || h != w->handle)
 		fail(w, "gwake_self() changed during the run");
+	/*
+	 * Stay registered until every worker is out of its loop: a thread's
+	 * handle goes stale when it exits, and a worker that has not seen
+	 * "done" yet may still wake or swap to this one (-ESRCH then, which
+	 * the checks take for a bug).
+	 */
+	atomic_fetch_add(&stress->left, 1);
+	while (atomic_load(&stress->left) < STRESS_THREADS)
+		usleep(100);
 	return NULL;
 }
 
