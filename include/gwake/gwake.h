@@ -18,7 +18,9 @@
  * (bounded adaptive spin, then futex). The backend is chosen on first use:
  * the module if /dev/gwake opens and its version probe passes, else user.
  * The environment variable GWAKE_BACKEND=kmod|user forces one; forcing
- * kmod without a usable module makes every call fail with -ENODEV.
+ * kmod without a usable module makes every call fail with -ENODEV, and
+ * the library says why once on stderr ("libgwake: ..."); GWAKE_DEBUG=1
+ * adds a line saying which backend was chosen and why.
  *
  * Every function returns a negative errno on failure and never touches
  * errno. All functions are thread safe and async-cancel unsafe. Handles are
