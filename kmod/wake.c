@@ -377,17 +377,16 @@ int gwake_swap(struct gwake_file *gf, u64 handle, const ktime_t *deadline,
 {
 	struct gwake_reg *self = gwake_reg_self(gf);
 	struct gwake_place pl;
+	bool placed;
 	int ret;
 
 	if (!self)
 		return -ENOENT;
 	gwake_stat_inc(GWAKE_STAT_SWAPS);
-	if (place && gwake_place_begin(self, handle, &pl)) {
-		ret = __gwake_wake(handle, true, false);
+	placed = place && gwake_place_begin(self, handle, &pl);
+	ret = __gwake_wake(handle, true, false);
+	if (placed)
 		gwake_place_end(&pl);
-	} else {
-		ret = __gwake_wake(handle, true, false);
-	}
 	if (ret < 0)
 		return ret;
 	/*

@@ -351,9 +351,11 @@ static gwake_t tcall_waiter(void)
 /*
  * Wait for r's answer; @wake: wake the server first (tcall_post()). An M
  * that waits on its own word wakes the server and blocks in one call,
- * gwake_swap(): one system call instead of two, and with the module the
- * server runs on this CPU, which the caller is about to leave idle. What
- * the swap returns does not matter: the loop waits for DONE, and a permit
+ * gwake_swap(): one system call instead of two, and its block waits for
+ * the server as a partner. The plain swap, not gwake_swap_here(): a
+ * caller and a server kept on one CPU take turns, slower than two CPUs
+ * spinning for each other when one is free. What the swap returns does
+ * not matter: the loop waits for DONE, and a permit
  * left over from an earlier call only makes it look again.
  */
 static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake)
