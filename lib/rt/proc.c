@@ -439,11 +439,21 @@ static bool give_p_to_locked(struct grt_m *m)
 
 /* ---- Gs ------------------------------------------------------------------ */
 
+/* Ids are unique and never 0; a P's own are increasing, not the whole. */
+#define GRT_GOID_BATCH	16
+
 static uint64_t newgoid(struct grt_p *p)
 {
-	(void)p;
-	return atomic_fetch_add_explicit(&S.goidgen, 1,
-					 memory_order_relaxed) + 1;
+	if (!p)
+		return atomic_fetch_add_explicit(&S.goidgen, 1,
+						 memory_order_relaxed) + 1;
+	if (gwi_unlikely(p->goidcache == p->goidcacheend)) {
+		p->goidcache = atomic_fetch_add_explicit(&S.goidgen,
+							 GRT_GOID_BATCH,
+							 memory_order_relaxed) + 1;
+		p->goidcacheend = p->goidcache + GRT_GOID_BATCH;
+	}
+	return p->goidcache++;
 }
 
 /*
@@ -556,6 +566,7 @@ static struct grt_g *galloc_(struct grt_p *p, void (*fn)(void *), void *arg,
 			     int *err)
 {
 	struct grt_g *gp = gfget(p);
+	struct grt_m *m;
 
 	if (!gp) {
 		gp = calloc(1, sizeof(*gp));
@@ -587,6 +598,12 @@ static struct grt_g *galloc_(struct grt_p *p, void (*fn)(void *), void *arg,
 	gp->nopreempt = 1;	/* see grt__gentry */
 	atomic_store_explicit(&gp->preempt, 0, memory_order_relaxed);
 	gp->id = newgoid(p);
+	m = grt__curm();
+	if (m)
+		grt__stat_inc(&m->nspawn);
+	else
+		atomic_fetch_add_explicit(&S.nspawn_nom, 1,
+					  memory_order_relaxed);
 	/* A recycled G brings its stack: set the context up now. Others get
 	 * a stack when they first run (execute), unless needed now. */
 	if (gp->stack_map) {

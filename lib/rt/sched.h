@@ -331,6 +331,13 @@ struct grt_p {
 	/* Dead Gs with their stacks, owner only (Go's gFree). */
 	struct grt_g *gfree;
 	uint32_t ngfree;
+	/*
+	 * G ids handed out by this P, [goidcache, goidcacheend), owner only
+	 * (Go's goidcache): one atomic on sched.goidgen per GRT_GOID_BATCH
+	 * spawns instead of one per spawn, which made every spawn miss on
+	 * the cache line that wakep() reads.
+	 */
+	uint64_t goidcache, goidcacheend;
 
 	/* Timers (lib/rt/timer.c), under timerlock. */
 	pthread_mutex_t timerlock;
@@ -397,9 +404,11 @@ struct grt_m {
 
 	/*
 	 * Statistics (grt_stats(), stats.c): Gs switched in by this M, steals
-	 * that got a G, thread calls made by Gs running on it. Written only
-	 * by this M's thread with grt__stat_inc(), read (relaxed) by anyone.
+	 * that got a G, thread calls made by Gs running on it, Gs created
+	 * by it. Written only by this M's thread with grt__stat_inc(), read
+	 * (relaxed) by anyone.
 	 */
+	_Atomic uint64_t nspawn;
 	_Atomic uint64_t nsched;
 	_Atomic uint64_t nsteal;
 	_Atomic uint64_t ntcall;
@@ -449,7 +458,12 @@ struct grt_sched {
 	_Atomic uint32_t nmspinning;
 	_Atomic uint32_t nlockedwait;
 	_Atomic uint32_t nmsyscall;	/* Ms in a system call */
-	_Atomic uint64_t goidgen;
+	/*
+	 * Written on spawn paths, away from the read-mostly npidle and
+	 * nmspinning above that every grt__ready() loads.
+	 */
+	_Atomic uint64_t goidgen __attribute__((aligned(GRT_CACHELINE)));
+	_Atomic uint64_t nspawn_nom;	/* Gs created by a thread with no M */
 	_Atomic uint64_t live_stacks;
 
 	/* Global run queue: many enqueuers (wait-free), dequeue under gqlock. */

@@ -88,6 +88,8 @@ static void fill(struct grt_stats *st)
 	     m = GRT_PEEK(m->alllink)) {
 		if (!GRT_PEEK(m->dead) && GRT_PEEK(m->lockedg))
 			st->ms_locked++;
+		st->spawned += atomic_load_explicit(&m->nspawn,
+						    memory_order_relaxed);
 		st->switches += atomic_load_explicit(&m->nsched,
 						     memory_order_relaxed);
 		st->steals += atomic_load_explicit(&m->nsteal,
@@ -119,7 +121,7 @@ static void fill(struct grt_stats *st)
 	for (i = 0; i < S.nprocs; i++)
 		st->runq_local += p_runnable(S.allp[i]);
 	st->stacks = atomic_load_explicit(&S.live_stacks, memory_order_relaxed);
-	st->spawned = atomic_load_explicit(&S.goidgen, memory_order_relaxed);
+	st->spawned += atomic_load_explicit(&S.nspawn_nom, memory_order_relaxed);
 	st->handoffs = atomic_load_explicit(&S.nhandoff, memory_order_relaxed);
 	st->preemptions = atomic_load_explicit(&S.npreempt,
 					       memory_order_relaxed);
