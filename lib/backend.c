@@ -299,6 +299,16 @@ int gwake_block(int64_t timeout_ns)
 	return r;
 }
 
+int gwi_block_idle(int64_t timeout_ns)
+{
+	int saved = errno;
+	const struct gwi_backend *b = backend();
+	int r = b->block_idle ? b->block_idle(timeout_ns) : b->block(timeout_ns);
+
+	errno = saved;
+	return r;
+}
+
 int gwake_block_for(gwake_t partner, int64_t timeout_ns)
 {
 	int saved = errno;

@@ -36,6 +36,8 @@ struct gwi_backend {
 	int (*block)(int64_t timeout_ns);
 	/* block(), naming the thread expected to wake the caller (not 0). */
 	int (*block_for)(gwake_t partner, int64_t timeout_ns);
+	/* block() that never spins first (gwi_block_idle()); NULL: block(). */
+	int (*block_idle)(int64_t timeout_ns);
 	int (*wake)(gwake_t h);
 	int (*swap)(gwake_t h, int64_t timeout_ns, bool here);
 	int (*wake_many)(const gwake_t *hs, size_t n);
@@ -57,6 +59,15 @@ extern const struct gwi_backend gwi_kmod_backend;	/* lib/kmod.c */
  * by users of gwake_*(). Thread safe.
  */
 int gwi_backend_init(const struct gwi_backend *b);
+
+/*
+ * gwi_block_idle() - gwake_block() for a thread that knows no wake is
+ * imminent, so a spin before the sleep could only burn CPU: the runtime's
+ * monitor, and an M that parks when every P is idle (nothing runs that
+ * could hand it work within a spin). Same returns as gwake_block(). In-tree
+ * callers only; the public API keeps a single way to block.
+ */
+int gwi_block_idle(int64_t timeout_ns);
 
 GWI_HIDDEN_END
 

@@ -219,7 +219,8 @@ static uint32_t cur_cpu(void)
  */
 #define SPIN_CLOCK_EVERY	256u
 
-static int user_block_for(gwake_t partner, int64_t timeout_ns)
+/* partner: as gwake_block_for(), 0 for none; spin: false never spins. */
+static int user_wait(gwake_t partner, int64_t timeout_ns, bool spin)
 {
 	uint32_t idle, permit, sleeping, w, n, i, mycpu;
 	struct timespec ts, *deadline = NULL;
@@ -261,7 +262,9 @@ static int user_block_for(gwake_t partner, int64_t timeout_ns)
 	 */
 	mycpu = cur_cpu();
 	atomic_store_explicit(&uself.slot->cpu, mycpu, memory_order_relaxed);
-	if (!partner)
+	if (!spin)
+		n = 0;
+	else if (!partner)
 		n = gwi_spin_begin(&uself.spin);
 	else
 		n = partner_can_run(partner, mycpu) ? gwi_spin_max() : 0;
@@ -328,9 +331,19 @@ static int user_block_for(gwake_t partner, int64_t timeout_ns)
 	}
 }
 
+static int user_block_for(gwake_t partner, int64_t timeout_ns)
+{
+	return user_wait(partner, timeout_ns, true);
+}
+
 static int user_block(int64_t timeout_ns)
 {
-	return user_block_for(0, timeout_ns);
+	return user_wait(0, timeout_ns, true);
+}
+
+static int user_block_idle(int64_t timeout_ns)
+{
+	return user_wait(0, timeout_ns, false);
 }
 
 static int user_wake(gwake_t h)
@@ -478,6 +491,7 @@ const struct gwi_backend gwi_user_backend = {
 	.self		= user_self,
 	.block		= user_block,
 	.block_for	= user_block_for,
+	.block_idle	= user_block_idle,
 	.wake		= user_wake,
 	.swap		= user_swap,
 	.wake_many	= user_wake_many,

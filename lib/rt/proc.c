@@ -83,6 +83,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "diag.h"
 #include "runq.h"
 #include "sched.h"
@@ -321,6 +322,46 @@ void grt__wakep(void)
 	grt__startm(NULL, true);
 }
 
+/*
+ * The monitor found expired timers (at now): hand each idle P that has
+ * some to an M, not spinning, which runs them first thing (findrunnable)
+ * and then the Gs they readied, on that P. One thread woken per P, where
+ * wakep() woke a spinning M that stole the timers onto its own P and then
+ * woke another M to keep one spinning (Go's chain), for nothing when a
+ * lone G wakes from a sleep. A P that is running runs its own timers at
+ * its next scheduling round; if such a P's are late, a spinning M helps
+ * (wakep(), which then runs them in its last stealing round).
+ */
+void grt__timers_wake(int64_t now)
+{
+	bool busy_late = false;
+	uint32_t i;
+
+	for (i = 0; i < S.nprocs; i++) {
+		struct grt_p *p = S.allp[i], **pp;
+		int64_t w = atomic_load_explicit(&p->timer0,
+						 memory_order_relaxed);
+
+		if (!w || w > now)
+			continue;
+		grt__lock();
+		for (pp = &S.pidle; *pp && *pp != p; pp = &(*pp)->link)
+			;
+		if (!*pp || grt_stopping()) {
+			grt__unlock();
+			busy_late = true;
+			continue;
+		}
+		*pp = p->link;
+		p->link = NULL;
+		atomic_fetch_sub(&S.npidle, 1);
+		grt__unlock();
+		grt__startm(p, false);
+	}
+	if (busy_late)
+		grt__wakep();
+}
+
 void grt__handoffp(struct grt_p *p)
 {
 	uint32_t zero = 0;
@@ -362,7 +403,17 @@ static bool wait_nextp(struct grt_m *m)
 			break;
 		if (grt_stopping())
 			return false;
-		gwake_block(-1);
+		/*
+		 * With a P running, work may come back within a spin (a
+		 * ping-pong's next hand-off: wakep() right away). With
+		 * every P idle, only a timer or a thread outside the Ps can
+		 * make work, and a spin would only burn CPU (idle-burn).
+		 */
+		if (atomic_load_explicit(&S.npidle, memory_order_relaxed) ==
+		    S.nprocs)
+			gwi_block_idle(-1);
+		else
+			gwake_block(-1);
 	}
 	grt__acquirep(m, p);
 	return true;
@@ -771,7 +822,8 @@ static void ready_(struct grt_g *gp, bool next)
 		grt__runqput(m->p, gp, next);
 	else
 		grt__globrunqput(gp);
-	grt__wakep();
+	if (!m || !m->timers_local)
+		grt__wakep();
 	if (cur)
 		grt__releasem(m);
 }
@@ -1008,12 +1060,14 @@ static struct grt_g *findrunnable(struct grt_m *m, bool *inherit)
 {
 	struct grt_p *p;
 	struct grt_g *gp;
+	bool ran;
 
 top:
 	if (grt_stopping())
 		return NULL;
 	p = m->p;
 	*inherit = false;
+	ran = false;
 	if (gwi_unlikely(atomic_load_explicit(&S.nlockedwait,
 					      memory_order_relaxed)) &&
 	    give_p_to_locked(m)) {
@@ -1024,8 +1078,11 @@ top:
 			return NULL;
 		goto top;
 	}
-	if (atomic_load_explicit(&p->timer0, memory_order_relaxed))
-		grt__timers_run(p, grt__nanotime());
+	if (atomic_load_explicit(&p->timer0, memory_order_relaxed)) {
+		m->timers_local = true;
+		ran = grt__timers_run(p, grt__nanotime());
+		m->timers_local = false;
+	}
 	/* Fairness: two Gs respawning each other must not starve the
 	 * global queue. */
 	if (atomic_load_explicit(&p->schedtick, memory_order_relaxed) % 61 == 0 &&
@@ -1035,8 +1092,12 @@ top:
 			return gp;
 	}
 	gp = grt__runqget(p, inherit);
-	if (gp)
+	if (gp) {
+		/* The timers readied more than the G we run: wake help. */
+		if (ran && !grt__runqempty(p))
+			grt__wakep();
 		return gp;
+	}
 	gp = grt__globrunqget(p, 0);
 	if (gp)
 		return gp;

@@ -372,6 +372,13 @@ struct grt_m {
 	gwake_t handle;
 	int id;
 	bool spinning;			/* counted in sched.nmspinning */
+	/*
+	 * Set (by this M) while it runs its own P's expired timers in
+	 * findrunnable(): the Gs they ready go to that P, which this M is
+	 * about to run, so grt__ready() skips wakep() for them; findrunnable
+	 * wakes another M afterwards only if more than one G came of it.
+	 */
+	bool timers_local;
 	bool in_syscall;		/* its G runs without its P */
 	bool dead;			/* thread exited (locked G exited) */
 	bool is_tcall;			/* a thread-call server */
@@ -578,6 +585,7 @@ void grt__unlock(void);
 /* proc.c */
 void grt__ready_fifo(struct grt_g *gp);
 void grt__wakep(void);
+void grt__timers_wake(int64_t now);
 /*
  * The binding of a locked G and its M, written only through these (the
  * G itself with its nopreempt raised, or its M's g0): gp runs only on m,

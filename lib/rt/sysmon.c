@@ -33,6 +33,11 @@
  * decrements npidle (seq_cst RMW) then reads mon_sleeping and kicks it
  * (grt__acquirep). A P with timers entering the idle set kicks it too
  * (pidleput), so that it recomputes its deadline.
+ *
+ * The monitor never spins before it sleeps (gwi_block_idle()): its ticks
+ * end by timeout, and a kick is never worth a CPU kept busy for it. The
+ * userspace backend's spin, clamped to each 20 us tick, had the monitor
+ * burn most of its CPU time in pauses.
  */
 #include <errno.h>
 #include <signal.h>
@@ -42,6 +47,7 @@
 #include <sys/prctl.h>
 #include <ucontext.h>
 
+#include "backend.h"
 #include "diag.h"
 #include "futex.h"
 #include "runq.h"
@@ -193,9 +199,9 @@ static void *monitor(void *arg)
 					next = trace;
 				now = grt__nanotime();
 				if (!next)
-					(void)gwake_block(-1);
+					(void)gwi_block_idle(-1);
 				else if (next > now)
-					(void)gwake_block(next - now);
+					(void)gwi_block_idle(next - now);
 			}
 			atomic_store(&S.mon_sleeping, 0);
 			delay = GRT_SYSMON_MIN_NS;
@@ -215,7 +221,7 @@ static void *monitor(void *arg)
 				if (d > delay)
 					d = delay;
 			}
-			kicked = gwake_block(d) == 0;
+			kicked = gwi_block_idle(d) == 0;
 		}
 		if (atomic_load(&S.stopping))
 			break;
@@ -226,10 +232,10 @@ static void *monitor(void *arg)
 			idle = 0;
 		else
 			idle++;
-		/* A timer of an idle P expired: get an M to run it. */
+		/* A timer expired: get an M to run it. */
 		next = grt__timers_earliest();
 		if (next && next <= now)
-			grt__wakep();
+			grt__timers_wake(now);
 		if (idle == 0 || kicked)
 			delay = GRT_SYSMON_MIN_NS;
 		else if (idle > 50 && delay < GRT_SYSMON_MAX_NS)
