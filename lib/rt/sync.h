@@ -232,6 +232,14 @@ static inline bool grt__waitq_empty(const struct grt__waitq *q)
 void grt__sema_acquire(struct grt__sema *s, bool lifo, const char *reason);
 void grt__sema_release(struct grt__sema *s, uint32_t n);
 
+/*
+ * grt__mutex_lock() - grt_mutex_lock() with the wait reason a parked G
+ * shows in grt_dump() and the deadlock report: the read-write mutex and
+ * the once lock an internal mutex, and a G waiting there should say what
+ * it waits for ("rwmutex lock", "once"), not "mutex lock".
+ */
+void grt__mutex_lock(struct grt_mutex *m, const char *reason);
+
 GWI_HIDDEN_END
 
 #endif /* GWAKE_RT_SYNC_H */
