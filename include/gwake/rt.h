@@ -617,6 +617,80 @@ int grt_waitgroup_done(struct grt_waitgroup *wg);
  */
 void grt_waitgroup_wait(struct grt_waitgroup *wg);
 
+/* ---- Read-write mutex, once, condition variable ------------------------ */
+
+/*
+ * A reader/writer mutual exclusion lock for Gs (Go's sync.RWMutex): any
+ * number of readers, or one writer. Zero-initialise it (GRT_RWMUTEX_INIT
+ * or memset) or call grt_rwmutex_init(); it needs no destruction. As the
+ * mutex, it is not tied to a G: any G may unlock what another locked.
+ *
+ * Writer preference, as Go: once a writer waits for the lock, new readers
+ * wait until that writer has had it and unlocked, so a stream of readers
+ * cannot starve writers. A consequence (as in Go): a G that holds a read
+ * lock must not take it again if a writer may be waiting in between
+ * (recursive read locking deadlocks). Writers queue among themselves on
+ * an internal grt_mutex (its normal and starvation modes included).
+ * Uncontended, rlock and runlock are one atomic addition each.
+ *
+ * Memory ordering (what Go's memory model says of RWMutex): the n-th
+ * unlock happens before the (n+1)-th lock returns; and for every rlock
+ * there is an n such that the n-th unlock happens before that rlock
+ * returns, and its matching runlock happens before the (n+1)-th lock
+ * returns. So a reader sees every write of the writers before it, and a
+ * writer sees the reads of the readers before it finished (it cannot
+ * overwrite what a reader is still reading).
+ *
+ * Misuse aborts with a message on stderr: runlock of an rwmutex that no
+ * reader holds, unlock of an rwmutex that no writer holds, more than
+ * GRT_RWMUTEX_MAX_READERS - 1 readers at once, a thread outside the
+ * runtime that would have to wait.
+ */
+struct grt_rwmutex {
+	struct grt_mutex grt__w;
+	struct grt__sema grt__wsema;
+	struct grt__sema grt__rsema;
+	int32_t grt__readers;
+	int32_t grt__departing;
+};
+
+#define GRT_RWMUTEX_INIT	{ 0 }
+#define GRT_RWMUTEX_MAX_READERS	(1 << 30)
+
+void grt_rwmutex_init(struct grt_rwmutex *rw);
+/*
+ * grt_rwmutex_rlock() - take a read lock: wait while a writer holds the
+ * lock or waits for it. From a G (elsewhere it aborts if it must wait).
+ */
+void grt_rwmutex_rlock(struct grt_rwmutex *rw);
+/*
+ * grt_rwmutex_runlock() - drop one read lock; the last reader to leave
+ * lets a waiting writer in. Any thread while the runtime runs.
+ */
+void grt_rwmutex_runlock(struct grt_rwmutex *rw);
+/*
+ * grt_rwmutex_lock() - take the write lock: wait for the writers before,
+ * then keep new readers out and wait for the readers inside to leave.
+ * From a G (elsewhere it aborts if it must wait).
+ */
+void grt_rwmutex_lock(struct grt_rwmutex *rw);
+/*
+ * grt_rwmutex_unlock() - drop the write lock and let in every reader that
+ * waited for it (before the next writer). Any thread while the runtime
+ * runs.
+ */
+void grt_rwmutex_unlock(struct grt_rwmutex *rw);
+/*
+ * grt_rwmutex_tryrlock(), grt_rwmutex_trylock() - take a read lock (the
+ * write lock) only if that needs no wait now; true if taken. A read lock
+ * is refused while a writer holds the lock or waits for it; the write
+ * lock while anybody holds it or another writer holds or waits for the
+ * internal writers' mutex. Never block. Any thread while the runtime runs.
+ */
+bool grt_rwmutex_tryrlock(struct grt_rwmutex *rw);
+bool grt_rwmutex_trylock(struct grt_rwmutex *rw);
+
+
 #ifdef __cplusplus
 }
 #endif
