@@ -690,6 +690,46 @@ void grt_rwmutex_unlock(struct grt_rwmutex *rw);
 bool grt_rwmutex_tryrlock(struct grt_rwmutex *rw);
 bool grt_rwmutex_trylock(struct grt_rwmutex *rw);
 
+/*
+ * A once (Go's sync.Once): grt_once_do() runs fn(arg) the first time it
+ * is called on o, and never again. Zero-initialise it (GRT_ONCE_INIT or
+ * memset); it needs no destruction.
+ *
+ * Every caller returns only after fn has returned: concurrent callers
+ * park (their M runs other Gs) until the first caller's fn is done; a
+ * later call is one acquire load. Memory ordering: the return of fn
+ * happens before every grt_once_do(o) returns, so what fn wrote is
+ * visible to every caller.
+ *
+ * Calling grt_once_do(o) from inside fn (directly, or through other onces
+ * whose fn calls it) would wait for itself for ever, as in Go: the G that
+ * runs fn is recorded, and such a call aborts with a message on stderr
+ * instead. A cycle through several Gs is not detected (the deadlock
+ * report sees it if every G waits).
+ *
+ * If fn ends its G (grt_exit(), or the runtime's end discarding it),
+ * nothing runs on its behalf (there is no unwinding): o is never done and
+ * stays busy, and every grt_once_do(o), present or future, waits for ever
+ * (Go's Goexit runs deferred calls and marks the once done; there is no
+ * C equivalent). fn must return normally.
+ */
+struct grt_once {
+	uint32_t grt__done;
+	uint64_t grt__owner;
+	struct grt_mutex grt__m;
+};
+
+#define GRT_ONCE_INIT		{ 0 }
+
+/*
+ * grt_once_do() - run fn(arg) if no grt_once_do(o) has run its fn yet;
+ * return when that has happened (in this call or another). The fn of
+ * later calls is ignored. A NULL fn that would be called aborts with a
+ * message (Go's call of a nil function). From a G; from another thread
+ * too, but it aborts if it must wait (while fn runs in another call).
+ */
+void grt_once_do(struct grt_once *o, void (*fn)(void *), void *arg);
+
 
 #ifdef __cplusplus
 }
