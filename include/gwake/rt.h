@@ -730,6 +730,58 @@ struct grt_once {
  */
 void grt_once_do(struct grt_once *o, void (*fn)(void *), void *arg);
 
+/*
+ * A condition variable (Go's sync.Cond): Gs wait on it for a condition on
+ * data protected by a grt_mutex. Zero-initialise it (GRT_COND_INIT or
+ * memset) or call grt_cond_init(); it needs no destruction. The usual
+ * pattern, as in Go:
+ *
+ *	grt_mutex_lock(&m);
+ *	while (!condition)
+ *		grt_cond_wait(&c, &m);
+ *	... use the data ...
+ *	grt_mutex_unlock(&m);
+ *
+ * and the waker changes the condition under m, then calls
+ * grt_cond_signal() or grt_cond_broadcast() (holding m or not).
+ *
+ * Each wait takes a ticket before it unlocks m; signal wakes the waiter
+ * with the oldest ticket not yet woken, broadcast every waiter holding a
+ * ticket at that moment. A signal that comes between a waiter's unlock of
+ * m and its park is therefore not lost: that waiter returns at once.
+ *
+ * Memory ordering: what the waker wrote before the signal or broadcast
+ * that woke a waiter is visible to it when grt_cond_wait() returns
+ * (through the cond's internal lock, and through m, which the waiter
+ * locks again). Wakeups are not spurious, but a woken waiter competes
+ * for m with other Gs, which may change the condition first: always wait
+ * in a loop.
+ */
+struct grt_cond {
+	uint32_t grt__wait;
+	uint32_t grt__notify;
+	uint32_t grt__lock;
+	struct grt__waitq grt__q;
+};
+
+#define GRT_COND_INIT		{ 0 }
+
+void grt_cond_init(struct grt_cond *c);
+/*
+ * grt_cond_wait() - unlock m, park the G until grt_cond_signal() or
+ * grt_cond_broadcast() wakes it, then lock m again before returning. The
+ * caller must hold m (else the unlock aborts, as grt_mutex_unlock()).
+ * Aborts if called outside a G.
+ */
+void grt_cond_wait(struct grt_cond *c, struct grt_mutex *m);
+/*
+ * grt_cond_signal() - wake the oldest waiter, if any. grt_cond_broadcast()
+ * - wake every G waiting now. Neither needs m held. Any thread while the
+ * runtime runs (with nobody waiting they are two loads, from any thread).
+ */
+void grt_cond_signal(struct grt_cond *c);
+void grt_cond_broadcast(struct grt_cond *c);
+
 
 #ifdef __cplusplus
 }
