@@ -163,9 +163,10 @@ unsigned int grt_nprocs(void);
  * grt_dump() - write every G to fd: its id, state (runnable, running,
  * syscall, or what it waits for: "chan receive", "chan send", "select",
  * "select (no cases)", "sleep", "mutex lock", "waitgroup wait", "thread
- * call", "coroutine"), its M and P, its
- * entry function and a backtrace (frame pointers, names from the ELF
- * symbol tables), preceded by a "SCHED" summary and every M's state.
+ * call", "coroutine", "rwmutex rlock", "rwmutex lock", "once", "cond
+ * wait"), its M and P, its entry function and a backtrace (frame
+ * pointers, names from the ELF symbol tables), preceded by a "SCHED"
+ * summary and every M's state.
  * The format is in docs/runtime.md; it is for people, not parsers.
  *
  * A snapshot taken without stopping anything: Gs change state while they
@@ -620,6 +621,15 @@ void grt_waitgroup_wait(struct grt_waitgroup *wg);
 /* ---- Read-write mutex, once, condition variable ------------------------ */
 
 /*
+ * Go's sync.RWMutex, sync.Once and sync.Cond. Like the mutex, they block
+ * the calling G, never its M, with the same protocol (a waiter on the G's
+ * stack, an internal lock released by the park's commit): see the top of
+ * lib/rt/rwmutex.c, once.c and cond.c. A waiting G shows "rwmutex rlock",
+ * "rwmutex lock", "once" or "cond wait" in grt_dump() and the deadlock
+ * report.
+ */
+
+/*
  * A reader/writer mutual exclusion lock for Gs (Go's sync.RWMutex): any
  * number of readers, or one writer. Zero-initialise it (GRT_RWMUTEX_INIT
  * or memset) or call grt_rwmutex_init(); it needs no destruction. As the
@@ -781,7 +791,6 @@ void grt_cond_wait(struct grt_cond *c, struct grt_mutex *m);
  */
 void grt_cond_signal(struct grt_cond *c);
 void grt_cond_broadcast(struct grt_cond *c);
-
 
 #ifdef __cplusplus
 }
