@@ -780,7 +780,7 @@ void grt_cond_init(struct grt_cond *c);
 /*
  * grt_cond_wait() - unlock m, park the G until grt_cond_signal() or
  * grt_cond_broadcast() wakes it, then lock m again before returning. The
- * caller must hold m (else the unlock aborts, as grt_mutex_unlock()).
+ * caller must hold m (an unlocked m aborts, as in grt_mutex_unlock()).
  * Aborts if called outside a G.
  */
 void grt_cond_wait(struct grt_cond *c, struct grt_mutex *m);
