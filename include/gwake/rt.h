@@ -163,9 +163,10 @@ unsigned int grt_nprocs(void);
  * grt_dump() - write every G to fd: its id, state (runnable, running,
  * syscall, or what it waits for: "chan receive", "chan send", "select",
  * "select (no cases)", "sleep", "mutex lock", "waitgroup wait", "thread
- * call", "coroutine"), its M and P, its
- * entry function and a backtrace (frame pointers, names from the ELF
- * symbol tables), preceded by a "SCHED" summary and every M's state.
+ * call", "coroutine", "rwmutex rlock", "rwmutex lock", "once", "cond
+ * wait"), its M and P, its entry function and a backtrace (frame
+ * pointers, names from the ELF symbol tables), preceded by a "SCHED"
+ * summary and every M's state.
  * The format is in docs/runtime.md; it is for people, not parsers.
  *
  * A snapshot taken without stopping anything: Gs change state while they
@@ -616,6 +617,180 @@ int grt_waitgroup_done(struct grt_waitgroup *wg);
  * once if it is). Aborts if called outside a G and it would have to wait.
  */
 void grt_waitgroup_wait(struct grt_waitgroup *wg);
+
+/* ---- Read-write mutex, once, condition variable ------------------------ */
+
+/*
+ * Go's sync.RWMutex, sync.Once and sync.Cond. Like the mutex, they block
+ * the calling G, never its M, with the same protocol (a waiter on the G's
+ * stack, an internal lock released by the park's commit): see the top of
+ * lib/rt/rwmutex.c, once.c and cond.c. A waiting G shows "rwmutex rlock",
+ * "rwmutex lock", "once" or "cond wait" in grt_dump() and the deadlock
+ * report.
+ */
+
+/*
+ * A reader/writer mutual exclusion lock for Gs (Go's sync.RWMutex): any
+ * number of readers, or one writer. Zero-initialise it (GRT_RWMUTEX_INIT
+ * or memset) or call grt_rwmutex_init(); it needs no destruction. As the
+ * mutex, it is not tied to a G: any G may unlock what another locked.
+ *
+ * Writer preference, as Go: once a writer waits for the lock, new readers
+ * wait until that writer has had it and unlocked, so a stream of readers
+ * cannot starve writers. A consequence (as in Go): a G that holds a read
+ * lock must not take it again if a writer may be waiting in between
+ * (recursive read locking deadlocks). Writers queue among themselves on
+ * an internal grt_mutex (its normal and starvation modes included).
+ * Uncontended, rlock and runlock are one atomic addition each.
+ *
+ * Memory ordering (what Go's memory model says of RWMutex): the n-th
+ * unlock happens before the (n+1)-th lock returns; and for every rlock
+ * there is an n such that the n-th unlock happens before that rlock
+ * returns, and its matching runlock happens before the (n+1)-th lock
+ * returns. So a reader sees every write of the writers before it, and a
+ * writer sees the reads of the readers before it finished (it cannot
+ * overwrite what a reader is still reading).
+ *
+ * Misuse aborts with a message on stderr: runlock of an rwmutex that no
+ * reader holds, unlock of an rwmutex that no writer holds, more than
+ * GRT_RWMUTEX_MAX_READERS - 1 readers at once, a thread outside the
+ * runtime that would have to wait.
+ */
+struct grt_rwmutex {
+	struct grt_mutex grt__w;
+	struct grt__sema grt__wsema;
+	struct grt__sema grt__rsema;
+	int32_t grt__readers;
+	int32_t grt__departing;
+};
+
+#define GRT_RWMUTEX_INIT	{ 0 }
+#define GRT_RWMUTEX_MAX_READERS	(1 << 30)
+
+void grt_rwmutex_init(struct grt_rwmutex *rw);
+/*
+ * grt_rwmutex_rlock() - take a read lock: wait while a writer holds the
+ * lock or waits for it. From a G (elsewhere it aborts if it must wait).
+ */
+void grt_rwmutex_rlock(struct grt_rwmutex *rw);
+/*
+ * grt_rwmutex_runlock() - drop one read lock; the last reader to leave
+ * lets a waiting writer in. Any thread while the runtime runs.
+ */
+void grt_rwmutex_runlock(struct grt_rwmutex *rw);
+/*
+ * grt_rwmutex_lock() - take the write lock: wait for the writers before,
+ * then keep new readers out and wait for the readers inside to leave.
+ * From a G (elsewhere it aborts if it must wait).
+ */
+void grt_rwmutex_lock(struct grt_rwmutex *rw);
+/*
+ * grt_rwmutex_unlock() - drop the write lock and let in every reader that
+ * waited for it (before the next writer). Any thread while the runtime
+ * runs.
+ */
+void grt_rwmutex_unlock(struct grt_rwmutex *rw);
+/*
+ * grt_rwmutex_tryrlock(), grt_rwmutex_trylock() - take a read lock (the
+ * write lock) only if that needs no wait now; true if taken. A read lock
+ * is refused while a writer holds the lock or waits for it; the write
+ * lock while anybody holds it or another writer holds or waits for the
+ * internal writers' mutex. Never block. Any thread while the runtime runs.
+ */
+bool grt_rwmutex_tryrlock(struct grt_rwmutex *rw);
+bool grt_rwmutex_trylock(struct grt_rwmutex *rw);
+
+/*
+ * A once (Go's sync.Once): grt_once_do() runs fn(arg) the first time it
+ * is called on o, and never again. Zero-initialise it (GRT_ONCE_INIT or
+ * memset); it needs no destruction.
+ *
+ * Every caller returns only after fn has returned: concurrent callers
+ * park (their M runs other Gs) until the first caller's fn is done; a
+ * later call is one acquire load. Memory ordering: the return of fn
+ * happens before every grt_once_do(o) returns, so what fn wrote is
+ * visible to every caller.
+ *
+ * Calling grt_once_do(o) from inside fn (directly, or through other onces
+ * whose fn calls it) would wait for itself for ever, as in Go: the G that
+ * runs fn is recorded, and such a call aborts with a message on stderr
+ * instead. A cycle through several Gs is not detected (the deadlock
+ * report sees it if every G waits).
+ *
+ * If fn ends its G (grt_exit(), or the runtime's end discarding it),
+ * nothing runs on its behalf (there is no unwinding): o is never done and
+ * stays busy, and every grt_once_do(o), present or future, waits for ever
+ * (Go's Goexit runs deferred calls and marks the once done; there is no
+ * C equivalent). fn must return normally.
+ */
+struct grt_once {
+	uint32_t grt__done;
+	uint64_t grt__owner;
+	struct grt_mutex grt__m;
+};
+
+#define GRT_ONCE_INIT		{ 0 }
+
+/*
+ * grt_once_do() - run fn(arg) if no grt_once_do(o) has run its fn yet;
+ * return when that has happened (in this call or another). The fn of
+ * later calls is ignored. A NULL fn that would be called aborts with a
+ * message (Go's call of a nil function). From a G; from another thread
+ * too, but it aborts if it must wait (while fn runs in another call).
+ */
+void grt_once_do(struct grt_once *o, void (*fn)(void *), void *arg);
+
+/*
+ * A condition variable (Go's sync.Cond): Gs wait on it for a condition on
+ * data protected by a grt_mutex. Zero-initialise it (GRT_COND_INIT or
+ * memset) or call grt_cond_init(); it needs no destruction. The usual
+ * pattern, as in Go:
+ *
+ *	grt_mutex_lock(&m);
+ *	while (!condition)
+ *		grt_cond_wait(&c, &m);
+ *	... use the data ...
+ *	grt_mutex_unlock(&m);
+ *
+ * and the waker changes the condition under m, then calls
+ * grt_cond_signal() or grt_cond_broadcast() (holding m or not).
+ *
+ * Each wait takes a ticket before it unlocks m; signal wakes the waiter
+ * with the oldest ticket not yet woken, broadcast every waiter holding a
+ * ticket at that moment. A signal that comes between a waiter's unlock of
+ * m and its park is therefore not lost: that waiter returns at once.
+ *
+ * Memory ordering: what the waker wrote before the signal or broadcast
+ * that woke a waiter is visible to it when grt_cond_wait() returns
+ * (through the cond's internal lock, and through m, which the waiter
+ * locks again). Wakeups are not spurious, but a woken waiter competes
+ * for m with other Gs, which may change the condition first: always wait
+ * in a loop.
+ */
+struct grt_cond {
+	uint32_t grt__wait;
+	uint32_t grt__notify;
+	uint32_t grt__lock;
+	struct grt__waitq grt__q;
+};
+
+#define GRT_COND_INIT		{ 0 }
+
+void grt_cond_init(struct grt_cond *c);
+/*
+ * grt_cond_wait() - unlock m, park the G until grt_cond_signal() or
+ * grt_cond_broadcast() wakes it, then lock m again before returning. The
+ * caller must hold m (an unlocked m aborts, as in grt_mutex_unlock()).
+ * Aborts if called outside a G.
+ */
+void grt_cond_wait(struct grt_cond *c, struct grt_mutex *m);
+/*
+ * grt_cond_signal() - wake the oldest waiter, if any. grt_cond_broadcast()
+ * - wake every G waiting now. Neither needs m held. Any thread while the
+ * runtime runs (with nobody waiting they are two loads, from any thread).
+ */
+void grt_cond_signal(struct grt_cond *c);
+void grt_cond_broadcast(struct grt_cond *c);
 
 #ifdef __cplusplus
 }

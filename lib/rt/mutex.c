@@ -116,7 +116,14 @@ bool grt_mutex_trylock(struct grt_mutex *m)
 					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-static void mutex_lock_slow(struct grt_mutex *m)
+/*
+ * Inlined into both lock entry points, as it was into grt_mutex_lock()
+ * alone: out of line it would be their tail call, and the backtrace of a
+ * G parked in it (grt_dump(), the deadlock report) would lose the API
+ * function's frame.
+ */
+static inline __attribute__((always_inline)) void
+mutex_lock_slow(struct grt_mutex *m, const char *reason)
 {
 	uint32_t old = __atomic_load_n(&m->grt__state, __ATOMIC_RELAXED);
 	bool starving = false, awoke = false, lifo;
@@ -174,7 +181,7 @@ static void mutex_lock_slow(struct grt_mutex *m)
 		lifo = wait_start != 0;
 		if (!lifo)
 			wait_start = now_ns();
-		grt__sema_acquire(&m->grt__sema, lifo, "mutex lock");
+		grt__sema_acquire(&m->grt__sema, lifo, reason);
 		starving = starving || now_ns() - wait_start > STARVATION_NS;
 		old = __atomic_load_n(&m->grt__state, __ATOMIC_ACQUIRE);
 		if (old & M_STARVING) {
@@ -199,7 +206,9 @@ static void mutex_lock_slow(struct grt_mutex *m)
 	}
 }
 
-void grt_mutex_lock(struct grt_mutex *m)
+/* Both entry points are this, whole: grt_mutex_lock() stays one CAS. */
+static inline __attribute__((always_inline)) void
+mutex_lock(struct grt_mutex *m, const char *reason)
 {
 	uint32_t unlocked = 0;
 
@@ -208,7 +217,17 @@ void grt_mutex_lock(struct grt_mutex *m)
 					       __ATOMIC_ACQUIRE,
 					       __ATOMIC_RELAXED)))
 		return;
-	mutex_lock_slow(m);
+	mutex_lock_slow(m, reason);
+}
+
+void grt_mutex_lock(struct grt_mutex *m)
+{
+	mutex_lock(m, "mutex lock");
+}
+
+void grt__mutex_lock(struct grt_mutex *m, const char *reason)
+{
+	mutex_lock(m, reason);
 }
 
 static void mutex_unlock_slow(struct grt_mutex *m, uint32_t new)

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * A counting semaphore of Gs: the slow path of the mutex and the wait
- * group (contract in lib/rt/sync.h). Unlike Go's, which hashes addresses
- * into a global table of waiter trees, the queue lives in the object: the
- * mutex or wait group carries its own, so there is no shared table to
- * contend on and no lookup, at the price of a few words per object.
+ * A counting semaphore of Gs: the slow path of the mutex, the wait group
+ * and the read-write mutex (contract in lib/rt/sync.h). Unlike Go's,
+ * which hashes addresses into a global table of waiter trees, the queue
+ * lives in the object: the mutex, wait group or read-write mutex carries
+ * its own, so there is no shared table to contend on and no lookup, at
+ * the price of a few words per object.
  */
 #include "sync.h"
 
@@ -24,7 +25,7 @@ void grt__sema_acquire(struct grt__sema *s, bool lifo, const char *reason)
 	if (!w.g) {
 		grt__sync_unlock(&s->lock);
 		grt__fatal("a thread outside the runtime would have to wait "
-				"for a mutex or wait group");
+				"(%s)", reason);
 	}
 	if (lifo)
 		grt__waitq_push_head(&s->q, &w);

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What channels, select, the mutex and the wait group share: a short
- * internal lock, the waiter record of a parked G, queues of waiters and a
- * semaphore that parks Gs.
+ * What channels, select, the mutex, the wait group, the read-write mutex,
+ * the once and the condition variable share: a short internal lock, the
+ * waiter record of a parked G, queues of waiters and a semaphore that
+ * parks Gs.
  *
  * Locking rules
  * -------------
- * - An object's internal lock (struct grt_chan.lock, struct grt__sema.lock)
- *   protects every non-atomic field of the object and of the waiters queued
- *   on it (next, prev, q, and the fields a waker fills in: success, the
- *   element behind elem).
+ * - An object's internal lock (struct grt_chan.lock, struct grt__sema.lock,
+ *   struct grt_cond.grt__lock) protects every non-atomic field of the
+ *   object and of the waiters queued on it (next, prev, q, and the fields
+ *   a waker fills in: success, the element behind elem).
  * - It is held for a few dozen instructions, never across a call into the
  *   scheduler that could run another G, and never while calling
  *   grt__ready(): wakers collect the Gs to ready, unlock, then ready them.
@@ -128,7 +129,7 @@ struct grt__waiter {
 	void *elem;
 	/* Non-NULL if this is one case of a select. */
 	struct grt__select *sel;
-	/* Select: the index of the case. */
+	/* Select: the index of the case. Condition variable: the ticket. */
 	uint32_t index;
 	/*
 	 * Set by the waker before grt__ready(): true if the operation took
@@ -231,6 +232,14 @@ static inline bool grt__waitq_empty(const struct grt__waitq *q)
  */
 void grt__sema_acquire(struct grt__sema *s, bool lifo, const char *reason);
 void grt__sema_release(struct grt__sema *s, uint32_t n);
+
+/*
+ * grt__mutex_lock() - grt_mutex_lock() with the wait reason a parked G
+ * shows in grt_dump() and the deadlock report: the read-write mutex and
+ * the once lock an internal mutex, and a G waiting there should say what
+ * it waits for ("rwmutex lock", "once"), not "mutex lock".
+ */
+void grt__mutex_lock(struct grt_mutex *m, const char *reason);
 
 GWI_HIDDEN_END
 
