@@ -536,6 +536,103 @@ struct grt_select_case {
 int grt_select(const struct grt_select_case *cases, size_t n,
 	       unsigned int flags, bool *ok);
 
+/* ---- Timers on channels ---------------------------------------------------- */
+
+/*
+ * grt_now() - the current CLOCK_MONOTONIC time in nanoseconds: the clock
+ * of every timer, deadline and fire time of the runtime. Any thread,
+ * runtime or not; async-signal-safe.
+ */
+int64_t grt_now(void);
+
+/*
+ * A timer whose fires are values on a channel: Go's time.Timer (period
+ * 0) and time.Ticker (period > 0), with the semantics Go has had since
+ * 1.23. Each fire sends its time (int64_t, grt_now() when it fired) on
+ * the timer's channel with the channel's normal machinery: a G blocked
+ * in grt_chan_recv() or grt_select() on it is readied by the fire, and
+ * grt_select() with a timer case is how a wait times out.
+ *
+ * The channel (grt_timer_chan()) holds one value: a ticker whose receiver
+ * is slow drops the ticks it cannot deliver (never more than one waits),
+ * and grt_timer_stop() or grt_timer_reset() drain it, so that once either
+ * has returned, no value of the timer's earlier setting is ever received.
+ * Receive from it only (recv, try_recv, select); a send or close on it is
+ * a bug (the timer then delivers nothing). grt_chan_len() reports the
+ * waiting value (0 or 1), grt_chan_cap() 1.
+ *
+ * The timer lives on the heap of the P of the G that set it, as a sleep
+ * does. While it is pending it counts as something that can make
+ * progress (no deadlock report, as in Go before 1.23); a stopped or
+ * fired one-shot timer does not.
+ *
+ * Memory ordering: a fire happens before the receive that gets its value
+ * (it is a send); everything before grt_timer_new() or grt_timer_reset()
+ * happens before the fires of that setting; grt_timer_stop() and
+ * grt_timer_reset() happen after every fire whose value they drained or
+ * that a receive got before they returned.
+ *
+ * The idiom of Go's time.After(d) -- select { case v := <-c: ...; case
+ * <-time.After(d): ... } -- is grt_timer_new(&t, d, 0), a select with
+ * the case { grt_timer_chan(t), &when, GRT_SELECT_RECV }, then
+ * grt_timer_free(t) (which stops it if the other case won).
+ */
+struct grt_timer;
+
+/*
+ * grt_timer_new() - a timer that fires once ns nanoseconds from now
+ * (period_ns 0), or first after ns and then every period_ns (a ticker;
+ * Go's time.NewTicker(d) is ns = period_ns = d). ns 0 fires at once
+ * (at the P's next scheduling round); a time beyond INT64_MAX never
+ * comes. Ticks that a busy runtime fires late are not made up for: the
+ * next one is the first multiple of period_ns after the late fire.
+ * Returns 0 with it in *out, -EINVAL (out NULL, ns < 0, period_ns < 0),
+ * -ENOMEM, -EPERM (not called from a G).
+ */
+int grt_timer_new(struct grt_timer **out, int64_t ns, int64_t period_ns);
+
+/*
+ * grt_timer_chan() - the channel t's fires are sent on (int64_t
+ * elements, capacity 1), for grt_chan_recv() and grt_select(); NULL for
+ * NULL. It lives as long as t. Any thread.
+ */
+struct grt_chan *grt_timer_chan(struct grt_timer *t);
+
+/*
+ * grt_timer_stop() - stop t: it fires no more, and a value of it that no
+ * receiver took yet is thrown away. Returns 1 if that stopped a fire (t
+ * was pending, or its value was still waiting in the channel: as in Go
+ * 1.23, a value nobody received has not fired as far as the program can
+ * tell), 0 if there was nothing to stop (t fired and its value was
+ * received, or t was stopped already; a ticker is pending until
+ * stopped), -EINVAL (t NULL). Any thread, also after grt_run() returned.
+ * A G blocked on the channel stays blocked (until a reset fires).
+ */
+int grt_timer_stop(struct grt_timer *t);
+
+/*
+ * grt_timer_reset() - stop t as grt_timer_stop() does, then set it again
+ * as grt_timer_new(.., ns, period_ns) would, on the caller's P. Returns
+ * 1 if t was pending (as grt_timer_stop()), 0 if not, -EINVAL (t NULL,
+ * ns < 0, period_ns < 0: t is left alone), -EPERM (not called from a G:
+ * t is left alone).
+ */
+int grt_timer_reset(struct grt_timer *t, int64_t ns, int64_t period_ns);
+
+/*
+ * grt_timer_free() - stop t if pending, and free it and its channel.
+ * Returns 0, or -EBUSY (nothing freed, t still runs) while a G is blocked
+ * on the channel: a G waiting on freed memory would be lost for ever.
+ * NULL is a no-op. The caller guarantees nobody uses t or its channel
+ * afterwards; a fire already on its way on another M finishes first and
+ * the memory goes with it. As for grt_chan_free(), freeing t as soon as
+ * a select that t's fire completed has returned is safe. Any thread,
+ * also after grt_run() returned.
+ */
+int grt_timer_free(struct grt_timer *t);
+
+/* ---- Mutex, wait group ------------------------------------------------- */
+
 /* Private to lib/rt (lib/rt/sync.h): a queue of waiters, a semaphore. */
 struct grt__waiter;
 struct grt__waitq {
