@@ -537,6 +537,204 @@ struct grt_select_case {
 int grt_select(const struct grt_select_case *cases, size_t n,
 	       unsigned int flags, bool *ok);
 
+/* ---- Timers on channels, contexts -------------------------------------- */
+
+/*
+ * grt_now() - the current CLOCK_MONOTONIC time in nanoseconds: the clock
+ * of every timer, deadline and fire time of the runtime. Any thread,
+ * runtime or not; async-signal-safe.
+ */
+int64_t grt_now(void);
+
+/*
+ * A timer whose fires are values on a channel: Go's time.Timer (period
+ * 0) and time.Ticker (period > 0), with the semantics Go has had since
+ * 1.23. Each fire sends its time (int64_t, grt_now() when it fired) on
+ * the timer's channel with the channel's normal machinery: a G blocked
+ * in grt_chan_recv() or grt_select() on it is readied by the fire, and
+ * grt_select() with a timer case is how a wait times out.
+ *
+ * The channel (grt_timer_chan()) holds one value: a ticker whose receiver
+ * is slow drops the ticks it cannot deliver (never more than one waits),
+ * and grt_timer_stop() or grt_timer_reset() drain it, so that once either
+ * has returned, no value of the timer's earlier setting is ever received.
+ * Receive from it only (recv, try_recv, select); a send or close on it is
+ * a bug (the timer then delivers nothing). grt_chan_len() reports the
+ * waiting value (0 or 1), grt_chan_cap() 1.
+ *
+ * The timer lives on the heap of the P of the G that set it, as a sleep
+ * does. While it is pending it counts as something that can make
+ * progress (no deadlock report, as in Go before 1.23); a stopped or
+ * fired one-shot timer does not.
+ *
+ * Memory ordering: a fire happens before the receive that gets its value
+ * (it is a send); everything before grt_timer_new() or grt_timer_reset()
+ * happens before the fires of that setting; grt_timer_stop() and
+ * grt_timer_reset() happen after every fire whose value they drained or
+ * that a receive got before they returned.
+ *
+ * The idiom of Go's time.After(d) -- select { case v := <-c: ...; case
+ * <-time.After(d): ... } -- is grt_timer_new(&t, d, 0), a select with
+ * the case { grt_timer_chan(t), &when, GRT_SELECT_RECV }, then
+ * grt_timer_free(t) (which stops it if the other case won).
+ */
+struct grt_timer;
+
+/*
+ * grt_timer_new() - a timer that fires once ns nanoseconds from now
+ * (period_ns 0), or first after ns and then every period_ns (a ticker;
+ * Go's time.NewTicker(d) is ns = period_ns = d). ns 0 fires at once
+ * (at the P's next scheduling round); a time beyond INT64_MAX never
+ * comes. Ticks that a busy runtime fires late are not made up for: the
+ * next one is the first multiple of period_ns after the late fire.
+ * Returns 0 with it in *out, -EINVAL (out NULL, ns < 0, period_ns < 0),
+ * -ENOMEM, -EPERM (not called from a G).
+ */
+int grt_timer_new(struct grt_timer **out, int64_t ns, int64_t period_ns);
+
+/*
+ * grt_timer_chan() - the channel t's fires are sent on (int64_t
+ * elements, capacity 1), for grt_chan_recv() and grt_select(); NULL for
+ * NULL. It lives as long as t. Any thread.
+ */
+struct grt_chan *grt_timer_chan(struct grt_timer *t);
+
+/*
+ * grt_timer_stop() - stop t: it fires no more, and a value of it that no
+ * receiver took yet is thrown away. Returns 1 if that stopped a fire (t
+ * was pending, or its value was still waiting in the channel: as in Go
+ * 1.23, a value nobody received has not fired as far as the program can
+ * tell), 0 if there was nothing to stop (t fired and its value was
+ * received, or t was stopped already; a ticker is pending until
+ * stopped), -EINVAL (t NULL). Any thread, also after grt_run() returned.
+ * A G blocked on the channel stays blocked (until a reset fires).
+ */
+int grt_timer_stop(struct grt_timer *t);
+
+/*
+ * grt_timer_reset() - stop t as grt_timer_stop() does, then set it again
+ * as grt_timer_new(.., ns, period_ns) would, on the caller's P. Returns
+ * 1 if t was pending (as grt_timer_stop()), 0 if not, -EINVAL (t NULL,
+ * ns < 0, period_ns < 0: t is left alone), -EPERM (not called from a G:
+ * t is left alone).
+ */
+int grt_timer_reset(struct grt_timer *t, int64_t ns, int64_t period_ns);
+
+/*
+ * grt_timer_free() - stop t if pending, and free it and its channel.
+ * Returns 0, or -EBUSY (nothing freed, t still runs) while a G is blocked
+ * on the channel: a G waiting on freed memory would be lost for ever.
+ * NULL is a no-op. The caller guarantees nobody uses t or its channel
+ * afterwards; a fire already on its way on another M finishes first and
+ * the memory goes with it. As for grt_chan_free(), freeing t as soon as
+ * a select that t's fire completed has returned is safe. Any thread,
+ * also after grt_run() returned.
+ */
+int grt_timer_free(struct grt_timer *t);
+
+/*
+ * A context: Go's context.Context without values. A tree of cancellation
+ * scopes: each context has a done channel that is closed, once, when the
+ * context is cancelled (grt_ctx_cancel(), grt_ctx_free()), when its
+ * deadline passes, or when its parent is done -- whichever is first --
+ * and an error saying why (grt_ctx_err()). Gs select on done next to
+ * their real work and give up when it closes.
+ *
+ * A NULL context is Go's context.Background(): never done, no deadline;
+ * it is the parent of a root. grt_ctx_done(NULL) is NULL, a select case
+ * that is never chosen.
+ *
+ * Lifetime: every context made must be freed once with grt_ctx_free(),
+ * which cancels it (as calling Go's cancel function) and releases it;
+ * after it, the caller must not use that context (pass it, call any
+ * grt_ctx_* on it, use its done channel). Parents and children may be
+ * freed in any order: a child keeps its parent's memory (not the right
+ * to use it) until the child is freed, and freeing a parent cancels its
+ * children, which stay usable until freed themselves. Internally
+ * reference counted; nothing leaks if every context is freed once.
+ * Objects that Gs still waited on when grt_run() returned (a done
+ * channel with a discarded G in a select on it) must not be used after
+ * it, as for channels.
+ *
+ * Memory ordering: a cancel (or the deadline's fire) happens before every
+ * receive that observes done closed and before every grt_ctx_err() that
+ * returns its error; a parent's cancellation happens before its
+ * children's.
+ */
+struct grt_ctx;
+
+/*
+ * grt_ctx_with_cancel() - a new context, child of parent (NULL: a root),
+ * done when cancelled or when parent is done. If parent is done already,
+ * the child is born done with parent's error. Its deadline is parent's.
+ * Returns 0 with it in *out, -EINVAL (out NULL), -ENOMEM. Any thread
+ * while the runtime runs (the parent's cancel may ready Gs).
+ */
+int grt_ctx_with_cancel(struct grt_ctx **out, struct grt_ctx *parent);
+
+/*
+ * grt_ctx_with_deadline() - as grt_ctx_with_cancel(), and also done with
+ * -ETIMEDOUT at deadline_ns (CLOCK_MONOTONIC, grt_now()): the timer lives
+ * on the caller's P. If parent's deadline is earlier, it is the child's
+ * too and the child has no timer of its own; a deadline already past
+ * gives a context that is done at once. Returns 0, -EINVAL (out NULL,
+ * deadline_ns <= 0), -ENOMEM, -EPERM (not called from a G).
+ */
+int grt_ctx_with_deadline(struct grt_ctx **out, struct grt_ctx *parent,
+			  int64_t deadline_ns);
+
+/*
+ * grt_ctx_with_timeout() - grt_ctx_with_deadline(out, parent, grt_now()
+ * + ns). Returns as it does, and -EINVAL for ns < 0.
+ */
+int grt_ctx_with_timeout(struct grt_ctx **out, struct grt_ctx *parent,
+			 int64_t ns);
+
+/*
+ * grt_ctx_cancel() - cancel c and, recursively, every context below it
+ * that is not done yet: each gets error -ECANCELED and its done channel
+ * closed, before this returns. A context that is done already keeps its
+ * error; if another thread is cancelling c or an ancestor (a cancel, a
+ * deadline) at the same moment, this waits for it, so that c's whole
+ * subtree is done on return whoever did it (the wait blocks the M for
+ * as long as that cancel walks the subtree). c leaves its parent (the
+ * parent is not affected). NULL is a no-op. Any thread while the runtime
+ * runs.
+ */
+void grt_ctx_cancel(struct grt_ctx *c);
+
+/*
+ * grt_ctx_done() - c's done channel (empty elements): a receive on it
+ * blocks until c is done and then returns 0 (closed), for ever after. For
+ * grt_chan_recv(), grt_chan_try_recv() and grt_select(); never send on
+ * it, close it or free it. NULL for NULL (never done). Any thread.
+ */
+struct grt_chan *grt_ctx_done(struct grt_ctx *c);
+
+/*
+ * grt_ctx_err() - 0 while c is not done, then for ever why it is done:
+ * -ECANCELED (cancelled, freed, or an ancestor was) or -ETIMEDOUT (its
+ * deadline, or an ancestor's, passed). 0 for NULL. Any thread; one load.
+ */
+int grt_ctx_err(struct grt_ctx *c);
+
+/*
+ * grt_ctx_deadline() - true with c's deadline in *deadline_ns (may be
+ * NULL): the earliest of its own and its ancestors'; false if c has none
+ * (or c is NULL). Any thread.
+ */
+bool grt_ctx_deadline(struct grt_ctx *c, int64_t *deadline_ns);
+
+/*
+ * grt_ctx_free() - cancel c (as grt_ctx_cancel(), if it is not done) and
+ * release it: the caller's last use of c (see Lifetime above). NULL is a
+ * no-op. Any thread while the runtime runs; after grt_run() returned,
+ * any thread as long as no G of that runtime was left waiting on it.
+ */
+void grt_ctx_free(struct grt_ctx *c);
+
+/* ---- Mutex, wait group ------------------------------------------------- */
+
 /* Private to lib/rt (lib/rt/sync.h): a queue of waiters, a semaphore. */
 struct grt__waiter;
 struct grt__waitq {

@@ -42,6 +42,11 @@ int64_t grt__nanotime(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t grt_now(void)
+{
+	return grt__nanotime();
+}
+
 uint32_t grt__fastrand(struct grt_m *m)
 {
 	/* xorshift32; per-M state, no sharing. */

@@ -81,6 +81,17 @@ static bool chan_waitq_blocked(const struct grt__waitq *q)
 	return false;
 }
 
+bool grt__chan_busy(struct grt_chan *c)
+{
+	bool busy, in_g = grt__sync_enter();
+
+	grt__sync_lock(&c->lock);
+	busy = chan_waitq_blocked(&c->recvq) || chan_waitq_blocked(&c->sendq);
+	grt__sync_unlock(&c->lock);
+	grt__sync_exit(in_g);
+	return busy;
+}
+
 int grt_chan_free(struct grt_chan *c)
 {
 	bool busy, now = false, in_g;
@@ -240,20 +251,15 @@ int grt_chan_try_recv(struct grt_chan *c, void *elem)
 	return chan_recv(c, elem, false);
 }
 
-int grt_chan_close(struct grt_chan *c)
+struct grt__waiter *grt__chan_close_begin(struct grt_chan *c, int *err)
 {
 	struct grt__waiter *w, *ready = NULL, **tail = &ready;
-	bool in_g;
 
-	if (!c)
-		return -EINVAL;
-
-	in_g = grt__sync_enter();
 	grt__sync_lock(&c->lock);
 	if (c->closed) {
 		grt__sync_unlock(&c->lock);
-		grt__sync_exit(in_g);
-		return -EPIPE;
+		*err = -EPIPE;
+		return NULL;
 	}
 	c->closed = 1;
 	/*
@@ -274,6 +280,13 @@ int grt_chan_close(struct grt_chan *c)
 	}
 	*tail = NULL;
 	grt__sync_unlock(&c->lock);
+	*err = 0;
+	return ready;
+}
+
+void grt__chan_close_end(struct grt__waiter *ready)
+{
+	struct grt__waiter *w;
 
 	while ((w = ready)) {
 		struct grt_g *gp = w->g;
@@ -282,8 +295,21 @@ int grt_chan_close(struct grt_chan *c)
 		ready = w->next;
 		grt__ready(gp);
 	}
+}
+
+int grt_chan_close(struct grt_chan *c)
+{
+	struct grt__waiter *ready;
+	bool in_g;
+	int err;
+
+	if (!c)
+		return -EINVAL;
+	in_g = grt__sync_enter();
+	ready = grt__chan_close_begin(c, &err);
+	grt__chan_close_end(ready);
 	grt__sync_exit(in_g);
-	return 0;
+	return err;
 }
 
 size_t grt_chan_len(const struct grt_chan *c)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The channel object and the element moves that lib/rt/chan.c and
- * lib/rt/select.c share. Everything here is called with c->lock held.
+ * lib/rt/select.c share (and lib/rt/timerchan.c, whose fires send into a
+ * channel under their own lock). Everything here is called with c->lock
+ * held, except grt__chan_busy().
  */
 #ifndef GWAKE_RT_CHAN_H
 #define GWAKE_RT_CHAN_H
@@ -40,6 +42,27 @@ struct grt_chan {
 	/* cap * elem_size bytes, allocated with the channel. */
 	unsigned char *buf;
 };
+
+/*
+ * grt__chan_busy() - is a G blocked on c (grt_chan_free() would say
+ * -EBUSY)? Takes c->lock; for objects that own a channel (timer channels,
+ * contexts) and must refuse to be freed before they free anything.
+ */
+GWI_HIDDEN_BEGIN
+bool grt__chan_busy(struct grt_chan *c);
+
+/*
+ * grt_chan_close() in two halves, for a caller that must close c under a
+ * lock of its own (a context's done channel: once its cancel returns, done
+ * is closed, whoever cancelled first) but may not ready Gs under it
+ * (sync.h). begin closes c and completes every waiter (-EPIPE in *err and
+ * NULL if c was closed already, else 0); end readies the waiters it
+ * returned, once every lock is released. Between the two, from the same
+ * G or M, nothing may park: the waiters' Gs are parked and wait for end.
+ */
+struct grt__waiter *grt__chan_close_begin(struct grt_chan *c, int *err);
+void grt__chan_close_end(struct grt__waiter *ready);
+GWI_HIDDEN_END
 
 /* Copy one element; both ends may be NULL for empty elements, dst may be
  * NULL to discard. memcpy() of 0 bytes from NULL is still undefined. */

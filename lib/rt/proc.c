@@ -1483,6 +1483,12 @@ static void teardown(void)
 	for (m = S.allm; m; m = m->alllink)
 		if (m != S.m0 && m->joinable)
 			pthread_join(m->thread, NULL);
+	/*
+	 * Every M is stopped: no timer can fire. Before the stacks go: a
+	 * discarded sleeper's timer, on its G's stack, is still on a heap.
+	 */
+	for (i = 0; i < S.nprocs; i++)
+		grt__timers_free(S.allp[i]);
 	grt__threads_free_all();
 	grt__stackcache_free();
 	for (gp = S.allg; gp; gp = gn) {
@@ -1495,7 +1501,6 @@ static void teardown(void)
 		free(m);
 	}
 	for (i = 0; i < S.nprocs; i++) {
-		grt__timers_free(S.allp[i]);
 		pthread_mutex_destroy(&S.allp[i]->timerlock);
 		free(S.allp[i]);
 	}

@@ -421,11 +421,40 @@ struct grt_m {
 	_Atomic uint64_t ntcall;
 };
 
-/* A timer on a P's heap (lib/rt/timer.c). */
+/*
+ * A timer on a P's heap (lib/rt/timer.c; the protocol between the heap,
+ * its owner and a concurrent fire is at the top of that file).
+ *
+ * when, seq, fn, g and ref belong to the timer's owner (the G asleep in
+ * grt_sleep(); the lock of a timer channel or a context) while the timer
+ * is on no heap; on a heap they are read under that P's timerlock, and
+ * the owner writes them again only after it saw p == NULL (acquire) or
+ * removed the timer itself.
+ */
 struct grt__timer {
 	int64_t when;			/* CLOCK_MONOTONIC ns */
-	void (*fn)(struct grt__timer *t);
+	/* Run with no lock held; seq is t->seq as it was when popped. */
+	void (*fn)(struct grt__timer *t, uint64_t seq);
 	struct grt_g *g;		/* for fn */
+	/*
+	 * The arming this heap entry stands for, chosen by the owner: fn
+	 * compares it with the owner's current one to recognise a stale
+	 * fire (a stop or reset came between the pop and fn).
+	 */
+	uint64_t seq;
+	/*
+	 * Non-NULL: a reference count of the object that holds the timer.
+	 * grt__timers_run() takes one reference (before p is cleared) for
+	 * the fire it pops, which fn drops once it is done with the object:
+	 * the owner can free it while a fire is on its way.
+	 */
+	_Atomic uint32_t *ref;
+	/*
+	 * The P whose heap holds the timer, NULL when on none. Written under
+	 * that P's timerlock (release), read by anyone (acquire) to find the
+	 * lock to take.
+	 */
+	struct grt_p *_Atomic p;
 	uint32_t idx;			/* heap index, under the P's timerlock */
 };
 
@@ -653,8 +682,25 @@ void grt__stack_reuse(struct grt_g *gp);
 
 /* timer.c */
 void grt__timer_add(struct grt_p *p, struct grt__timer *t);
+/*
+ * grt__timer_del() - take t off whatever heap holds it, from any thread.
+ * Returns true if it was on one (it will not fire from it), false if it
+ * was on none: never added, already popped (its fire may be running or
+ * about to run: fn sees a stale seq if the owner changed it), or removed.
+ */
+bool grt__timer_del(struct grt__timer *t);
 bool grt__timers_run(struct grt_p *p, int64_t now);
+/* now + ns for ns >= 0, saturated: a time that overflows is "never". */
+static inline int64_t grt__time_after(int64_t now, int64_t ns)
+{
+	return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
 int64_t grt__timers_earliest(void);
+/*
+ * At the runtime's end, with every M stopped: empty p's heap (each timer
+ * left on it gets p == NULL, as if removed, so that its owner may still
+ * stop or free it afterwards) and free it.
+ */
 void grt__timers_free(struct grt_p *p);
 
 /* syscall.c */

@@ -9,7 +9,73 @@
  *
  * Timers live in the waiting G's stack (grt_sleep) and are added by the
  * park commit, i.e. once the G is off its stack: a timer can never fire
- * for a G that is still running.
+ * for a G that is still running. Nobody ever stops a sleep: its timer has
+ * no owner lock, sequence number or reference (below), and costs what it
+ * did before timers could be stopped, plus the store of t->p.
+ *
+ * Where a timer is
+ * ----------------
+ * t->p names the P whose heap holds t, NULL while t is on none. It is
+ * written only under that P's timerlock: set by grt__timer_add(), cleared
+ * by grt__timer_del() and by grt__timers_run() when it pops t. Anybody
+ * finds t's heap by loading t->p and locking that P's timerlock; if t->p
+ * changed meanwhile (t was popped, removed, or re-added elsewhere), it
+ * unlocks and looks again. So a timer can be removed from any thread, an
+ * M or not, whichever P it was added to; removal is O(log n) through the
+ * index t->idx that the heap keeps up to date.
+ *
+ * Stop and reset against a fire (timer channels, lib/rt/timerchan.c;
+ * context deadlines, lib/rt/context.c)
+ * -----------------------------------------------------------------------
+ * A popped timer's fn runs after the timerlock is released, on whichever
+ * M popped it (the P's owner, a thief, a locked M), so a stop or reset
+ * made on another M can fall between the pop and fn, or while fn runs.
+ * The owner of a timer that can be stopped holds a lock of its own (the
+ * timer channel's, the context's), and three rules make the race safe:
+ *
+ *  1. Sequence numbers. Under its lock, the owner keeps the number of its
+ *     current arming in t->seq and changes it on every stop and reset,
+ *     while t is on no heap (after grt__timer_del()). grt__timers_run()
+ *     copies t->seq while t is still on the heap and passes the copy to
+ *     fn; fn takes the owner's lock and acts only if its copy is still
+ *     current. Everything a fire does that a stop must undo (the send of
+ *     a timer channel) happens under the owner's lock, after that check.
+ *     A stop, under the same lock, thus comes either wholly before the
+ *     check (the fire is stale and does nothing) or wholly after the
+ *     fire's effect (and undoes it: a timer channel's stop drains the
+ *     value). Whether a stop found the timer pending is the owner's own
+ *     "armed" flag, true from the arming until a fire of that arming took
+ *     effect: a fire between the pop and fn still counts as pending.
+ *
+ *  2. References. The owner may free its object while a popped fire is
+ *     on its way to fn. If t->ref is set, grt__timers_run() increments it
+ *     under the timerlock, before it clears t->p; fn drops it when done.
+ *     The owner frees by grt__timer_del() and then dropping its own
+ *     reference: del sees t either on a heap (and takes it off: no pop
+ *     can follow) or with p == NULL, after which every pop's increment is
+ *     visible (rule 4). The last reference frees the object.
+ *
+ *  3. Eager removal. A stopped timer leaves the heap at once, and
+ *     p->timer0 follows. It never keeps the deadlock check quiet
+ *     (grt__checkdead() in proc.c reads timer0), never makes an M run
+ *     timers for it, and never sets the monitor's deadline: a monitor
+ *     already asleep until its time wakes up once, finds nothing due and
+ *     sleeps on.
+ *
+ *  4. Memory ordering. t->p is stored with release under the timerlock
+ *     and loaded with acquire without it. The owner's writes of when,
+ *     seq, fn and ref before grt__timer_add() are published to the
+ *     popper by the timerlock. The popper's reads of t (seq) and its
+ *     increment of *t->ref (relaxed) come before its release store of
+ *     p = NULL; an owner that loads NULL (acquire) may then rewrite t
+ *     and sees the increment. The decrement of *t->ref is acq_rel, so
+ *     whoever drops the last reference sees everything the others did
+ *     with the object. A fire's effect and a stop are ordered by the
+ *     owner's lock; the value a fire delivers travels through its
+ *     channel, with the channel's ordering (include/gwake/rt.h).
+ *
+ * Lock order: the owner's lock, then a P's timerlock (del, add); a
+ * timerlock is never held while fn runs or while another lock is taken.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -61,6 +127,22 @@ static void update_timer0(struct grt_p *p)
 			      memory_order_relaxed);
 }
 
+/* Take the entry at i out of p's heap; p->timerlock held. */
+static void heap_remove(struct grt_p *p, uint32_t i)
+{
+	uint32_t last = --p->ntimers;
+
+	if (i != last) {
+		p->timers[i] = p->timers[last];
+		p->timers[i]->idx = i;
+		/* Up if it beats its new parent; else (or then: a parent
+		 * moved down here is no later than its old children) down. */
+		heap_up(p->timers, i);
+		heap_down(p->timers, p->ntimers, i);
+	}
+	update_timer0(p);
+}
+
 void grt__timer_add(struct grt_p *p, struct grt__timer *t)
 {
 	pthread_mutex_lock(&p->timerlock);
@@ -75,14 +157,43 @@ void grt__timer_add(struct grt_p *p, struct grt__timer *t)
 	}
 	t->idx = p->ntimers;
 	p->timers[p->ntimers++] = t;
+	atomic_store_explicit(&t->p, p, memory_order_release);
 	heap_up(p->timers, t->idx);
 	update_timer0(p);
 	pthread_mutex_unlock(&p->timerlock);
 }
 
+bool grt__timer_del(struct grt__timer *t)
+{
+	for (;;) {
+		struct grt_p *p = atomic_load_explicit(&t->p,
+						       memory_order_acquire);
+
+		if (!p)
+			return false;
+		pthread_mutex_lock(&p->timerlock);
+		/* Still there? It may have been popped (or moved) while we
+		 * took the lock. */
+		if (atomic_load_explicit(&t->p, memory_order_relaxed) == p) {
+			heap_remove(p, t->idx);
+			atomic_store_explicit(&t->p, NULL,
+					      memory_order_release);
+			pthread_mutex_unlock(&p->timerlock);
+			return true;
+		}
+		pthread_mutex_unlock(&p->timerlock);
+	}
+}
+
 /*
  * Run p's timers that expired at now. Their functions run with no lock
  * held (they ready Gs onto the caller's P). Returns true if any ran.
+ *
+ * The lock is taken, not tried: it used to be tried ("someone else is
+ * running them"), but now a stop or reset on any thread holds it for a
+ * moment too, and a P that skipped its round because of one could go
+ * idle with an expired timer and leave it to the monitor's next tick.
+ * Every holder keeps it for a heap operation, never longer.
  */
 bool grt__timers_run(struct grt_p *p, int64_t now)
 {
@@ -90,21 +201,24 @@ bool grt__timers_run(struct grt_p *p, int64_t now)
 
 	for (;;) {
 		struct grt__timer *t;
+		uint64_t seq;
 
-		if (pthread_mutex_trylock(&p->timerlock))
-			return ran;	/* someone else is at it */
+		pthread_mutex_lock(&p->timerlock);
 		if (!p->ntimers || p->timers[0]->when > now) {
 			pthread_mutex_unlock(&p->timerlock);
 			return ran;
 		}
 		t = p->timers[0];
-		p->timers[0] = p->timers[--p->ntimers];
-		p->timers[0]->idx = 0;
-		if (p->ntimers)
-			heap_down(p->timers, p->ntimers, 0);
-		update_timer0(p);
+		heap_remove(p, 0);
+		/* Rules 1, 2 and 4 at the top: copy the arming, hold the
+		 * owner's object, and only then let go of t. */
+		seq = t->seq;
+		if (t->ref)
+			atomic_fetch_add_explicit(t->ref, 1,
+						  memory_order_relaxed);
+		atomic_store_explicit(&t->p, NULL, memory_order_release);
 		pthread_mutex_unlock(&p->timerlock);
-		t->fn(t);
+		t->fn(t, seq);
 		ran = true;
 	}
 }
@@ -125,13 +239,22 @@ int64_t grt__timers_earliest(void)
 
 void grt__timers_free(struct grt_p *p)
 {
+	uint32_t i;
+
+	/* Still on a heap: a sleeper discarded with its G, a pending timer
+	 * channel or context deadline, which its owner may stop or free
+	 * after grt_run() returned. */
+	for (i = 0; i < p->ntimers; i++)
+		atomic_store_explicit(&p->timers[i]->p, NULL,
+				      memory_order_relaxed);
 	free(p->timers);
 	p->timers = NULL;
 	p->ntimers = p->timerscap = 0;
 }
 
-static void sleep_fire(struct grt__timer *t)
+static void sleep_fire(struct grt__timer *t, uint64_t seq)
 {
+	(void)seq;
 	grt__ready_fifo(t->g);
 }
 
