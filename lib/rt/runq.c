@@ -35,6 +35,7 @@
  * its own, as Go's export_test.go exports runqput/runqget/runqsteal.
  */
 #include <string.h>
+#include <time.h>
 
 #include "runq.h"
 
@@ -188,6 +189,26 @@ void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next)
 
 
 /*
+ * Should a thief that found only p2's runnext give p2's owner a moment to
+ * run it first? Go sleeps 3 us there, and so do we (a sleep: the thief
+ * gets off its CPU and stops reading p2's lines, which the owner writes
+ * on every hand-off; the timer slack makes it some 50 us). The case is a
+ * G that readies its peer and blocks at once, a channel ping-pong: the
+ * owner runs the peer a few hundred nanoseconds later with warm caches,
+ * and a steal moves the pair onto two CPUs, where every hand-off is a
+ * cross-CPU wake (2 Ps: 1.5x the round trip of 1 P; with the sleep, 1.0x).
+ * Only for a G that ran before: a spawned one (started false) is new work
+ * that another P should take now (skynet was 10% slower otherwise).
+ * started is read as the diagnostics read it (relaxed; stale at worst).
+ */
+static bool runnext_backoff(struct grt_p *p2, struct grt_g *next)
+{
+	return atomic_load_explicit(&p2->status, memory_order_relaxed) ==
+		       GRT_PRUNNING &&
+	       __atomic_load_n(&next->started, __ATOMIC_RELAXED);
+}
+
+/*
  * Grab half of p2's ring into p's ring starting at slot t (free slots:
  * only p's owner -- the caller -- writes them). Returns the count.
  */
@@ -208,6 +229,11 @@ static uint32_t runqgrab(struct grt_p *p2, struct grt_p *p, uint32_t t,
 				return 0;
 			next = atomic_load_explicit(&p2->runnext,
 						    memory_order_relaxed);
+			if (next && runnext_backoff(p2, next)) {
+				struct timespec ts = { 0, 3000 };
+
+				nanosleep(&ts, NULL);
+			}
 			if (!next || !atomic_compare_exchange_strong_explicit(
 					&p2->runnext, &next, NULL,
 					memory_order_acquire,
