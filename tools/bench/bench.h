@@ -90,6 +90,7 @@ void bench_register_handoff(void);
 void bench_register_server(void);
 void bench_register_rt_micro(void);
 void bench_register_skynet(void);
+void bench_register_select_timer(void);
 void bench_register_idle(void);
 void bench_register_idle_wake(void);
 void bench_register_block_handoff(void);

@@ -231,6 +231,7 @@ int main(int argc, char **argv)
 	bench_register_wake_many();
 	bench_register_rt_micro();
 	bench_register_skynet();
+	bench_register_select_timer();
 	bench_register_idle();
 
 	for (; optind < argc; optind++) {

@@ -48,20 +48,22 @@ func timed(d time.Duration, op func(n int)) (float64, int64) {
 
 // A scenario returns its value and the operations it covered.
 var scenarios = map[string]func(args []string) (float64, int64){
-	"server":       serverMain,
-	"gosched":      goschedMain,
-	"spawn":        spawnMain,
-	"spawn1":       spawn1Main,
-	"chanrt":       chanRTMain,
-	"skynet":       skynetMain,
-	"idle":         idleMain,
-	"idlewake":     idleWakeMain,
-	"blockhandoff": blockHandoffMain,
+	"server":        serverMain,
+	"gosched":       goschedMain,
+	"spawn":         spawnMain,
+	"spawn1":        spawn1Main,
+	"chanrt":        chanRTMain,
+	"skynet":        skynetMain,
+	"idle":          idleMain,
+	"idlewake":      idleWakeMain,
+	"blockhandoff":  blockHandoffMain,
+	"selecttimeout": selectTimeoutMain,
+	"selectready":   selectReadyMain,
 }
 
 func main() {
 	if len(os.Args) < 2 || scenarios[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: gwake-bench-go server|gosched|spawn|spawn1|chanrt|skynet|idle|idlewake|blockhandoff [-d NS] [flags]")
+		fmt.Fprintln(os.Stderr, "usage: gwake-bench-go server|gosched|spawn|spawn1|chanrt|skynet|idle|idlewake|blockhandoff|selecttimeout|selectready [-d NS] [flags]")
 		os.Exit(2)
 	}
 	v, ops := scenarios[os.Args[1]](os.Args[2:])
