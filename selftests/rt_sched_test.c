@@ -270,6 +270,110 @@ TEST_F(rt_sched, sleep_wakes_in_deadline_order)
 	RT_RUN(2, sleep_body, NULL);
 }
 
+/*
+ * An idle runtime's timer wakes an M that runs its P without waking the
+ * monitor (lib/rt/proc.c, "An idle runtime's timers"). The monitor must
+ * be back as soon as the P does more than run the G the timer woke: a hog
+ * on one P while another timer is due, or a blocking system call while a
+ * G readied from outside waits for the P. Without the monitor, each
+ * would wait for ever: the hog is never preempted, the P in the system
+ * call never handed off. Each wait here is bounded (GWAKE_TEST_LONG_NS).
+ */
+struct unwatched {
+	atomic_int flag;
+	int pipe[2];
+	struct grt_chan *c;
+	atomic_int reading;
+};
+
+static void late_setter(void *arg)
+{
+	struct unwatched *u = arg;
+
+	grt_sleep(20 * NSEC_PER_MSEC);
+	atomic_store(&u->flag, 1);
+}
+
+static void hog_after_timer_body(void *arg)
+{
+	struct unwatched *u = arg;
+	int64_t end;
+
+	RT_GO(late_setter, u);
+	grt_sleep(5 * NSEC_PER_MSEC);	/* everything idle: an M sleeps */
+	/* A hog: no runtime call until the other timer's G has run. */
+	end = gwake_test_now_ns() + GWAKE_TEST_LONG_NS;
+	while (!atomic_load(&u->flag) && gwake_test_now_ns() < end)
+		;
+	RT_CHECK(atomic_load(&u->flag));
+}
+
+TEST_F(rt_sched, timer_woken_hog_is_preempted)
+{
+	static struct unwatched u;
+
+	atomic_store(&u.flag, 0);
+	RT_RUN(1, hog_after_timer_body, &u);
+}
+
+static void pipe_writer(void *arg)
+{
+	struct unwatched *u = arg;
+
+	RT_CHECK(grt_chan_recv(u->c, NULL) == 1);
+	RT_CHECK(grt_write(u->pipe[1], "x", 1) == 1);
+}
+
+/* Outside the runtime: ready pipe_writer while main blocks in read(). */
+static void *outside_sender(void *arg)
+{
+	struct unwatched *u = arg;
+	int64_t end = gwake_test_now_ns() + GWAKE_TEST_LONG_NS;
+	struct timespec ms = { 0, 1000000 };
+
+	while (!atomic_load(&u->reading) && gwake_test_now_ns() < end)
+		nanosleep(&ms, NULL);
+	nanosleep(&ms, NULL);		/* let main get into read() */
+	while (grt_chan_try_send(u->c, NULL) == -EAGAIN &&
+	       gwake_test_now_ns() < end)
+		nanosleep(&ms, NULL);
+	/* Nobody took the P over: end main's read ourselves, and fail. */
+	while (!atomic_load(&u->flag) && gwake_test_now_ns() < end)
+		nanosleep(&ms, NULL);
+	if (!atomic_load(&u->flag))
+		(void)!write(u->pipe[1], "y", 1);
+	return NULL;
+}
+
+static void syscall_after_timer_body(void *arg)
+{
+	struct unwatched *u = arg;
+	char b = 0;
+
+	RT_GO(pipe_writer, u);
+	grt_sleep(5 * NSEC_PER_MSEC);	/* everything idle: an M sleeps */
+	atomic_store(&u->reading, 1);
+	RT_CHECK(grt_read(u->pipe[0], &b, 1) == 1);
+	atomic_store(&u->flag, 1);
+	RT_CHECK(b == 'x');
+}
+
+TEST_F(rt_sched, timer_woken_syscall_hands_off_its_p)
+{
+	static struct unwatched u;
+	pthread_t t;
+
+	memset(&u, 0, sizeof(u));
+	ASSERT_EQ(0, pipe(u.pipe));
+	ASSERT_EQ(0, grt_chan_make(&u.c, 0, 0));
+	ASSERT_EQ(0, pthread_create(&t, NULL, outside_sender, &u));
+	RT_RUN(1, syscall_after_timer_body, &u);
+	pthread_join(t, NULL);
+	grt_chan_free(u.c);
+	close(u.pipe[0]);
+	close(u.pipe[1]);
+}
+
 /* --- Deadlock --------------------------------------------------------------------- */
 
 static void deadlock_body(void *arg)

@@ -295,6 +295,8 @@ int grt_ctx_with_deadline(struct grt_ctx **out, struct grt_ctx *parent,
 	if (!atomic_load_explicit(&c->err, memory_order_relaxed)) {
 		c->timer.when = deadline_ns;
 		grt__timer_add(grt__curm()->p, &c->timer);
+		/* A P that runs unwatched must not hold a timer (proc.c). */
+		grt__mon_lazy_check();
 	}
 	grt__sync_unlock(&c->lock);
 done:

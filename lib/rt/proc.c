@@ -129,8 +129,13 @@ void grt__m_idle_end(void)
 
 /* ---- Ps ----------------------------------------------------------------- */
 
-/* sched.lock held. */
-static void pidleput_locked(struct grt_p *p)
+/*
+ * sched.lock held. parking: the caller is an M that gives up its P in
+ * findrunnable() and will park in stopm() next (or take a P back, waking
+ * the monitor as any acquirep() does); it then sleeps for this P's timers
+ * itself if the runtime is idle (see "An idle runtime's timers").
+ */
+static void pidleput_locked(struct grt_p *p, bool parking)
 {
 	struct grt_m *w;
 
@@ -155,8 +160,14 @@ static void pidleput_locked(struct grt_p *p)
 	S.pidle = p;
 	/* seq_cst RMW: see the monitor's deep sleep (sysmon.c). */
 	atomic_fetch_add(&S.npidle, 1);
-	if (atomic_load_explicit(&p->timer0, memory_order_relaxed) &&
-	    atomic_load(&S.mon_sleeping))
+	if (!atomic_load_explicit(&p->timer0, memory_order_relaxed))
+		return;
+	/* Whoever sleeps until the earliest timer must look again. */
+	w = atomic_load_explicit(&S.timer_m, memory_order_relaxed);
+	if (w)
+		gwake_wake(w->handle);
+	else if (atomic_load(&S.mon_sleeping) &&
+		 !(parking && atomic_load(&S.npidle) == S.nprocs))
 		grt__monitor_kick();
 }
 
@@ -297,7 +308,7 @@ void grt__startm(struct grt_p *p, bool spinning)
 		if (!grt__newm(sched_body, NULL, false, p, spinning)) {
 			fprintf(stderr, "grt: cannot start an M\n");
 			grt__lock();
-			pidleput_locked(p);
+			pidleput_locked(p, false);
 			grt__unlock();
 			if (spinning)
 				atomic_fetch_sub(&S.nmspinning, 1);
@@ -382,19 +393,155 @@ void grt__handoffp(struct grt_p *p)
 		grt__startm(p, false);
 		return;
 	}
-	pidleput_locked(p);
+	pidleput_locked(p, false);
 	grt__unlock();
+}
+
+/*
+ * An idle runtime's timers
+ * ------------------------
+ * While some P runs, the monitor ticks and wakes an M for each idle P
+ * whose timer expires (grt__timers_wake). When every P is idle, the last
+ * M to park (stopm with npidle == nprocs) becomes sched.timer_m and sleeps
+ * until the earliest timer itself; the monitor then sleeps with no
+ * deadline. At the deadline timer_m takes the idle P whose timer expired
+ * (timer_take) and runs it without waking the monitor: one thread wakes
+ * per timer, where it took two (the monitor, then the M it woke), and on
+ * this VM each wake of a thread from a long sleep costs about 100 us of
+ * CPU (idle-burn).
+ *
+ * The P then runs unwatched (sched.mon_lazy): no preemption, no hand-off
+ * of a P stuck in a system call. That is safe only while it runs the one
+ * G its timer readied and nothing else wants a P, so the first sign of
+ * anything more kicks the monitor (grt__mon_lazy_end): a second G on this
+ * M (execute, grt_yield), a G readied or spawned (grt__ready, grt_go), a
+ * system call (grt__entersyscall), more than one G from the timers, a
+ * timer armed (timer channels, context deadlines; not a sleep, whose G
+ * parks). A G readied by a thread outside the Ps, or any M taking an idle
+ * P, wakes the monitor as before (acquirep). The monitor is only left
+ * asleep if it was asleep when the P left the idle set (the Dekker pair of
+ * sysmon.c: npidle's seq_cst decrement, then the load of mon_sleeping)
+ * and no timer is pending but the one that woke us (another P's would be
+ * nobody's; one of this P's would wait for a hog to schedule).
+ *
+ * Who wakes a sleeping timer_m early: a P with timers entering the idle
+ * set (pidleput) and the M that hands it a P (startm); it then looks
+ * again. A timer_m that finds no idle P with an expired timer (the P is
+ * running, or the monitor or another M took it) gives the role up; so
+ * does one handed a P. Races between timer_m and the monitor (both awake
+ * at a deadline) are settled under sched.lock: the P leaves the idle
+ * list once.
+ */
+
+/* sched.lock held: unlink m from the idle M list (it is on it). */
+static void mdel_locked(struct grt_m *m)
+{
+	struct grt_m **pp;
+
+	for (pp = &S.midle; *pp != m; pp = &(*pp)->schedlink)
+		;
+	*pp = m->schedlink;
+	m->schedlink = NULL;
+	m->idle = false;
+	S.nmidle--;
+}
+
+/* sched.lock held. */
+static void timer_m_clear_locked(struct grt_m *m)
+{
+	if (atomic_load_explicit(&S.timer_m, memory_order_relaxed) == m)
+		atomic_store_explicit(&S.timer_m, NULL, memory_order_relaxed);
+}
+
+/*
+ * timer_m at its deadline (now): take an idle P whose timer expired, and
+ * itself off the idle M list. NULL if there is none (see above) or if m
+ * was handed a P meanwhile (m->nextp: the caller's loop takes it).
+ */
+static struct grt_p *timer_take(struct grt_m *m, int64_t now)
+{
+	struct grt_p *p = NULL, **pp;
+
+	grt__lock();
+	timer_m_clear_locked(m);
+	if (!m->idle || grt_stopping()) {
+		grt__unlock();
+		return NULL;
+	}
+	for (pp = &S.pidle; *pp; pp = &(*pp)->link) {
+		int64_t w = atomic_load_explicit(&(*pp)->timer0,
+						 memory_order_relaxed);
+
+		if (w && w <= now) {
+			p = *pp;
+			*pp = p->link;
+			p->link = NULL;
+			/* seq_cst RMW: the Dekker with the monitor's sleep. */
+			atomic_fetch_sub(&S.npidle, 1);
+			mdel_locked(m);
+			break;
+		}
+	}
+	grt__unlock();
+	return p;
+}
+
+/* timer_m took p (timer_take): run it, the monitor left asleep if it may. */
+static void acquirep_timer(struct grt_m *m, struct grt_p *p)
+{
+	bool others = false;
+	uint32_t i;
+
+	m->p = p;
+	p->m = m;
+	atomic_store_explicit(&p->status, GRT_PRUNNING, memory_order_release);
+	/* Any timer but the one we woke for needs the monitor: its own P's
+	 * are run only when this M schedules, which a hog may never do. */
+	for (i = 0; i < S.nprocs; i++)
+		if (S.allp[i] != p &&
+		    atomic_load_explicit(&S.allp[i]->timer0,
+					 memory_order_relaxed))
+			others = true;
+	pthread_mutex_lock(&p->timerlock);
+	if (p->ntimers > 1)
+		others = true;
+	pthread_mutex_unlock(&p->timerlock);
+	if (!atomic_load(&S.mon_sleeping))
+		return;		/* awake: it will see this P */
+	if (others)
+		grt__monitor_kick();
+	else
+		atomic_store(&S.mon_lazy, 2);
+}
+
+void grt__mon_lazy_end(void)
+{
+	if (atomic_exchange(&S.mon_lazy, 0))
+		grt__monitor_kick();
+}
+
+/* A G is switched in: the second since a timer's unwatched start ends it. */
+static inline void mon_lazy_step(void)
+{
+	uint32_t v = atomic_load_explicit(&S.mon_lazy, memory_order_relaxed);
+
+	while (v && !atomic_compare_exchange_weak(&S.mon_lazy, &v, v - 1))
+		;
+	if (v == 1)
+		grt__monitor_kick();
 }
 
 /*
  * Sleep on the M's wake word until whoever hands it a P (m->nextp, then a
  * wake by handle) has done so, and take that P. The exchange is the
- * acquire pairing with the giver's release store. Returns false when the
+ * acquire pairing with the giver's release store. As timer_m, also wake at
+ * the earliest timer and take its P (above). Returns false when the
  * runtime stops first.
  */
 static bool wait_nextp(struct grt_m *m)
 {
 	struct grt_p *p;
+	int64_t when, now;
 
 	for (;;) {
 		p = atomic_exchange_explicit(&m->nextp, NULL,
@@ -403,6 +550,20 @@ static bool wait_nextp(struct grt_m *m)
 			break;
 		if (grt_stopping())
 			return false;
+		if (atomic_load_explicit(&S.timer_m, memory_order_relaxed) ==
+		    m && (when = grt__timers_earliest())) {
+			now = grt__nanotime();
+			if (when > now) {
+				gwi_block_idle(when - now);
+				continue;
+			}
+			p = timer_take(m, now);
+			if (p) {
+				acquirep_timer(m, p);
+				return true;
+			}
+			continue;
+		}
 		/*
 		 * With a P running, work may come back within a spin (a
 		 * ping-pong's next hand-off: wakep() right away). With
@@ -415,12 +576,18 @@ static bool wait_nextp(struct grt_m *m)
 		else
 			gwake_block(-1);
 	}
+	if (atomic_load_explicit(&S.timer_m, memory_order_relaxed) == m) {
+		grt__lock();
+		timer_m_clear_locked(m);
+		grt__unlock();
+	}
 	grt__acquirep(m, p);
 	return true;
 }
 
 /*
  * Park the M until someone hands it a P (startm) or the runtime stops.
+ * The last M to park in an idle runtime sleeps for its timers (above).
  * Returns false when stopping.
  */
 static bool stopm(struct grt_m *m)
@@ -429,6 +596,13 @@ static bool stopm(struct grt_m *m)
 		grt__fatal("stopm: M%d is spinning", m->id);
 	grt__lock();
 	mput_locked(m);
+	if (atomic_load(&S.npidle) == S.nprocs) {
+		/* Nothing runs: no unwatched P either. */
+		atomic_store_explicit(&S.mon_lazy, 0, memory_order_relaxed);
+		if (!atomic_load_explicit(&S.timer_m, memory_order_relaxed))
+			atomic_store_explicit(&S.timer_m, m,
+					      memory_order_relaxed);
+	}
 	grt__checkdead();
 	grt__unlock();
 	return wait_nextp(m);
@@ -714,6 +888,9 @@ static struct grt_g *execute(struct grt_m *m, struct grt_g *gp, bool inherit)
 							   memory_order_relaxed) + 1,
 				      memory_order_relaxed);
 	grt__stat_inc(&m->nsched);
+	if (gwi_unlikely(atomic_load_explicit(&S.mon_lazy,
+					      memory_order_relaxed)))
+		mon_lazy_step();
 	grt__switch_fiber_start(&fake, &gp->ctx);
 	back = grt__ctx_swap(&m->g0, &gp->ctx, NULL);
 	grt__switch_fiber_finish(fake);
@@ -822,8 +999,10 @@ static void ready_(struct grt_g *gp, bool next)
 		grt__runqput(m->p, gp, next);
 	else
 		grt__globrunqput(gp);
-	if (!m || !m->timers_local)
+	if (!m || !m->timers_local) {
 		grt__wakep();
+		grt__mon_lazy_check();
+	}
 	if (cur)
 		grt__releasem(m);
 }
@@ -850,6 +1029,8 @@ void grt_yield(void)
 	p = m->p;
 	if (gwi_unlikely(gp->lockedm ||
 			 atomic_load_explicit(&S.nlockedwait,
+					      memory_order_relaxed) ||
+			 atomic_load_explicit(&S.mon_lazy,
 					      memory_order_relaxed) ||
 			 atomic_load_explicit(&p->timer0,
 					      memory_order_relaxed) ||
@@ -978,6 +1159,7 @@ int grt_go(void (*fn)(void *), void *arg)
 	atomic_store_explicit(&gp->status, GRT_GRUNNABLE, memory_order_relaxed);
 	grt__runqput(m->p, gp, true);
 	grt__wakep();
+	grt__mon_lazy_check();
 	grt__releasem(m);
 	return 0;
 }
@@ -1094,8 +1276,10 @@ top:
 	gp = grt__runqget(p, inherit);
 	if (gp) {
 		/* The timers readied more than the G we run: wake help. */
-		if (ran && !grt__runqempty(p))
+		if (ran && !grt__runqempty(p)) {
 			grt__wakep();
+			grt__mon_lazy_check();
+		}
 		return gp;
 	}
 	gp = grt__globrunqget(p, 0);
@@ -1128,7 +1312,7 @@ top:
 		goto top;
 	}
 	p = grt__releasep(m);
-	pidleput_locked(p);
+	pidleput_locked(p, true);
 	grt__unlock();
 
 	if (m->spinning) {

@@ -493,6 +493,14 @@ struct grt_sched {
 	_Atomic uint32_t npidle;
 	_Atomic uint32_t nmspinning;
 	_Atomic uint32_t nlockedwait;
+	/*
+	 * The monitor is asleep although a P runs (proc.c, "An idle
+	 * runtime's timers"): 2 right after an M that woke for a timer took
+	 * its P without waking the monitor, counted down at each G it runs;
+	 * whoever sets it to 0 first from non-zero kicks the monitor. Here,
+	 * on a line that grt_yield() and grt__ready() read anyway.
+	 */
+	_Atomic uint32_t mon_lazy;
 	_Atomic uint32_t nmsyscall;	/* Ms in a system call */
 	/*
 	 * Written on spawn paths, away from the read-mostly npidle and
@@ -518,6 +526,12 @@ struct grt_sched {
 	pthread_t mon_thread;
 	bool mon_started;
 	gwake_t mon_handle;
+	/*
+	 * The parked M that sleeps until the earliest timer while every P is
+	 * idle, NULL if none (proc.c): written under lock, read by the
+	 * monitor without it (relaxed).
+	 */
+	struct grt_m *_Atomic timer_m;
 	/* Spare stacks (struct grt_g used as a stack holder), under lock. */
 	struct grt__stack *stackcache;
 	uint32_t nstackcache;
@@ -614,6 +628,19 @@ void grt__unlock(void);
 /* proc.c */
 void grt__ready_fifo(struct grt_g *gp);
 void grt__wakep(void);
+void grt__mon_lazy_end(void);
+
+/*
+ * A P that the monitor does not watch (mon_lazy) is about to do more than
+ * run the one G it woke for: the monitor must watch again. One relaxed
+ * load when it is not the case.
+ */
+static inline void grt__mon_lazy_check(void)
+{
+	if (gwi_unlikely(atomic_load_explicit(&grt__sched.mon_lazy,
+					      memory_order_relaxed)))
+		grt__mon_lazy_end();
+}
 void grt__timers_wake(int64_t now);
 /*
  * The binding of a locked G and its M, written only through these (the

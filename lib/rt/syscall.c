@@ -34,6 +34,8 @@ void grt__entersyscall(struct grt_m *m, struct grt_g *gp, int64_t since)
 {
 	struct grt_p *p = m->p;
 
+	/* A P in a system call needs the monitor (proc.c: mon_lazy). */
+	grt__mon_lazy_check();
 	m->oldp = p;
 	m->p = NULL;
 	m->in_syscall = true;

@@ -194,7 +194,10 @@ static void *monitor(void *arg)
 			next = 0;
 			if (atomic_load(&S.npidle) == S.nprocs &&
 			    !atomic_load(&S.stopping)) {
-				next = grt__timers_earliest();
+				/* An M sleeps for the timers (proc.c). */
+				next = atomic_load_explicit(&S.timer_m,
+							    memory_order_relaxed) ?
+				       0 : grt__timers_earliest();
 				if (trace && (!next || trace < next))
 					next = trace;
 				now = grt__nanotime();

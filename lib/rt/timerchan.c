@@ -138,6 +138,8 @@ static void tm_arm(struct grt_timer *tm, struct grt_p *p, int64_t ns,
 	tm->period = period;
 	tm->armed = true;
 	grt__timer_add(p, &tm->t);
+	/* A P that runs unwatched must not hold a timer (proc.c). */
+	grt__mon_lazy_check();
 }
 
 /* Stop; tm->lock held. Returns whether the timer was pending (above). */
@@ -174,6 +176,7 @@ static void tm_fire(struct grt__timer *t, uint64_t seq)
 				grt__fatal("timer fired on an M without a P");
 			t->when = tm_next_tick(t->when, tm->period, now);
 			grt__timer_add(m->p, t);
+			grt__mon_lazy_check();
 		} else {
 			tm->armed = false;
 		}
