@@ -59,30 +59,6 @@ static bool parked_at_least(void *arg)
 	return grt_stats(&st) == 0 && st.gs_waiting >= (uintptr_t)arg;
 }
 
-/* Run body with stderr captured in out; returns what grt_run() returned. */
-static int run_capture(struct __test_metadata *_metadata, unsigned int np,
-		       void (*body)(void *), void *arg, char *out, size_t len)
-{
-	struct grt_config cfg = { .nprocs = np };
-	int fd = memfd_create("rt_rwsync", MFD_CLOEXEC), saved, ret;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1000;
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	dup2(fd, STDERR_FILENO);
-	ret = grt_run(&cfg, body, arg);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	n = pread(fd, out, len - 1, 0);
-	out[n > 0 ? n : 0] = '\0';
-	close(fd);
-	TH_LOG("captured: %s", out);
-	return ret;
-}
-
 /* --- RWMutex: try operations ---------------------------------------------- */
 
 struct tryw {
@@ -1144,18 +1120,18 @@ TEST_F(rt_rwsync, deadlock_is_reported)
 {
 	char out[8192];
 
-	EXPECT_EQ(-EDEADLK, run_capture(_metadata, 2, dl_rwmutex_body, NULL,
-					out, sizeof(out)));
+	EXPECT_EQ(-EDEADLK, rt_run_capture(_metadata, 2, dl_rwmutex_body, NULL,
+					   out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "all goroutines are asleep - deadlock!"));
 	EXPECT_NE(NULL, strstr(out, "G1 [rwmutex rlock, main]"));
 	EXPECT_NE(NULL, strstr(out, "G2 [rwmutex rlock]"));
 
-	EXPECT_EQ(-EDEADLK, run_capture(_metadata, 2, dl_cond_body, NULL,
-					out, sizeof(out)));
+	EXPECT_EQ(-EDEADLK, rt_run_capture(_metadata, 2, dl_cond_body, NULL,
+					   out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "G1 [cond wait, main]"));
 
-	EXPECT_EQ(-EDEADLK, run_capture(_metadata, 2, dl_once_body, NULL,
-					out, sizeof(out)));
+	EXPECT_EQ(-EDEADLK, rt_run_capture(_metadata, 2, dl_once_body, NULL,
+					   out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "G1 [once, main]"));
 	EXPECT_NE(NULL, strstr(out, "G2 [mutex lock]"));
 }

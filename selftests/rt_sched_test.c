@@ -387,38 +387,12 @@ static void deadlock_body(void *arg)
 	grt_chan_recv(c, NULL);		/* nobody will ever send */
 }
 
-/* Run body in grt_run() with stderr captured; returns grt_run()'s result. */
-static int run_capture(struct __test_metadata *_metadata, unsigned int np,
-		       void (*body)(void *), char *out, size_t len)
-{
-	struct grt_config cfg = { .nprocs = np };
-	char path[] = "/tmp/rt_sched_XXXXXX";
-	int fd = mkstemp(path), saved, ret;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1000;
-	unlink(path);
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	dup2(fd, STDERR_FILENO);
-	ret = grt_run(&cfg, body, NULL);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	n = pread(fd, out, len - 1, 0);
-	out[n > 0 ? n : 0] = '\0';
-	close(fd);
-	TH_LOG("captured: %s", out);
-	return ret;
-}
-
 TEST_F(rt_sched, deadlock_is_reported_with_blocked_gs)
 {
 	char out[4096];
 
-	EXPECT_EQ(-EDEADLK, run_capture(_metadata, 2, deadlock_body, out,
-					sizeof(out)));
+	EXPECT_EQ(-EDEADLK, rt_run_capture(_metadata, 2, deadlock_body, NULL,
+					   out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "all goroutines are asleep - deadlock!"));
 	/* Both Gs, main first-class, with what they wait for. */
 	EXPECT_NE(NULL, strstr(out, "G1 [chan receive, main]"));

@@ -16,6 +16,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -110,6 +111,36 @@ static inline bool rt_yield_until(atomic_int *flag, int want)
 	/* Let the last G that checked in reach its blocking call. */
 	grt_yield();
 	return true;
+}
+
+/*
+ * rt_run_capture() - grt_run() of body(arg) on np Ps with stderr captured
+ * in out (NUL-terminated, truncated to len) and logged; returns what
+ * grt_run() returned, or -1000 if stderr could not be redirected. For
+ * what the runtime reports and survives (the deadlock report).
+ */
+static inline int rt_run_capture(struct __test_metadata *_metadata,
+				 unsigned int np, void (*body)(void *),
+				 void *arg, char *out, size_t len)
+{
+	struct grt_config cfg = { .nprocs = np };
+	int fd = memfd_create("rt_run_capture", MFD_CLOEXEC), saved, ret;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1000;
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	ret = grt_run(&cfg, body, arg);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, out, len - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	TH_LOG("captured: %s", out);
+	return ret;
 }
 
 /*

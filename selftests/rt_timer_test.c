@@ -520,31 +520,6 @@ TEST_F(rt_timer, locked_g)
 
 /* --- Deadlock check ----------------------------------------------------- */
 
-static int run_capture(struct __test_metadata *_metadata, unsigned int np,
-		       void (*body)(void *), char *out, size_t len)
-{
-	struct grt_config cfg = { .nprocs = np };
-	char path[] = "/tmp/rt_timer_XXXXXX";
-	int fd = mkstemp(path), saved, ret;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1000;
-	unlink(path);
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	dup2(fd, STDERR_FILENO);
-	ret = grt_run(&cfg, body, NULL);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	n = pread(fd, out, len - 1, 0);
-	out[n > 0 ? n : 0] = '\0';
-	close(fd);
-	TH_LOG("captured: %s", out);
-	return ret;
-}
-
 static struct grt_chan *dead_chan;
 
 /* The only G waits for ever; a stopped timer and a fired, unreceived one
@@ -581,9 +556,9 @@ TEST_F(rt_timer, deadlock_check)
 	char out[4096];
 
 	ASSERT_EQ(0, grt_chan_make(&dead_chan, 0, 0));
-	EXPECT_EQ(-EDEADLK, run_capture(_metadata, 2,
-					stopped_timer_deadlock_body, out,
-					sizeof(out)));
+	EXPECT_EQ(-EDEADLK, rt_run_capture(_metadata, 2,
+					   stopped_timer_deadlock_body, NULL,
+					   out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "all goroutines are asleep - deadlock!"));
 	EXPECT_NE(NULL, strstr(out, "G1 [chan receive, main]"));
 	RT_RUN(1, pending_timer_body, NULL);
