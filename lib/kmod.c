@@ -347,7 +347,8 @@ static bool kmod_spin(gwake_t partner, int64_t timeout_ns)
 	return false;
 }
 
-static int kmod_block_for(gwake_t partner, int64_t timeout_ns)
+/* partner: as gwake_block_for(), 0 for none; spin: false never spins. */
+static int kmod_wait(gwake_t partner, int64_t timeout_ns, bool spin)
 {
 	struct gwake_block blk = { 0 };
 	int r;
@@ -371,7 +372,7 @@ static int kmod_block_for(gwake_t partner, int64_t timeout_ns)
 		}
 		if (!timeout_ns)
 			return -ETIMEDOUT;
-		if (kmod_spin(partner, timeout_ns))
+		if (spin && kmod_spin(partner, timeout_ns))
 			return 0;
 	}
 	if (partner && (kmod_features & GWAKE_FEATURE_PARTNER)) {
@@ -381,9 +382,19 @@ static int kmod_block_for(gwake_t partner, int64_t timeout_ns)
 	return kmod_call_registered(GWAKE_IOC_BLOCK, &blk);
 }
 
+static int kmod_block_for(gwake_t partner, int64_t timeout_ns)
+{
+	return kmod_wait(partner, timeout_ns, true);
+}
+
 static int kmod_block(int64_t timeout_ns)
 {
-	return kmod_block_for(0, timeout_ns);
+	return kmod_wait(0, timeout_ns, true);
+}
+
+static int kmod_block_idle(int64_t timeout_ns)
+{
+	return kmod_wait(0, timeout_ns, false);
 }
 
 /* The ioctl wake, for handles the shared word cannot judge. */
@@ -641,6 +652,7 @@ const struct gwi_backend gwi_kmod_backend = {
 	.init		= kmod_init,
 	.self		= kmod_self,
 	.block		= kmod_block,
+	.block_idle	= kmod_block_idle,
 	.block_for	= kmod_block_for,
 	.wake		= kmod_wake,
 	.swap		= kmod_swap,

@@ -374,6 +374,95 @@ TEST_F(rt_sched, timer_woken_syscall_hands_off_its_p)
 	close(u.pipe[1]);
 }
 
+/*
+ * Two more who need the P of a hog woken by a timer, with one P: a G back
+ * from a system call whose P was handed off (it queues globally and finds
+ * no idle P), and a locked G readied by the hog (its M finds no P and
+ * waits for one). Both need the monitor to preempt the hog.
+ */
+static void syscall_reader(void *arg)
+{
+	struct unwatched *u = arg;
+	char b;
+
+	RT_CHECK(grt_read(u->pipe[0], &b, 1) == 1);
+	atomic_store(&u->flag, 1);
+}
+
+static void *write_when_hogging(void *arg)
+{
+	struct unwatched *u = arg;
+	struct timespec ms = { 0, 1000000 };
+	int64_t end = gwake_test_now_ns() + GWAKE_TEST_LONG_NS;
+
+	while (!atomic_load(&u->reading) && gwake_test_now_ns() < end)
+		nanosleep(&ms, NULL);
+	nanosleep(&ms, NULL);
+	(void)!write(u->pipe[1], "x", 1);
+	return NULL;
+}
+
+static void hog_vs_syscall_body(void *arg)
+{
+	struct unwatched *u = arg;
+	int64_t end;
+
+	RT_GO(syscall_reader, u);
+	grt_sleep(20 * NSEC_PER_MSEC);	/* reader in read(), P handed off */
+	atomic_store(&u->reading, 1);	/* now hog; the write comes */
+	end = gwake_test_now_ns() + GWAKE_TEST_LONG_NS;
+	while (!atomic_load(&u->flag) && gwake_test_now_ns() < end)
+		;
+	RT_CHECK(atomic_load(&u->flag));
+}
+
+TEST_F(rt_sched, timer_woken_hog_yields_to_g_back_from_syscall)
+{
+	static struct unwatched u;
+	pthread_t t;
+
+	memset(&u, 0, sizeof(u));
+	ASSERT_EQ(0, pipe(u.pipe));
+	ASSERT_EQ(0, pthread_create(&t, NULL, write_when_hogging, &u));
+	RT_RUN(1, hog_vs_syscall_body, &u);
+	pthread_join(t, NULL);
+	close(u.pipe[0]);
+	close(u.pipe[1]);
+}
+
+static void hog_after_ready_locked(void *arg)
+{
+	struct unwatched *u = arg;
+	int64_t end;
+
+	grt_sleep(20 * NSEC_PER_MSEC);	/* everything idle: an M sleeps */
+	RT_CHECK_EQ(0, grt_chan_send(u->c, NULL));	/* readies main */
+	end = gwake_test_now_ns() + GWAKE_TEST_LONG_NS;
+	while (!atomic_load(&u->flag) && gwake_test_now_ns() < end)
+		;
+	RT_CHECK(atomic_load(&u->flag));
+}
+
+static void locked_main_body(void *arg)
+{
+	struct unwatched *u = arg;
+
+	RT_GO(hog_after_ready_locked, u);
+	RT_CHECK(grt_chan_recv(u->c, NULL) == 1);
+	atomic_store(&u->flag, 1);
+}
+
+TEST_F(rt_sched, timer_woken_hog_yields_to_locked_g)
+{
+	struct grt_config cfg = { .nprocs = 1, .flags = GRT_LOCK_MAIN };
+	static struct unwatched u;
+
+	memset(&u, 0, sizeof(u));
+	ASSERT_EQ(0, grt_chan_make(&u.c, 0, 0));
+	RT_RUN_CFG(&cfg, locked_main_body, &u);
+	grt_chan_free(u.c);
+}
+
 /* --- Deadlock --------------------------------------------------------------------- */
 
 static void deadlock_body(void *arg)

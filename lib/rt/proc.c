@@ -76,9 +76,11 @@
  * gqlock before a P's timerlock.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -325,8 +327,12 @@ void grt__wakep(void)
 {
 	uint32_t zero = 0;
 
-	if (!atomic_load(&S.npidle))
+	if (!atomic_load(&S.npidle)) {
+		/* Work that waits for a busy P: the monitor must watch it
+		 * (a G back from a system call, say, with nprocs 1). */
+		grt__mon_lazy_check();
 		return;
+	}
 	if (atomic_load_explicit(&S.nmspinning, memory_order_relaxed) ||
 	    !atomic_compare_exchange_strong(&S.nmspinning, &zero, 1))
 		return;
@@ -463,7 +469,6 @@ static struct grt_p *timer_take(struct grt_m *m, int64_t now)
 	struct grt_p *p = NULL, **pp;
 
 	grt__lock();
-	timer_m_clear_locked(m);
 	if (!m->idle || grt_stopping()) {
 		grt__unlock();
 		return NULL;
@@ -482,8 +487,44 @@ static struct grt_p *timer_take(struct grt_m *m, int64_t now)
 			break;
 		}
 	}
+	/*
+	 * Found none: the timer was stopped from outside, or another M ran
+	 * it. With every P idle, nobody else may be sleeping for the rest
+	 * (the monitor sleeps without a deadline while there is a timer_m):
+	 * keep the role and look again. With a P running, the monitor is
+	 * the one to watch timers: give the role up, and make sure it is
+	 * awake.
+	 */
+	if (p || atomic_load(&S.npidle) != S.nprocs) {
+		timer_m_clear_locked(m);
+		if (!p && atomic_load(&S.mon_sleeping))
+			grt__monitor_kick();
+	}
 	grt__unlock();
 	return p;
+}
+
+/*
+ * The earliest timer of an idle P, 0 if none: what timer_m sleeps for.
+ * A running P's timers are its owner's, and the monitor's if they are
+ * late (grt__timers_wake).
+ */
+static int64_t timers_earliest_idle(void)
+{
+	int64_t best = 0;
+	uint32_t i;
+
+	for (i = 0; i < S.nprocs; i++) {
+		struct grt_p *p = S.allp[i];
+		int64_t w = atomic_load_explicit(&p->timer0,
+						 memory_order_relaxed);
+
+		if (w && (!best || w < best) &&
+		    atomic_load_explicit(&p->status, memory_order_relaxed) ==
+			    GRT_PIDLE)
+			best = w;
+	}
+	return best;
 }
 
 /* timer_m took p (timer_take): run it, the monitor left asleep if it may. */
@@ -506,6 +547,9 @@ static void acquirep_timer(struct grt_m *m, struct grt_p *p)
 	if (p->ntimers > 1)
 		others = true;
 	pthread_mutex_unlock(&p->timerlock);
+	/* An M in a system call, or a locked one, may want a P any time. */
+	if (atomic_load(&S.nmsyscall) || atomic_load(&S.nlockedwait))
+		others = true;
 	if (!atomic_load(&S.mon_sleeping))
 		return;		/* awake: it will see this P */
 	if (others)
@@ -551,7 +595,7 @@ static bool wait_nextp(struct grt_m *m)
 		if (grt_stopping())
 			return false;
 		if (atomic_load_explicit(&S.timer_m, memory_order_relaxed) ==
-		    m && (when = grt__timers_earliest())) {
+		    m && (when = timers_earliest_idle())) {
 			now = grt__nanotime();
 			if (when > now) {
 				gwi_block_idle(when - now);
@@ -632,6 +676,8 @@ static bool wait_for_p_(struct grt_m *m)
 	S.lockedwait_tail = m;
 	atomic_fetch_add(&S.nlockedwait, 1);
 	grt__unlock();
+	/* The P it waits for may be an unwatched one (a hog's). */
+	grt__mon_lazy_check();
 	return wait_nextp(m);
 }
 
@@ -988,6 +1034,8 @@ static void ready_(struct grt_g *gp, bool next)
 		atomic_store_explicit(&lm->lockedg_ready, 1,
 				      memory_order_release);
 		gwake_wake(lm->handle);
+		/* It will want a P, maybe the unwatched one. */
+		grt__mon_lazy_check();
 		return;
 	}
 	m = grt__curm();
@@ -1270,8 +1318,12 @@ top:
 	if (atomic_load_explicit(&p->schedtick, memory_order_relaxed) % 61 == 0 &&
 	    !grt__gq_empty()) {
 		gp = grt__globrunqget(p, 1);
-		if (gp)
+		if (gp) {
+			/* The timers' Gs wait on our P: help them. */
+			if (ran)
+				grt__wakep();
 			return gp;
+		}
 	}
 	gp = grt__runqget(p, inherit);
 	if (gp) {
@@ -1594,6 +1646,17 @@ static void *mstart(void *arg)
 	int err;
 
 	grt__tls_m = m;
+	/*
+	 * A new thread inherits its creator's signal mask, and the monitor,
+	 * which starts Ms too (startm from retake, grt__timers_wake), blocks
+	 * every signal: an M of its making could never take the preemption
+	 * signal, nor report a stack overflow. Ms run with grt_run()'s
+	 * caller's mask, as M0 does. Timer slack 1 ns: an M may sleep until
+	 * a timer (timer_m) and should wake when it is due, not up to 50 us
+	 * later.
+	 */
+	pthread_sigmask(SIG_SETMASK, &S.sigmask, NULL);
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	m_init_g0(m);
 	grt__sigstack_init(m);
 	err = gwake_self(&m->handle);
@@ -1712,7 +1775,7 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	bool deadlock;
 	uint32_t i;
-	int err;
+	int err, slack;
 
 	if (!main_fn)
 		return -EINVAL;
@@ -1742,6 +1805,8 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 	S.stack_size = (S.stack_size + pg - 1) & ~(pg - 1);
 	S.preempt_signal = cfg->preempt_signal == 0 ? SIGURG :
 			   cfg->preempt_signal < 0 ? 0 : cfg->preempt_signal;
+	/* Every M gets the caller's signal mask (mstart), whoever made it. */
+	pthread_sigmask(SIG_SETMASK, NULL, &S.sigmask);
 
 	err = -ENOMEM;
 	S.allp = calloc(S.nprocs, sizeof(*S.allp));
@@ -1810,7 +1875,14 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 	grt__sigquit_install();
 	grt__diag_open();
 
+	/* The other Ms' timer slack (mstart), for the caller's thread only
+	 * while it is M0. */
+	slack = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	schedule(m0, gp);
+	if (slack > 0)
+		(void)prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0UL, 0UL,
+			    0UL);
 
 	/* The runtime stops: main returned, or a deadlock. */
 	grt__lock();

@@ -190,9 +190,10 @@ void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next)
 
 /*
  * Should a thief that found only p2's runnext give p2's owner a moment to
- * run it first? Go sleeps 3 us there, and so do we (a sleep: the thief
- * gets off its CPU and stops reading p2's lines, which the owner writes
- * on every hand-off; the timer slack makes it some 50 us). The case is a
+ * run it first? Go sleeps 3 us there, which the default timer slack of
+ * 50 us makes 50-60 us; we sleep that long (Ms run with 1 ns of slack).
+ * A sleep, not a spin: the thief gets off its CPU and stops reading p2's
+ * lines, which the owner writes on every hand-off. The case is a
  * G that readies its peer and blocks at once, a channel ping-pong: the
  * owner runs the peer a few hundred nanoseconds later with warm caches,
  * and a steal moves the pair onto two CPUs, where every hand-off is a
@@ -201,6 +202,8 @@ void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next)
  * that another P should take now (skynet was 10% slower otherwise).
  * started is read as the diagnostics read it (relaxed; stale at worst).
  */
+#define GRT_STEAL_NEXT_NS	50000
+
 static bool runnext_backoff(struct grt_p *p2, struct grt_g *next)
 {
 	return atomic_load_explicit(&p2->status, memory_order_relaxed) ==
@@ -230,7 +233,7 @@ static uint32_t runqgrab(struct grt_p *p2, struct grt_p *p, uint32_t t,
 			next = atomic_load_explicit(&p2->runnext,
 						    memory_order_relaxed);
 			if (next && runnext_backoff(p2, next)) {
-				struct timespec ts = { 0, 3000 };
+				struct timespec ts = { 0, GRT_STEAL_NEXT_NS };
 
 				nanosleep(&ts, NULL);
 			}

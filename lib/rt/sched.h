@@ -532,6 +532,8 @@ struct grt_sched {
 	 * monitor without it (relaxed).
 	 */
 	struct grt_m *_Atomic timer_m;
+	/* grt_run()'s caller's signal mask, for every M (mstart). */
+	sigset_t sigmask;
 	/* Spare stacks (struct grt_g used as a stack holder), under lock. */
 	struct grt__stack *stackcache;
 	uint32_t nstackcache;

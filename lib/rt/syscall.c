@@ -12,8 +12,9 @@
  *
  * The preemption signal uses the same state change to detach a G that
  * hogs its P (grt__entersyscall from the signal handler: it only stores
- * to fields of the current M and does lock-free atomics, so it is
- * async-signal-safe). Any later runtime call of that G goes through
+ * to fields of the current M and does lock-free atomics, and at most one
+ * gwake_wake() of the monitor (grt__mon_lazy_check(): a lock-free wake
+ * word store and a futex or ioctl wake), so it is async-signal-safe). Any later runtime call of that G goes through
  * grt__acquirem(), sees m->in_syscall and comes back through
  * grt__exitsyscall().
  */
@@ -27,7 +28,8 @@
 #define S grt__sched
 
 /*
- * Same thread as the G; only stores and lock-free atomics (see above).
+ * Same thread as the G; only stores, lock-free atomics and at most one
+ * wake of the monitor (see above).
  * @since: when the call began if Gs wait for the P (struct grt_p), or 0.
  */
 void grt__entersyscall(struct grt_m *m, struct grt_g *gp, int64_t since)
