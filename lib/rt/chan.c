@@ -120,6 +120,18 @@ int grt_chan_free(struct grt_chan *c)
 	return 0;
 }
 
+/*
+ * Ready the peer of a completed operation. A non-blocking one (try_send,
+ * try_recv) says its caller goes on running: a thief need not give the
+ * caller's P time to run the peer itself (runq.c, runnext_backoff()).
+ */
+static inline void chan_ready(struct grt_g *peer, bool block)
+{
+	if (!block)
+		__atomic_store_n(&peer->ready_busy, true, __ATOMIC_RELAXED);
+	grt__ready(peer);
+}
+
 /* chan_send() with the caller's G (NULL outside a G), no preemption. */
 static int chan_send_g(struct grt_chan *c, const void *elem, bool block,
 		       struct grt_g *gp)
@@ -140,7 +152,7 @@ static int chan_send_g(struct grt_chan *c, const void *elem, bool block,
 
 		grt__chan_send_waiter(c, w, elem);
 		grt__sync_unlock(&c->lock);
-		grt__ready(peer);
+		chan_ready(peer, block);
 		return 0;
 	}
 	if (c->count < c->cap) {
@@ -185,7 +197,7 @@ static int chan_recv_g(struct grt_chan *c, void *elem, bool block,
 
 		grt__chan_recv_waiter(c, w, elem);
 		grt__sync_unlock(&c->lock);
-		grt__ready(peer);
+		chan_ready(peer, block);
 		return 1;
 	}
 	if (c->count > 0) {

@@ -196,13 +196,23 @@ struct grt_p *grt__pidleget(void)
 	return p;
 }
 
+static bool mon_lazy_extend(void);
+
 void grt__acquirep(struct grt_m *m, struct grt_p *p)
 {
 	m->p = p;
 	p->m = m;
 	atomic_store_explicit(&p->status, GRT_PRUNNING, memory_order_release);
-	/* A P left the idle set: the monitor must watch it (sysmon.c). */
-	if (atomic_load(&S.mon_sleeping))
+	/*
+	 * A P left the idle set: the monitor must watch it (sysmon.c),
+	 * unless Ps run unwatched already and this one has no timer: it may
+	 * then run one G unwatched too (mon_lazy_extend), for the G that an
+	 * unwatched P readied and woke us for would otherwise wait for the
+	 * monitor's wake-up before it runs.
+	 */
+	if (atomic_load(&S.mon_sleeping) &&
+	    (atomic_load_explicit(&p->timer0, memory_order_relaxed) ||
+	     !mon_lazy_extend()))
 		grt__monitor_kick();
 }
 
@@ -419,12 +429,15 @@ void grt__handoffp(struct grt_p *p)
  * The P then runs unwatched (sched.mon_lazy): no preemption, no hand-off
  * of a P stuck in a system call. That is safe only while it runs the one
  * G its timer readied and nothing else wants a P, so the first sign of
- * anything more kicks the monitor (grt__mon_lazy_end): a second G on this
- * M (execute, grt_yield), a G readied or spawned (grt__ready, grt_go), a
- * system call (grt__entersyscall), more than one G from the timers, a
+ * anything more kicks the monitor (grt__mon_lazy_end): a second G switched
+ * in (execute, grt_yield), a G readied or spawned that finds no idle P
+ * (wakep), a system call (grt__entersyscall), more than one G from the
+ * timers, a
  * timer armed (timer channels, context deadlines; not a sleep, whose G
- * parks). A G readied by a thread outside the Ps, or any M taking an idle
- * P, wakes the monitor as before (acquirep). The monitor is only left
+ * parks). An M that takes an idle P meanwhile (for a G readied on the
+ * unwatched P: wakep) runs it unwatched too, for one G more (acquirep,
+ * mon_lazy_extend), unless the P has timers; otherwise, as ever, taking
+ * an idle P wakes the monitor. The monitor is only left
  * asleep if it was asleep when the P left the idle set (the Dekker pair of
  * sysmon.c: npidle's seq_cst decrement, then the load of mon_sleeping)
  * and no timer is pending but the one that woke us (another P's would be
@@ -556,6 +569,16 @@ static void acquirep_timer(struct grt_m *m, struct grt_p *p)
 		grt__monitor_kick();
 	else
 		atomic_store(&S.mon_lazy, 2);
+}
+
+/* One more G may be switched in unwatched, if Ps run unwatched now. */
+static bool mon_lazy_extend(void)
+{
+	uint32_t v = atomic_load_explicit(&S.mon_lazy, memory_order_relaxed);
+
+	while (v && !atomic_compare_exchange_weak(&S.mon_lazy, &v, v + 1))
+		;
+	return v != 0;
 }
 
 void grt__mon_lazy_end(void)
@@ -926,6 +949,8 @@ static struct grt_g *execute(struct grt_m *m, struct grt_g *gp, bool inherit)
 	m->curg = gp;
 	gp->m = m;
 	gp->started = true;
+	if (gwi_unlikely(__atomic_load_n(&gp->ready_busy, __ATOMIC_RELAXED)))
+		__atomic_store_n(&gp->ready_busy, false, __ATOMIC_RELAXED);
 	atomic_store_explicit(&gp->preempt, 0, memory_order_relaxed);
 	atomic_store_explicit(&gp->status, GRT_GRUNNING, memory_order_relaxed);
 	if (!inherit && m->p)
@@ -1047,10 +1072,10 @@ static void ready_(struct grt_g *gp, bool next)
 		grt__runqput(m->p, gp, next);
 	else
 		grt__globrunqput(gp);
-	if (!m || !m->timers_local) {
+	/* wakep() kicks the monitor if it finds no idle P for the G; an
+	 * idle P it hands out stays unwatched only for this G (acquirep). */
+	if (!m || !m->timers_local)
 		grt__wakep();
-		grt__mon_lazy_check();
-	}
 	if (cur)
 		grt__releasem(m);
 }
@@ -1207,7 +1232,6 @@ int grt_go(void (*fn)(void *), void *arg)
 	atomic_store_explicit(&gp->status, GRT_GRUNNABLE, memory_order_relaxed);
 	grt__runqput(m->p, gp, true);
 	grt__wakep();
-	grt__mon_lazy_check();
 	grt__releasem(m);
 	return 0;
 }

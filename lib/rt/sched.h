@@ -263,6 +263,13 @@ struct grt_g {
 	struct grt_coro *coro;
 	/* Ran at least once since it was (re)spawned. */
 	bool started;
+	/*
+	 * Readied by an operation whose caller goes on running (a try_send,
+	 * try_recv): set by the readier before the G is queued, cleared when
+	 * it runs, read by thieves (relaxed; a stale value only changes
+	 * whether a thief waits before stealing it, runq.c).
+	 */
+	bool ready_busy;
 #ifdef GRT_ASAN
 	void *asan_fake;
 #endif
