@@ -50,7 +50,7 @@ extern "C" {
  * only with an incompatible ABI, never with this version.
  */
 #define GWAKE_VERSION_MAJOR	1
-#define GWAKE_VERSION_MINOR	3
+#define GWAKE_VERSION_MINOR	4
 #define GWAKE_VERSION_PATCH	0
 
 #define GWAKE_VERSION_STR_(a, b, c)	#a "." #b "." #c
