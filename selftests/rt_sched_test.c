@@ -463,6 +463,83 @@ TEST_F(rt_sched, timer_woken_hog_yields_to_locked_g)
 	grt_chan_free(u.c);
 }
 
+/*
+ * A G woken by a timer (T) spawns a G that another P steals (waking one
+ * more M that finds nothing: each M that takes a P while T's runs
+ * unwatched may switch one G in unwatched), readies a G (H) into its own
+ * runnext and sleeps: T's P then runs H, a hog, while T's timer sits on
+ * that P. H must not keep T's sleep from ending: H's switch-in is the
+ * second on T's M and must wake the monitor, which preempts H. (With one
+ * count of unwatched switch-ins shared by every M, the spinner's unused
+ * one let H in unwatched and T's 1 ms sleep ended when H gave up.)
+ */
+struct late_sleep {
+	struct grt_chan *hch, *done;
+	atomic_int a_ran, t_woke, h_saw_t;
+};
+
+static void late_a(void *arg)
+{
+	struct late_sleep *ls = arg;
+
+	atomic_store(&ls->a_ran, 1);
+}
+
+static void late_hog(void *arg)
+{
+	struct late_sleep *ls = arg;
+	int64_t end;
+
+	RT_CHECK(grt_chan_recv(ls->hch, NULL) == 1);
+	end = gwake_test_now_ns() + GWAKE_TEST_LONG_NS;
+	while (!atomic_load(&ls->t_woke) && gwake_test_now_ns() < end)
+		;
+	atomic_store(&ls->h_saw_t, atomic_load(&ls->t_woke));
+	RT_CHECK_EQ(0, grt_chan_send(ls->done, NULL));
+}
+
+static void late_sleeper(void *arg)
+{
+	struct late_sleep *ls = arg;
+	int64_t end;
+
+	grt_sleep(30 * NSEC_PER_MSEC);	/* everything idle: an M sleeps */
+	RT_GO(late_a, ls);
+	end = gwake_test_now_ns() + GWAKE_TEST_LONG_NS;
+	while (!atomic_load(&ls->a_ran) && gwake_test_now_ns() < end)
+		;
+	end = gwake_test_now_ns() + 2 * NSEC_PER_MSEC;
+	while (gwake_test_now_ns() < end)
+		;
+	RT_CHECK_EQ(0, grt_chan_send(ls->hch, NULL));	/* H: our runnext */
+	grt_sleep(NSEC_PER_MSEC);			/* our P runs H */
+	atomic_store(&ls->t_woke, 1);
+	RT_CHECK_EQ(0, grt_chan_send(ls->done, NULL));
+}
+
+static void late_sleep_body(void *arg)
+{
+	struct late_sleep *ls = arg;
+
+	RT_CHECK_EQ(0, grt_chan_make(&ls->hch, 0, 0));
+	RT_CHECK_EQ(0, grt_chan_make(&ls->done, 0, 0));
+	RT_GO(late_hog, ls);
+	RT_GO(late_sleeper, ls);
+	RT_CHECK(grt_chan_recv(ls->done, NULL) == 1);
+	RT_CHECK(grt_chan_recv(ls->done, NULL) == 1);
+	RT_CHECK(atomic_load(&ls->h_saw_t));
+	grt_chan_free(ls->hch);
+	grt_chan_free(ls->done);
+}
+
+TEST_F(rt_sched, timer_woken_sleep_is_not_stuck_behind_hog)
+{
+	static struct late_sleep ls;
+
+	memset(&ls, 0, sizeof(ls));
+	RT_RUN(3, late_sleep_body, &ls);
+}
+
 /* --- Deadlock --------------------------------------------------------------------- */
 
 static void deadlock_body(void *arg)

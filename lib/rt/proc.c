@@ -196,7 +196,7 @@ struct grt_p *grt__pidleget(void)
 	return p;
 }
 
-static bool mon_lazy_extend(void);
+static bool mon_lazy_extend(struct grt_m *m);
 
 void grt__acquirep(struct grt_m *m, struct grt_p *p)
 {
@@ -210,9 +210,10 @@ void grt__acquirep(struct grt_m *m, struct grt_p *p)
 	 * unwatched P readied and woke us for would otherwise wait for the
 	 * monitor's wake-up before it runs.
 	 */
+	m->lazy_left = 0;
 	if (atomic_load(&S.mon_sleeping) &&
 	    (atomic_load_explicit(&p->timer0, memory_order_relaxed) ||
-	     !mon_lazy_extend()))
+	     !mon_lazy_extend(m)))
 		grt__monitor_kick();
 }
 
@@ -426,7 +427,8 @@ void grt__handoffp(struct grt_p *p)
  * this VM each wake of a thread from a long sleep costs about 100 us of
  * CPU (idle-burn).
  *
- * The P then runs unwatched (sched.mon_lazy): no preemption, no hand-off
+ * The P then runs unwatched (sched.mon_lazy, a flag; each M's allowance
+ * of unwatched G switch-ins, one, in m->lazy_left): no preemption, no hand-off
  * of a P stuck in a system call. That is safe only while it runs the one
  * G its timer readied and nothing else wants a P, so the first sign of
  * anything more kicks the monitor (grt__mon_lazy_end): a second G switched
@@ -560,25 +562,36 @@ static void acquirep_timer(struct grt_m *m, struct grt_p *p)
 	if (p->ntimers > 1)
 		others = true;
 	pthread_mutex_unlock(&p->timerlock);
-	/* An M in a system call, or a locked one, may want a P any time. */
-	if (atomic_load(&S.nmsyscall) || atomic_load(&S.nlockedwait))
+	/*
+	 * A locked M queued for a P. (An M in a system call is no reason: it
+	 * kicks the monitor through wakep() if it comes back to no idle P,
+	 * and a thread-call server is counted there for its whole life.)
+	 */
+	if (atomic_load(&S.nlockedwait))
 		others = true;
 	if (!atomic_load(&S.mon_sleeping))
 		return;		/* awake: it will see this P */
-	if (others)
+	if (others) {
 		grt__monitor_kick();
-	else
-		atomic_store(&S.mon_lazy, 2);
+	} else {
+		m->lazy_left = 1;	/* the G the timer readied */
+		atomic_store(&S.mon_lazy, 1);
+	}
 }
 
-/* One more G may be switched in unwatched, if Ps run unwatched now. */
-static bool mon_lazy_extend(void)
+/*
+ * m took an idle P while Ps run unwatched: it may switch in one G
+ * unwatched too. Its own allowance, not a shared count: an M that never
+ * uses it (a spinner that finds nothing) must not leave it to another.
+ * Racing with grt__mon_lazy_end() is harmless: that kicks the monitor,
+ * and m then finds mon_lazy 0 at its first switch.
+ */
+static bool mon_lazy_extend(struct grt_m *m)
 {
-	uint32_t v = atomic_load_explicit(&S.mon_lazy, memory_order_relaxed);
-
-	while (v && !atomic_compare_exchange_weak(&S.mon_lazy, &v, v + 1))
-		;
-	return v != 0;
+	if (!atomic_load(&S.mon_lazy))
+		return false;
+	m->lazy_left = 1;
+	return true;
 }
 
 void grt__mon_lazy_end(void)
@@ -587,15 +600,13 @@ void grt__mon_lazy_end(void)
 		grt__monitor_kick();
 }
 
-/* A G is switched in: the second since a timer's unwatched start ends it. */
-static inline void mon_lazy_step(void)
+/* m switches a G in while Ps run unwatched: past its allowance, end it. */
+static inline void mon_lazy_step(struct grt_m *m)
 {
-	uint32_t v = atomic_load_explicit(&S.mon_lazy, memory_order_relaxed);
-
-	while (v && !atomic_compare_exchange_weak(&S.mon_lazy, &v, v - 1))
-		;
-	if (v == 1)
-		grt__monitor_kick();
+	if (m->lazy_left)
+		m->lazy_left--;
+	else
+		grt__mon_lazy_end();
 }
 
 /*
@@ -607,27 +618,44 @@ static inline void mon_lazy_step(void)
  */
 static bool wait_nextp(struct grt_m *m)
 {
+	long slack = -1;
 	struct grt_p *p;
 	int64_t when, now;
+	bool ok = true;
 
 	for (;;) {
 		p = atomic_exchange_explicit(&m->nextp, NULL,
 					     memory_order_acquire);
 		if (p)
 			break;
-		if (grt_stopping())
-			return false;
+		if (grt_stopping()) {
+			ok = false;
+			goto out;
+		}
 		if (atomic_load_explicit(&S.timer_m, memory_order_relaxed) ==
 		    m && (when = timers_earliest_idle())) {
 			now = grt__nanotime();
 			if (when > now) {
+				/*
+				 * Wake when the timer is due, not up to the
+				 * default slack (50 us) later; the thread's
+				 * own slack is back before it runs a G (it is
+				 * inherited by threads and processes a G
+				 * makes).
+				 */
+				if (slack < 0) {
+					slack = prctl(PR_GET_TIMERSLACK, 0UL,
+						      0UL, 0UL, 0UL);
+					(void)prctl(PR_SET_TIMERSLACK, 1UL,
+						    0UL, 0UL, 0UL);
+				}
 				gwi_block_idle(when - now);
 				continue;
 			}
 			p = timer_take(m, now);
 			if (p) {
 				acquirep_timer(m, p);
-				return true;
+				goto out;
 			}
 			continue;
 		}
@@ -649,7 +677,11 @@ static bool wait_nextp(struct grt_m *m)
 		grt__unlock();
 	}
 	grt__acquirep(m, p);
-	return true;
+out:
+	if (slack > 0)
+		(void)prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0UL, 0UL,
+			    0UL);
+	return ok;
 }
 
 /*
@@ -666,6 +698,7 @@ static bool stopm(struct grt_m *m)
 	if (atomic_load(&S.npidle) == S.nprocs) {
 		/* Nothing runs: no unwatched P either. */
 		atomic_store_explicit(&S.mon_lazy, 0, memory_order_relaxed);
+		m->lazy_left = 0;
 		if (!atomic_load_explicit(&S.timer_m, memory_order_relaxed))
 			atomic_store_explicit(&S.timer_m, m,
 					      memory_order_relaxed);
@@ -961,7 +994,7 @@ static struct grt_g *execute(struct grt_m *m, struct grt_g *gp, bool inherit)
 	grt__stat_inc(&m->nsched);
 	if (gwi_unlikely(atomic_load_explicit(&S.mon_lazy,
 					      memory_order_relaxed)))
-		mon_lazy_step();
+		mon_lazy_step(m);
 	grt__switch_fiber_start(&fake, &gp->ctx);
 	back = grt__ctx_swap(&m->g0, &gp->ctx, NULL);
 	grt__switch_fiber_finish(fake);
@@ -1675,12 +1708,17 @@ static void *mstart(void *arg)
 	 * which starts Ms too (startm from retake, grt__timers_wake), blocks
 	 * every signal: an M of its making could never take the preemption
 	 * signal, nor report a stack overflow. Ms run with grt_run()'s
-	 * caller's mask, as M0 does. Timer slack 1 ns: an M may sleep until
-	 * a timer (timer_m) and should wake when it is due, not up to 50 us
-	 * later.
+	 * caller's mask, as M0 does, with the preemption signal unblocked
+	 * (as Go unblocks its own signals on every M).
 	 */
 	pthread_sigmask(SIG_SETMASK, &S.sigmask, NULL);
-	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	if (S.preempt_signal) {
+		sigset_t ps;
+
+		sigemptyset(&ps);
+		sigaddset(&ps, S.preempt_signal);
+		pthread_sigmask(SIG_UNBLOCK, &ps, NULL);
+	}
 	m_init_g0(m);
 	grt__sigstack_init(m);
 	err = gwake_self(&m->handle);
@@ -1799,7 +1837,7 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	bool deadlock;
 	uint32_t i;
-	int err, slack;
+	int err;
 
 	if (!main_fn)
 		return -EINVAL;
@@ -1899,14 +1937,7 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 	grt__sigquit_install();
 	grt__diag_open();
 
-	/* The other Ms' timer slack (mstart), for the caller's thread only
-	 * while it is M0. */
-	slack = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
-	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	schedule(m0, gp);
-	if (slack > 0)
-		(void)prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0UL, 0UL,
-			    0UL);
 
 	/* The runtime stops: main returned, or a deadlock. */
 	grt__lock();

@@ -190,10 +190,10 @@ void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next)
 
 /*
  * Should a thief that found only p2's runnext give p2's owner a moment to
- * run it first? Go sleeps 3 us there, which the default timer slack of
- * 50 us makes 50-60 us; we sleep that long (Ms run with 1 ns of slack).
- * A sleep, not a spin: the thief gets off its CPU and stops reading p2's
- * lines, which the owner writes on every hand-off. The case is a
+ * run it first? Go sleeps 3 us there, and so do we, which the default
+ * timer slack of 50 us makes 50-60 us. A sleep, not a spin: the thief
+ * gets off its CPU and stops reading p2's lines, which the owner writes
+ * on every hand-off. The case is a
  * G that readies its peer and blocks at once, a channel ping-pong: the
  * owner runs the peer a few hundred nanoseconds later with warm caches,
  * and a steal moves the pair onto two CPUs, where every hand-off is a
@@ -208,7 +208,7 @@ void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next)
  * activity of the thief's CPU beside it did, only one sleep did not.
  * started is read as the diagnostics read it (relaxed; stale at worst).
  */
-#define GRT_STEAL_NEXT_NS	50000
+#define GRT_STEAL_NEXT_NS	3000
 
 static bool runnext_backoff(struct grt_p *p2, struct grt_g *next)
 {

@@ -386,6 +386,8 @@ struct grt_m {
 	 * wakes another M afterwards only if more than one G came of it.
 	 */
 	bool timers_local;
+	/* G switch-ins left to this M while Ps run unwatched (proc.c). */
+	uint32_t lazy_left;
 	bool in_syscall;		/* its G runs without its P */
 	bool dead;			/* thread exited (locked G exited) */
 	bool is_tcall;			/* a thread-call server */
@@ -501,11 +503,10 @@ struct grt_sched {
 	_Atomic uint32_t nmspinning;
 	_Atomic uint32_t nlockedwait;
 	/*
-	 * The monitor is asleep although a P runs (proc.c, "An idle
-	 * runtime's timers"): 2 right after an M that woke for a timer took
-	 * its P without waking the monitor, counted down at each G it runs;
-	 * whoever sets it to 0 first from non-zero kicks the monitor. Here,
-	 * on a line that grt_yield() and grt__ready() read anyway.
+	 * 1: the monitor is asleep although a P runs (proc.c, "An idle
+	 * runtime's timers"), set by an M that woke for a timer and took its
+	 * P without waking the monitor; whoever sets it to 0 from 1 kicks the
+	 * monitor. Here, on a line that grt_yield() reads anyway.
 	 */
 	_Atomic uint32_t mon_lazy;
 	_Atomic uint32_t nmsyscall;	/* Ms in a system call */
