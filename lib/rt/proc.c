@@ -173,17 +173,25 @@ static void pidleput_locked(struct grt_p *p, bool parking)
 		grt__monitor_kick();
 }
 
+/*
+ * sched.lock held: take the idle P that *pp points to (a link of the idle
+ * list) off the list. The seq_cst RMW on npidle is one side of the Dekker
+ * with the monitor's deep sleep (sysmon.c).
+ */
+static struct grt_p *pidle_unlink_locked(struct grt_p **pp)
+{
+	struct grt_p *p = *pp;
+
+	*pp = p->link;
+	p->link = NULL;
+	atomic_fetch_sub(&S.npidle, 1);
+	return p;
+}
+
 /* sched.lock held. */
 static struct grt_p *pidleget_locked(void)
 {
-	struct grt_p *p = S.pidle;
-
-	if (p) {
-		S.pidle = p->link;
-		p->link = NULL;
-		atomic_fetch_sub(&S.npidle, 1);
-	}
-	return p;
+	return S.pidle ? pidle_unlink_locked(&S.pidle) : NULL;
 }
 
 struct grt_p *grt__pidleget(void)
@@ -198,11 +206,17 @@ struct grt_p *grt__pidleget(void)
 
 static bool mon_lazy_extend(struct grt_m *m);
 
-void grt__acquirep(struct grt_m *m, struct grt_p *p)
+/* m takes p, off the idle list already; the monitor is the caller's. */
+static void bindp(struct grt_m *m, struct grt_p *p)
 {
 	m->p = p;
 	p->m = m;
 	atomic_store_explicit(&p->status, GRT_PRUNNING, memory_order_release);
+}
+
+void grt__acquirep(struct grt_m *m, struct grt_p *p)
+{
+	bindp(m, p);
 	/*
 	 * A P left the idle set: the monitor must watch it (sysmon.c),
 	 * unless Ps run unwatched already and this one has no timer: it may
@@ -237,17 +251,26 @@ static void mput_locked(struct grt_m *m)
 	S.nmidle++;
 }
 
+/* sched.lock held: unlink m from the idle M list (it is on it). */
+static void mdel_locked(struct grt_m *m)
+{
+	struct grt_m **pp;
+
+	for (pp = &S.midle; *pp != m; pp = &(*pp)->schedlink)
+		;
+	*pp = m->schedlink;
+	m->schedlink = NULL;
+	m->idle = false;
+	S.nmidle--;
+}
+
 /* sched.lock held. */
 static struct grt_m *mget_locked(void)
 {
 	struct grt_m *m = S.midle;
 
-	if (m) {
-		S.midle = m->schedlink;
-		m->schedlink = NULL;
-		m->idle = false;
-		S.nmidle--;
-	}
+	if (m)
+		mdel_locked(m);
 	return m;
 }
 
@@ -380,9 +403,7 @@ void grt__timers_wake(int64_t now)
 			busy_late = true;
 			continue;
 		}
-		*pp = p->link;
-		p->link = NULL;
-		atomic_fetch_sub(&S.npidle, 1);
+		pidle_unlink_locked(pp);
 		grt__unlock();
 		grt__startm(p, false);
 	}
@@ -428,44 +449,31 @@ void grt__handoffp(struct grt_p *p)
  * CPU (idle-burn).
  *
  * The P then runs unwatched (sched.mon_lazy, a flag; each M's allowance
- * of unwatched G switch-ins, one, in m->lazy_left): no preemption, no hand-off
- * of a P stuck in a system call. That is safe only while it runs the one
- * G its timer readied and nothing else wants a P, so the first sign of
- * anything more kicks the monitor (grt__mon_lazy_end): a second G switched
- * in (execute, grt_yield), a G readied or spawned that finds no idle P
- * (wakep), a system call (grt__entersyscall), more than one G from the
- * timers, a
- * timer armed (timer channels, context deadlines; not a sleep, whose G
- * parks). An M that takes an idle P meanwhile (for a G readied on the
- * unwatched P: wakep) runs it unwatched too, for one G more (acquirep,
- * mon_lazy_extend), unless the P has timers; otherwise, as ever, taking
- * an idle P wakes the monitor. The monitor is only left
- * asleep if it was asleep when the P left the idle set (the Dekker pair of
- * sysmon.c: npidle's seq_cst decrement, then the load of mon_sleeping)
+ * of unwatched G switch-ins, one, in m->lazy_left): no preemption, no
+ * hand-off of a P stuck in a system call. That is safe only while it runs
+ * the one G its timer readied and nothing else wants a P, so the first
+ * sign of anything more kicks the monitor (grt__mon_lazy_end): a second G
+ * switched in (execute, grt_yield), a G readied or spawned that finds no
+ * idle P (wakep), a system call (grt__entersyscall), more than one G from
+ * the timers, a timer armed (timer channels, context deadlines; not a
+ * sleep, whose G parks). An M that takes an idle P meanwhile (for a G
+ * readied on the unwatched P: wakep) runs it unwatched too, for one G more
+ * (acquirep, mon_lazy_extend), unless the P has timers; otherwise, as
+ * ever, taking an idle P wakes the monitor. The monitor is only left
+ * asleep if it was asleep when the P left the idle set (the Dekker pair
+ * of sysmon.c: npidle's seq_cst decrement, then the load of mon_sleeping)
  * and no timer is pending but the one that woke us (another P's would be
  * nobody's; one of this P's would wait for a hog to schedule).
  *
  * Who wakes a sleeping timer_m early: a P with timers entering the idle
  * set (pidleput) and the M that hands it a P (startm); it then looks
- * again. A timer_m that finds no idle P with an expired timer (the P is
- * running, or the monitor or another M took it) gives the role up; so
- * does one handed a P. Races between timer_m and the monitor (both awake
+ * again. A timer_m that finds no idle P with an expired timer (stopped
+ * from outside, or run by another M) keeps the role while every P is
+ * idle and gives it up otherwise (timer_take); one handed a P gives it
+ * up too. Races between timer_m and the monitor (both awake
  * at a deadline) are settled under sched.lock: the P leaves the idle
  * list once.
  */
-
-/* sched.lock held: unlink m from the idle M list (it is on it). */
-static void mdel_locked(struct grt_m *m)
-{
-	struct grt_m **pp;
-
-	for (pp = &S.midle; *pp != m; pp = &(*pp)->schedlink)
-		;
-	*pp = m->schedlink;
-	m->schedlink = NULL;
-	m->idle = false;
-	S.nmidle--;
-}
 
 /* sched.lock held. */
 static void timer_m_clear_locked(struct grt_m *m)
@@ -493,11 +501,7 @@ static struct grt_p *timer_take(struct grt_m *m, int64_t now)
 						 memory_order_relaxed);
 
 		if (w && w <= now) {
-			p = *pp;
-			*pp = p->link;
-			p->link = NULL;
-			/* seq_cst RMW: the Dekker with the monitor's sleep. */
-			atomic_fetch_sub(&S.npidle, 1);
+			p = pidle_unlink_locked(pp);
 			mdel_locked(m);
 			break;
 		}
@@ -519,38 +523,13 @@ static struct grt_p *timer_take(struct grt_m *m, int64_t now)
 	return p;
 }
 
-/*
- * The earliest timer of an idle P, 0 if none: what timer_m sleeps for.
- * A running P's timers are its owner's, and the monitor's if they are
- * late (grt__timers_wake).
- */
-static int64_t timers_earliest_idle(void)
-{
-	int64_t best = 0;
-	uint32_t i;
-
-	for (i = 0; i < S.nprocs; i++) {
-		struct grt_p *p = S.allp[i];
-		int64_t w = atomic_load_explicit(&p->timer0,
-						 memory_order_relaxed);
-
-		if (w && (!best || w < best) &&
-		    atomic_load_explicit(&p->status, memory_order_relaxed) ==
-			    GRT_PIDLE)
-			best = w;
-	}
-	return best;
-}
-
 /* timer_m took p (timer_take): run it, the monitor left asleep if it may. */
 static void acquirep_timer(struct grt_m *m, struct grt_p *p)
 {
 	bool others = false;
 	uint32_t i;
 
-	m->p = p;
-	p->m = m;
-	atomic_store_explicit(&p->status, GRT_PRUNNING, memory_order_release);
+	bindp(m, p);
 	/* Any timer but the one we woke for needs the monitor: its own P's
 	 * are run only when this M schedules, which a hog may never do. */
 	for (i = 0; i < S.nprocs; i++)
@@ -633,7 +612,7 @@ static bool wait_nextp(struct grt_m *m)
 			goto out;
 		}
 		if (atomic_load_explicit(&S.timer_m, memory_order_relaxed) ==
-		    m && (when = timers_earliest_idle())) {
+		    m && (when = grt__timers_earliest(true))) {
 			now = grt__nanotime();
 			if (when > now) {
 				/*

@@ -732,7 +732,7 @@ static inline int64_t grt__time_after(int64_t now, int64_t ns)
 {
 	return ns > INT64_MAX - now ? INT64_MAX : now + ns;
 }
-int64_t grt__timers_earliest(void);
+int64_t grt__timers_earliest(bool idle);
 /*
  * At the runtime's end, with every M stopped: empty p's heap (each timer
  * left on it gets p == NULL, as if removed, so that its owner may still

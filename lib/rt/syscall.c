@@ -14,7 +14,8 @@
  * hogs its P (grt__entersyscall from the signal handler: it only stores
  * to fields of the current M and does lock-free atomics, and at most one
  * gwake_wake() of the monitor (grt__mon_lazy_check(): a lock-free wake
- * word store and a futex or ioctl wake), so it is async-signal-safe). Any later runtime call of that G goes through
+ * word store and a futex or ioctl wake), so it is async-signal-safe).
+ * Any later runtime call of that G goes through
  * grt__acquirem(), sees m->in_syscall and comes back through
  * grt__exitsyscall().
  */

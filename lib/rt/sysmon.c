@@ -197,7 +197,7 @@ static void *monitor(void *arg)
 				/* An M sleeps for the timers (proc.c). */
 				next = atomic_load_explicit(&S.timer_m,
 							    memory_order_relaxed) ?
-				       0 : grt__timers_earliest();
+				       0 : grt__timers_earliest(false);
 				if (trace && (!next || trace < next))
 					next = trace;
 				now = grt__nanotime();
@@ -236,7 +236,7 @@ static void *monitor(void *arg)
 		else
 			idle++;
 		/* A timer expired: get an M to run it. */
-		next = grt__timers_earliest();
+		next = grt__timers_earliest(false);
 		if (next && next <= now)
 			grt__timers_wake(now);
 		if (idle == 0 || kicked)

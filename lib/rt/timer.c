@@ -223,15 +223,24 @@ bool grt__timers_run(struct grt_p *p, int64_t now)
 	}
 }
 
-int64_t grt__timers_earliest(void)
+/*
+ * The earliest timer of any P, or of the idle Ps only (idle: what an M
+ * that sleeps for an idle runtime's timers waits for; a running P's are
+ * its owner's, and the monitor's when late), 0 if none.
+ */
+int64_t grt__timers_earliest(bool idle)
 {
 	int64_t best = 0;
 	uint32_t i;
 
 	for (i = 0; i < grt__sched.nprocs; i++) {
-		int64_t w = atomic_load(&grt__sched.allp[i]->timer0);
+		struct grt_p *p = grt__sched.allp[i];
+		int64_t w = atomic_load(&p->timer0);
 
-		if (w && (!best || w < best))
+		if (w && (!best || w < best) &&
+		    (!idle || atomic_load_explicit(&p->status,
+						   memory_order_relaxed) ==
+				      GRT_PIDLE))
 			best = w;
 	}
 	return best;
