@@ -114,6 +114,18 @@
 	{								\
 	}
 
+/*
+ * gwake_test_rand() - Marsaglia's xorshift64: a fast, reproducible stream
+ * of pseudo-random numbers from a seed that must not be 0.
+ */
+static inline uint64_t gwake_test_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
 static inline int64_t gwake_test_now_ns(void)
 {
 	struct timespec ts;

@@ -12,11 +12,6 @@
  */
 #include "rt_test.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/lsan_interface.h>
-#define HAVE_LSAN	1
-#endif
-
 GWAKE_BACKEND_FIXTURE(rt_ctx);
 
 #define RECV(ch, p)	{ .chan = (ch), .elem = (p), .dir = GRT_SELECT_RECV }
@@ -35,21 +30,6 @@ static bool is_live(struct grt_ctx *c)
 {
 	return grt_ctx_err(c) == 0 &&
 	       grt_chan_try_recv(grt_ctx_done(c), NULL) == -EAGAIN;
-}
-
-/*
- * Fail the test if anything allocated since the process started is
- * unreachable: a context (or its channel) that was never released. Only
- * under ASan; the harness' children _exit(), so LeakSanitizer's own check
- * at exit never runs.
- */
-static void check_leaks(struct __test_metadata *_metadata)
-{
-#ifdef HAVE_LSAN
-	EXPECT_EQ(0, __lsan_do_recoverable_leak_check());
-#else
-	(void)_metadata;
-#endif
 }
 
 /* --- Bad input, background ---------------------------------------------- */
@@ -102,7 +82,7 @@ TEST_F(rt_ctx, cancel_outside_runtime)
 	EXPECT_EQ(0, grt_chan_try_recv(grt_ctx_done(c), NULL));
 	grt_ctx_free(p);
 	grt_ctx_free(c);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* --- Cancel ------------------------------------------------------------- */
@@ -137,7 +117,7 @@ static void cancel_body(void *arg)
 TEST_F(rt_ctx, cancel)
 {
 	RT_RUN(1, cancel_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* --- Trees -------------------------------------------------------------- */
@@ -223,7 +203,7 @@ TEST_F(rt_ctx, tree_parent_freed_first)
 	bool parent_first = true;
 
 	RT_RUN(2, tree_body, &parent_first);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 TEST_F(rt_ctx, tree_children_freed_first)
@@ -231,7 +211,7 @@ TEST_F(rt_ctx, tree_children_freed_first)
 	bool parent_first = false;
 
 	RT_RUN(2, tree_body, &parent_first);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /*
@@ -275,7 +255,7 @@ static void free_order_body(void *arg)
 TEST_F(rt_ctx, free_orders)
 {
 	RT_RUN(2, free_order_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* A chain too deep to cancel or release by recursion on a G's stack. */
@@ -304,7 +284,7 @@ static void chain_body(void *arg)
 TEST_F(rt_ctx, deep_chain)
 {
 	RT_RUN(1, chain_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* --- Deadlines ---------------------------------------------------------- */
@@ -386,7 +366,7 @@ static void deadline_body(void *arg)
 TEST_F(rt_ctx, deadline_and_timeout)
 {
 	RT_RUN(2, deadline_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* A context freed with its deadline pending: nothing fires into freed
@@ -409,7 +389,7 @@ static void free_pending_deadline_body(void *arg)
 TEST_F(rt_ctx, free_with_deadline_pending)
 {
 	RT_RUN(2, free_pending_deadline_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* --- Waiting on done ---------------------------------------------------- */
@@ -479,7 +459,7 @@ TEST_F(rt_ctx, select_woken_by_cancel)
 	RT_RUN(1, woken_body, &one_p);
 	one_p = false;
 	RT_RUN(2, woken_body, &one_p);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* A G waiting on done with no deadline anywhere: a deadlock; with one
@@ -658,7 +638,7 @@ TEST_F(rt_ctx, stress)
 
 	for (np = 2; np <= 4; np++)
 		RT_RUN(np, stress_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 TEST_HARNESS_MAIN

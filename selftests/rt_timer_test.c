@@ -17,31 +17,12 @@
  */
 #include "rt_test.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/lsan_interface.h>
-#define HAVE_LSAN	1
-#endif
-
 GWAKE_BACKEND_FIXTURE(rt_timer);
 
 #define RECV(ch, p)	{ .chan = (ch), .elem = (p), .dir = GRT_SELECT_RECV }
 
 #define MS		1000000LL
 #define HOUR		(3600 * 1000 * MS)
-
-/*
- * Under ASan, fail the test if a timer (or its channel) was never freed:
- * the harness' children _exit(), so LeakSanitizer's check at exit never
- * runs.
- */
-static void check_leaks(struct __test_metadata *_metadata)
-{
-#ifdef HAVE_LSAN
-	EXPECT_EQ(0, __lsan_do_recoverable_leak_check());
-#else
-	(void)_metadata;
-#endif
-}
 
 /* Wait (sleeping, not spinning) until t's value is in its channel. */
 static bool wait_fired(struct grt_timer *t)
@@ -201,7 +182,7 @@ static void stop_body(void *arg)
 TEST_F(rt_timer, stop)
 {
 	RT_RUN(2, stop_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* --- Reset -------------------------------------------------------------- */
@@ -257,7 +238,7 @@ static void reset_body(void *arg)
 TEST_F(rt_timer, reset)
 {
 	RT_RUN(2, reset_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* Reset from outside a G: refused, nothing changed. Stop and free work
@@ -289,7 +270,7 @@ TEST_F(rt_timer, after_the_runtime)
 	EXPECT_EQ(0, grt_timer_free(t[2]));
 	/* And the next runtime starts with empty heaps. */
 	RT_RUN(1, one_shot_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* --- Ticker ------------------------------------------------------------- */
@@ -320,7 +301,7 @@ static void ticker_body(void *arg)
 TEST_F(rt_timer, ticker)
 {
 	RT_RUN(2, ticker_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /*
@@ -425,7 +406,7 @@ static void select_body(void *arg)
 TEST_F(rt_timer, select_timeout)
 {
 	RT_RUN(2, select_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* The first of several timers in one select wins, on one P's heap. */
@@ -493,7 +474,7 @@ static void free_body(void *arg)
 TEST_F(rt_timer, free)
 {
 	RT_RUN(1, free_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* A G locked to its thread waits on a timer: its own M is woken. */
@@ -655,18 +636,8 @@ struct race_job {
 struct race {
 	struct grt_chan *jobs, *acks;	/* one pair of channels per pair */
 	struct grt_waitgroup *wg;	/* both Gs of every pair */
-	uint32_t seed;
+	uint64_t seed;
 };
-
-static uint32_t xorshift(uint32_t *s)
-{
-	uint32_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
 
 static void spin_until(int64_t until)
 {
@@ -730,11 +701,12 @@ static void owner_g(void *arg)
 	RT_CHECK_EQ(1, grt_timer_stop(t));
 	for (i = 0; i < RACE_ITERS; i++) {
 		j.t = t;
-		j.op = (enum race_op)(xorshift(&r->seed) % RACE_N);
-		ns = xorshift(&r->seed) % 30000;
+		j.op = (enum race_op)(gwake_test_rand(&r->seed) % RACE_N);
+		ns = gwake_test_rand(&r->seed) % 30000;
 		/* From 2 us before the fire is due to 8 us after: where the
 		 * fire runs, give or take the owner's round. */
-		j.until = grt_now() + ns - 2000 + xorshift(&r->seed) % 10000;
+		j.until = grt_now() + ns - 2000 +
+			  gwake_test_rand(&r->seed) % 10000;
 		RT_CHECK_EQ(0, grt_timer_reset(t, ns, j.op == RACE_TICK_STOP ?
 						      5000 : 0));
 		RT_CHECK_EQ(0, grt_chan_send(r->jobs, &j));
@@ -772,7 +744,7 @@ static void race_body(void *arg)
 					     sizeof(struct race_job), 1));
 		RT_CHECK_EQ(0, grt_chan_make(&r[i].acks, 0, 1));
 		r[i].wg = &wg;
-		r[i].seed = 2463534242u + (uint32_t)i * 7919u;
+		r[i].seed = 2463534242u + (uint64_t)i * 7919u;
 	}
 	for (i = 0; i < pairs; i++) {
 		RT_GO(racer_g, &r[i]);
@@ -791,7 +763,7 @@ TEST_F(rt_timer, stop_reset_race_stress)
 
 	for (np = 2; np <= 4; np++)
 		RT_RUN(np, race_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 /* Many Gs, each with a few timers and a ticker, on 4 Ps. */
@@ -802,13 +774,13 @@ static atomic_long fired;
 static void many_g(void *arg)
 {
 	struct grt_waitgroup *wg = arg;
-	uint32_t seed = (uint32_t)grt_id() * 2654435761u | 1;
+	uint64_t seed = grt_id() * 2654435761u | 1;
 	struct grt_timer *t, *tick;
 	int64_t v, ns, t0;
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		ns = xorshift(&seed) % (2 * MS);
+		ns = gwake_test_rand(&seed) % (2 * MS);
 		t0 = grt_now();
 		RT_CHECK_EQ(0, grt_timer_new(&t, ns, 0));
 		RT_CHECK_EQ(1, grt_chan_recv(grt_timer_chan(t), &v));
@@ -840,7 +812,7 @@ static void many_body(void *arg)
 TEST_F(rt_timer, many_timers_many_gs)
 {
 	RT_RUN(4, many_body, NULL);
-	check_leaks(_metadata);
+	rt_check_leaks(_metadata);
 }
 
 TEST_HARNESS_MAIN

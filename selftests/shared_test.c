@@ -328,14 +328,6 @@ TEST_F(shared, two_on_one_cpu_preempted)
 
 /* --- Scribbles ---------------------------------------------------------- */
 
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 struct scribbler {
 	int fd;
 	struct gwake_word *words;
@@ -359,7 +351,7 @@ static void *owner_scribbler(void *arg)
 	while (!atomic_load(&s->go))
 		usleep(100);
 	for (i = 0; i < 64; i++) {
-		atomic_store(word_of(s->words, s->handle), xorshift(&rng));
+		atomic_store(word_of(s->words, s->handle), gwake_test_rand(&rng));
 		/* Any word at all: a block that ends, one way or another. */
 		s->results[i] = gw_block_until(s->fd, gwake_test_now_ns() + NSEC_PER_MSEC);
 	}
@@ -395,7 +387,7 @@ TEST_F(shared, scribbled_words)
 	atomic_store(&s.go, 1);
 	for (rounds = 0; !atomic_load(&s.done); rounds++) {
 		/* A sibling's scribble too. */
-		atomic_store(word_of(self->words, s.handle), xorshift(&rng));
+		atomic_store(word_of(self->words, s.handle), gwake_test_rand(&rng));
 		/* The others' protocol works: a sleeper woken by a wake. */
 		sleeper_start(_metadata, &p, &pt, self->fd, -1);
 		EXPECT_EQ(1, gw_wake(self->fd, p.handle));

@@ -87,11 +87,7 @@ static struct stress *stress;
 
 static uint64_t rnd(struct worker *w)
 {
-	/* xorshift64 */
-	w->rng ^= w->rng << 13;
-	w->rng ^= w->rng >> 7;
-	w->rng ^= w->rng << 17;
-	return w->rng;
+	return gwake_test_rand(&w->rng);
 }
 
 static void fail(struct worker *w, const char *fmt, ...)

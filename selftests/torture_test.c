@@ -103,16 +103,6 @@ struct torture {
 
 static struct torture *T;
 
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 static void __attribute__((format(printf, 2, 3)))
 tally_error(struct tally *t, const char *fmt, ...)
 {
@@ -234,7 +224,7 @@ static int owner_retire(struct slot *s)
 
 	if (!atomic_compare_exchange_strong(&s->claim, &free_, SLOT_RETIRING))
 		return 0;	/* claimed meanwhile: deliver it first */
-	if (xorshift(&s->rng) & 1) {
+	if (gwake_test_rand(&s->rng) & 1) {
 		/* The permit, if any, goes with the registration. */
 		if (gwake_unregister())
 			tally_error(T->tally, "gwake_unregister failed");
@@ -282,7 +272,7 @@ static void *owner_main(void *arg)
 	if (slot_open(s))
 		return NULL;
 	while (!atomic_load(&T->stop)) {
-		uint64_t x = xorshift(&s->rng);
+		uint64_t x = gwake_test_rand(&s->rng);
 		static const int64_t timeouts[] = {
 			-1, 0, 100 * NSEC_PER_USEC, 2 * NSEC_PER_MSEC,
 		};
@@ -334,7 +324,7 @@ static void *waker_main(void *arg)
 	uint64_t rng = T->seed * 31 + (uintptr_t)arg + 1;
 
 	while (!atomic_load(&T->draining)) {
-		uint64_t x = xorshift(&rng);
+		uint64_t x = gwake_test_rand(&rng);
 		struct slot *s = &T->slot[x % TORTURE_SLOTS];
 		gwake_t h, many[2];
 
@@ -461,7 +451,7 @@ static void child_main(struct tally *tally, uint64_t rng)
 			tally_wake(tally, gwake_wake(atomic_load(&tally->parent[i])), false,
 				   "child wake of a parent handle");
 	}
-	switch (xorshift(&rng) % 3) {
+	switch (gwake_test_rand(&rng) % 3) {
 	case 0:
 		child_sleep_all(p, &done);
 		_exit(0);
@@ -513,7 +503,7 @@ static void *forker_main(void *arg)
 		for (i = 0; i < TORTURE_SLOTS; i++)
 			atomic_store(&T->tally->parent[i], atomic_load(&T->slot[i].handle));
 		snprintf(child_env, sizeof(child_env), TORTURE_CHILD_ENV "=%d:%llx",
-			 T->tally_fd, (unsigned long long)xorshift(&rng));
+			 T->tally_fd, (unsigned long long)gwake_test_rand(&rng));
 		pid = fork();
 		if (pid > 0)
 			atomic_store(&T->child, pid);
