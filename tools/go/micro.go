@@ -79,6 +79,19 @@ func spawn1Main(args []string) (float64, int64) {
 	})
 }
 
+// echoPeer starts a goroutine that answers each value on ping with the
+// value plus one on pong, until ping is closed: the other end of a
+// ping-pong.
+func echoPeer() (ping, pong chan int) {
+	ping, pong = make(chan int), make(chan int)
+	go func() {
+		for v := range ping {
+			pong <- v + 1
+		}
+	}()
+	return ping, pong
+}
+
 // chanRTMain: two goroutines ping-pong a value over two unbuffered
 // channels. Prints ns per round trip.
 func chanRTMain(args []string) (float64, int64) {
@@ -86,12 +99,7 @@ func chanRTMain(args []string) (float64, int64) {
 	d := durationFlag(fs)
 	parse(fs, args)
 
-	ping, pong := make(chan int), make(chan int)
-	go func() {
-		for v := range ping {
-			pong <- v + 1
-		}
-	}()
+	ping, pong := echoPeer()
 	next := 0
 	ns, trips := timed(time.Duration(*d), func(n int) {
 		for i := 0; i < n; i++ {

@@ -37,12 +37,7 @@ func selectReadyMain(args []string) (float64, int64) {
 	after := fs.Int64("after", int64(time.Second), "the timer, ns")
 	parse(fs, args)
 
-	ping, pong := make(chan int), make(chan int)
-	go func() {
-		for v := range ping {
-			pong <- v + 1
-		}
-	}()
+	ping, pong := echoPeer()
 	next := 0
 	ns, trips := timed(time.Duration(*d), func(n int) {
 		for i := 0; i < n; i++ {
