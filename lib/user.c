@@ -252,8 +252,10 @@ static int user_wait(gwake_t partner, int64_t timeout_ns, bool spin)
 	/*
 	 * 2. Spin, adaptively, but never past the timeout. A spin the
 	 * timeout cut short that failed still counts as a failure: a thread
-	 * that polls with timeouts shorter than its budget (a monitor
-	 * thread's 20 us tick) must learn to sleep, not spin every tick.
+	 * that polls with timeouts shorter than its budget (a ticking
+	 * thread; the runtime's monitor no longer spins at all,
+	 * gwi_block_idle()) must learn to sleep, not spin every tick. A
+	 * block without the spin (spin false) leaves the budget as it is.
 	 * With a partner: for the whole limit while it can run and wake us
 	 * (partner_can_run(): awake, on another CPU; the budget, learnt from
 	 * waits on anyone, is not the question then), not at all otherwise,
