@@ -4,8 +4,9 @@
  * use and every error, calls run on the one server thread in order and one
  * at a time, a call from the server itself, calls that use the runtime,
  * a stop racing with callers (each call either ran or failed -ESRCH,
- * none is lost), many concurrent callers with exact results, and a
- * deadlock with an idle server. Both backends.
+ * none is lost), many concurrent callers with exact results, a G readied
+ * by one server while the only P waits for another, and a deadlock with
+ * an idle server. Both backends.
  */
 #include "rt_test.h"
 
@@ -289,6 +290,110 @@ TEST_F(rt_tcall, stop_races_with_callers_nothing_lost)
 	EXPECT_EQ(16 * 500, atomic_load(&r.ok) + atomic_load(&r.refused));
 	EXPECT_EQ(r.ran, atomic_load(&r.ok));
 	EXPECT_EQ(0, atomic_load(&r.bad));
+}
+
+/* --- A P that waits for a call runs what another call readies ------------------- */
+
+/*
+ * One P. G1 calls server A while the main G is runnable, so G1 parks; G2 calls
+ * server B with nothing else to run, so its M waits for B holding the P.
+ * A's call returns only once B's has started, and B's only once G1 ran on
+ * (or after 5 s): G1, readied by A's thread, must get the P while G2's
+ * call is still in progress. The M that waits for B gives the P up when
+ * asked (tcall.c, grt__tcall_yield_p()); the monitor's hand-off of a P
+ * left in a system call is the fallback.
+ */
+struct lend {
+	struct grt_thread *a, *b;
+	atomic_int a_started;
+	atomic_int b_started;
+	atomic_int g1_ran;
+	long seen;			/* what B's call saw, read after done */
+	struct grt_chan *done;
+};
+
+static void lend_nap(void)
+{
+	struct timespec ts = { .tv_nsec = 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static long until_b_started(void *arg)
+{
+	struct lend *l = arg;
+	int i;
+
+	atomic_store(&l->a_started, 1);
+	for (i = 0; i < 5000 && !atomic_load(&l->b_started); i++)
+		lend_nap();
+	return atomic_load(&l->b_started);
+}
+
+static long until_g1_ran(void *arg)
+{
+	struct lend *l = arg;
+	int i;
+
+	atomic_store(&l->b_started, 1);
+	for (i = 0; i < 5000 && !atomic_load(&l->g1_ran); i++)
+		lend_nap();
+	return atomic_load(&l->g1_ran);
+}
+
+static void lend_g1(void *arg)
+{
+	struct lend *l = arg;
+	long r = 0;
+
+	RT_CHECK_EQ(0, grt_thread_call(l->a, until_b_started, l, &r));
+	RT_CHECK_EQ(1, r);
+	atomic_store(&l->g1_ran, 1);
+	grt_chan_send(l->done, NULL);
+}
+
+static void lend_g2(void *arg)
+{
+	struct lend *l = arg;
+
+	RT_CHECK_EQ(0, grt_thread_call(l->b, until_g1_ran, l, &l->seen));
+	grt_chan_send(l->done, NULL);
+}
+
+static void lend_body(void *arg)
+{
+	struct lend *l = arg;
+	int round;
+
+	RT_CHECK_EQ(0, grt_thread_start(&l->a));
+	RT_CHECK_EQ(0, grt_thread_start(&l->b));
+	RT_CHECK_EQ(0, grt_chan_make(&l->done, 0, 2));
+	for (round = 0; round < 20; round++) {
+		atomic_store(&l->a_started, 0);
+		atomic_store(&l->b_started, 0);
+		atomic_store(&l->g1_ran, 0);
+		l->seen = -1;
+		RT_GO(lend_g1, l);
+		/* G1 calls A with us runnable: it parks (no P to keep). */
+		while (!atomic_load(&l->a_started))
+			grt_yield();
+		RT_GO(lend_g2, l);
+		grt_chan_recv(l->done, NULL);
+		grt_chan_recv(l->done, NULL);
+		RT_CHECK_EQ(1, l->seen);
+	}
+	RT_CHECK_EQ(0, grt_thread_free(l->a));
+	RT_CHECK_EQ(0, grt_thread_free(l->b));
+	grt_chan_free(l->done);
+}
+
+TEST_F(rt_tcall, waiting_callers_p_runs_a_readied_g)
+{
+	struct lend l = { 0 };
+
+	RT_RUN(1, lend_body, &l);
+	memset(&l, 0, sizeof(l));
+	RT_RUN(2, lend_body, &l);
 }
 
 /* --- Deadlock with an idle server ------------------------------------------------ */

@@ -362,8 +362,10 @@ void grt__wakep(void)
 	uint32_t zero = 0;
 
 	if (!atomic_load(&S.npidle)) {
-		/* Work that waits for a busy P: the monitor must watch it
-		 * (a G back from a system call, say, with nprocs 1). */
+		/* Work that waits for a busy P: a P lent by an M that waits
+		 * for a thread call can run it (tcall.c); the monitor must
+		 * watch it (a G back from a system call, say, nprocs 1). */
+		(void)grt__tcall_yield_p();
 		grt__mon_lazy_check();
 		return;
 	}
@@ -1080,14 +1082,23 @@ static void ready_(struct grt_g *gp, bool next)
 	if (cur)
 		cur->nopreempt++;	/* m->p must not change under us */
 	__asm__ __volatile__("" ::: "memory");
-	if (m && m->p)
+	if (m && m->p) {
 		grt__runqput(m->p, gp, next);
-	else
+	} else {
 		grt__globrunqput(gp);
+		/*
+		 * From an M without a P (a thread-call server completing a
+		 * call): an M that waits for a thread call of its own with
+		 * its P idle runs the G there, without a thread woken.
+		 */
+		if (grt__tcall_yield_p())
+			goto out;
+	}
 	/* wakep() kicks the monitor if it finds no idle P for the G; an
 	 * idle P it hands out stays unwatched only for this G (acquirep). */
 	if (!m || !m->timers_local)
 		grt__wakep();
+out:
 	if (cur)
 		grt__releasem(m);
 }

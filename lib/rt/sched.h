@@ -310,6 +310,13 @@ struct grt_p {
 	 * monitor's CAS on status take a P that is in a system call anyway.
 	 */
 	_Atomic int64_t syscall_since;
+	/*
+	 * The M that holds this P in the system-call state while it waits
+	 * for a thread call (tcall.c), NULL if none: set by that M before
+	 * it enters the state, cleared by it (CAS) after; a hint that may
+	 * be stale once the monitor handed the P on.
+	 */
+	struct grt_m *_Atomic tcall_m;
 	struct grt_p *link;		/* sched.pidle, under sched.lock */
 
 	/*
@@ -391,6 +398,13 @@ struct grt_m {
 	bool in_syscall;		/* its G runs without its P */
 	bool dead;			/* thread exited (locked G exited) */
 	bool is_tcall;			/* a thread-call server */
+	/*
+	 * enum grt__tcallwait (tcall.c): this M waits on its wake word for a
+	 * thread call with its P in the system-call state, and whether a
+	 * readier asked it for that P. Written by this M (to and from
+	 * TW_NONE) and by the readier's CAS (TW_WAITING -> TW_YIELD).
+	 */
+	_Atomic uint32_t tcall_wait;
 	/* Idle list (sched.midle), under sched.lock. */
 	struct grt_m *schedlink;
 	bool idle;
@@ -517,6 +531,13 @@ struct grt_sched {
 	_Atomic uint64_t goidgen __attribute__((aligned(GRT_CACHELINE)));
 	_Atomic uint64_t nspawn_nom;	/* Gs created by a thread with no M */
 	_Atomic uint64_t live_stacks;
+
+	/*
+	 * Ms that wait for a thread call with their P lent (m->tcall_wait,
+	 * tcall.c): grt__tcall_yield_p() looks at the Ps only if nonzero.
+	 * On a line of its own, which only such waits write.
+	 */
+	_Atomic uint32_t ntcallwait __attribute__((aligned(GRT_CACHELINE)));
 
 	/* Global run queue: many enqueuers (wait-free), dequeue under gqlock. */
 	struct __cds_wfcq_head gqhead __attribute__((aligned(GRT_CACHELINE)));
@@ -761,6 +782,7 @@ void grt__monitor_stop(void);
 /* tcall.c */
 void grt__threads_free_all(void);
 bool grt__threads_have_work(void);
+bool grt__tcall_yield_p(void);
 
 /* Report a runtime invariant violation or misuse and abort. */
 void grt__fatal(const char *fmt, ...)

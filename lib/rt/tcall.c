@@ -37,7 +37,10 @@
  *    lasts. The server then wakes the caller's M by handle after DONE
  *    (the handle read before: the request may be gone after DONE). A
  *    permit left over when the caller saw DONE first is absorbed by the
- *    next wait on that M, which loops on its condition.
+ *    next wait on that M, which loops on its condition. While it waits so,
+ *    its P (p->tcall_m) is lent: a G the server readies meanwhile asks the
+ *    M (TW_WAITING -> TW_YIELD, grt__tcall_yield_p()), and the caller
+ *    turns into the first kind (PENDING -> PARKED) and runs that G.
  *
  * The server's idle wait: it announces "waiting" (t->sleeping 1) with a
  * seq_cst store and re-checks the mailbox; callers enqueue (an xchg) and
@@ -74,6 +77,9 @@
 enum { SRV_AWAKE, SRV_WAITING, SRV_IDLE };
 
 enum { REQ_PENDING, REQ_PARKED, REQ_DONE };
+
+/* m->tcall_wait */
+enum grt__tcallwait { TW_NONE, TW_WAITING, TW_YIELD };
 
 struct tcall_req {
 	struct cds_wfcq_node node;
@@ -298,6 +304,49 @@ int grt_thread_start(struct grt_thread **out)
 	return 0;
 }
 
+/*
+ * A G was readied by an M without a P (a server completing a parked
+ * caller's call) and put on the global run queue, or wakep() found no
+ * idle P for a runnable G: ask one M that waits on
+ * its wake word for a thread call of its own (its P held in the system-call
+ * state, because that P had nothing else to run when the call began) to
+ * park its G instead and run the readied one on that P. Returns whether
+ * one was asked; the readier then wakes nobody else.
+ *
+ * Without this the readied G gets a P only from wakep(): a second M woken
+ * for an idle P, one more thread on the CPUs the server needs (with two
+ * Ps, two callers' Ms spinning beside a busy server are three threads on
+ * two CPUs), or, with no idle P, the monitor's hand-off of the waiting P
+ * after 20 us. With four callers on two Ps that made a call cost 5-15x what
+ * it costs with one or eight (docs/runtime.md, "Thread calls").
+ *
+ * A hint, not a protocol: relaxed loads and a missed M only mean the G
+ * waits for the usual ways (sched.ntcallwait keeps the look at the Ps off
+ * wakep()'s path in programs that make no thread calls). The asked M answers at its next look at its
+ * word (tcall_wait()); if its own answer came first it passes the request
+ * on with wakep(), and a stale p->tcall_m (the monitor handed that P on)
+ * only asks an M that then takes a P the usual way.
+ */
+bool grt__tcall_yield_p(void)
+{
+	uint32_t i, w;
+
+	if (!atomic_load_explicit(&S.ntcallwait, memory_order_relaxed))
+		return false;
+	for (i = 0; i < S.nprocs; i++) {
+		struct grt_m *m = atomic_load_explicit(&S.allp[i]->tcall_m,
+						       memory_order_relaxed);
+
+		w = TW_WAITING;
+		if (m && atomic_load_explicit(&m->tcall_wait, memory_order_relaxed) == w &&
+		    atomic_compare_exchange_strong(&m->tcall_wait, &w, TW_YIELD)) {
+			gwake_wake(m->handle);
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool tcall_commit(struct grt_g *gp, void *arg)
 {
 	struct tcall_req *r = arg;
@@ -308,6 +357,18 @@ static bool tcall_commit(struct grt_g *gp, void *arg)
 	return atomic_compare_exchange_strong_explicit(
 		&r->state, &st, REQ_PARKED, memory_order_acq_rel,
 		memory_order_acquire);
+}
+
+/*
+ * The same for a G whose M was asked for its P: if the answer came first,
+ * the G runs on and the G that wanted the P needs another (wakep()).
+ */
+static bool tcall_commit_yield(struct grt_g *gp, void *arg)
+{
+	if (tcall_commit(gp, arg))
+		return true;
+	grt__wakep();
+	return false;
 }
 
 /*
@@ -364,13 +425,49 @@ static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake)
 		grt__park(tcall_commit, r, "thread call");
 	} else if (wake ||
 		   atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE) {
+		/*
+		 * acquirem: a G detached from its P by the preemption signal
+		 * since tcall_waiter() gets one back first (syscall.c).
+		 */
+		struct grt_m *m = grt__acquirem(), *me;
+		struct grt_p *p = m->p;
+		bool yield = false, pass = false;
+
+		atomic_store_explicit(&m->tcall_wait, TW_WAITING, memory_order_relaxed);
+		atomic_store_explicit(&p->tcall_m, m, memory_order_relaxed);
+		atomic_fetch_add_explicit(&S.ntcallwait, 1, memory_order_relaxed);
+		grt__releasem(m);
 		/* In the system-call state: the monitor may hand the P off. */
 		grt_syscall_enter();
 		if (wake)
 			(void)gwake_swap(t->m->handle, -1);
-		while (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE)
+		while (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE) {
+			if (atomic_load_explicit(&m->tcall_wait, memory_order_relaxed) == TW_YIELD) {
+				yield = true;
+				break;
+			}
 			(void)gwake_block_for(t->m->handle, -1);
+		}
+		atomic_fetch_sub_explicit(&S.ntcallwait, 1, memory_order_relaxed);
+		me = m;
+		atomic_compare_exchange_strong_explicit(&p->tcall_m, &me, NULL,
+							memory_order_relaxed,
+							memory_order_relaxed);
+		/* Asked, but the answer came first: pass the request on. */
+		if (atomic_exchange_explicit(&m->tcall_wait, TW_NONE,
+					     memory_order_relaxed) == TW_YIELD && !yield)
+			pass = true;
 		grt_syscall_exit();
+		if (pass)
+			grt__wakep();
+		/*
+		 * Asked for our P (grt__tcall_yield_p()): park the G as if its
+		 * P had had other Gs from the start; the server readies it.
+		 * The commit fails if the answer came meanwhile: run on, and
+		 * wakep() for the G that wanted the P (tcall_commit_yield()).
+		 */
+		if (yield)
+			grt__park(tcall_commit_yield, r, "thread call");
 	}
 	/* Acquire: pairs with complete()'s exchange. */
 	(void)atomic_load_explicit(&r->state, memory_order_acquire);
