@@ -312,33 +312,31 @@ struct lend {
 	struct grt_chan *done;
 };
 
-static void lend_nap(void)
+/* Until *flag is set, or 5 s; the flag. Blocks the server thread it runs on. */
+static long lend_wait_for(atomic_int *flag)
 {
 	struct timespec ts = { .tv_nsec = 1000000 };
+	int i;
 
-	nanosleep(&ts, NULL);
+	for (i = 0; i < 5000 && !atomic_load(flag); i++)
+		nanosleep(&ts, NULL);
+	return atomic_load(flag);
 }
 
 static long until_b_started(void *arg)
 {
 	struct lend *l = arg;
-	int i;
 
 	atomic_store(&l->a_started, 1);
-	for (i = 0; i < 5000 && !atomic_load(&l->b_started); i++)
-		lend_nap();
-	return atomic_load(&l->b_started);
+	return lend_wait_for(&l->b_started);
 }
 
 static long until_g1_ran(void *arg)
 {
 	struct lend *l = arg;
-	int i;
 
 	atomic_store(&l->b_started, 1);
-	for (i = 0; i < 5000 && !atomic_load(&l->g1_ran); i++)
-		lend_nap();
-	return atomic_load(&l->g1_ran);
+	return lend_wait_for(&l->g1_ran);
 }
 
 static void lend_g1(void *arg)
