@@ -5,10 +5,12 @@
  * at a time, a call from the server itself, calls that use the runtime,
  * a stop racing with callers (each call either ran or failed -ESRCH,
  * none is lost), many concurrent callers with exact results, a G readied
- * by one server while the only P waits for another, and a deadlock with
- * an idle server. Both backends.
+ * by one server while the only P waits for another, a call made with a
+ * preemption pending (white box), and a deadlock with an idle server.
+ * Both backends.
  */
 #include "rt_test.h"
+#include "rt/sched.h"
 
 GWAKE_BACKEND_FIXTURE(rt_tcall);
 
@@ -392,6 +394,70 @@ TEST_F(rt_tcall, waiting_callers_p_runs_a_readied_g)
 	RT_RUN(1, lend_body, &l);
 	memset(&l, 0, sizeof(l));
 	RT_RUN(2, lend_body, &l);
+}
+
+/* --- A call made with a preemption pending ----------------------------------- */
+
+/*
+ * White box: the monitor may set a G's preempt flag at any moment (the G
+ * ran 10 ms) and the G gives up its M at its next grt__releasem(). A
+ * caller must not move to another M between choosing to wait on its M's
+ * word and waiting there: the server would wake the M it named, and the
+ * caller would sleep on another word for ever. Every call here starts with
+ * the flag set, beside a G that yields so that a preempted G finds another
+ * M to run it. It hung within 200 to 30000 calls before the choice and the
+ * wait were made on one pinned M.
+ */
+struct pending {
+	struct grt_thread *t;
+	atomic_int stop;
+	struct grt_chan *done;
+};
+
+static void pending_yielder(void *arg)
+{
+	struct pending *pd = arg;
+
+	while (!atomic_load(&pd->stop))
+		grt_yield();
+	grt_chan_send(pd->done, NULL);
+}
+
+static void pending_caller(void *arg)
+{
+	struct pending *pd = arg;
+	long r;
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		atomic_store(&grt__curg()->preempt, 1);
+		r = 0;
+		RT_CHECK_EQ(0, grt_thread_call(pd->t, add1, (void *)(long)i, &r));
+		RT_CHECK_EQ(i + 1, r);
+	}
+	atomic_store(&pd->stop, 1);
+	grt_chan_send(pd->done, NULL);
+}
+
+static void pending_body(void *arg)
+{
+	struct pending *pd = arg;
+
+	RT_CHECK_EQ(0, grt_thread_start(&pd->t));
+	RT_CHECK_EQ(0, grt_chan_make(&pd->done, 0, 2));
+	RT_GO(pending_yielder, pd);
+	RT_GO(pending_caller, pd);
+	grt_chan_recv(pd->done, NULL);
+	grt_chan_recv(pd->done, NULL);
+	RT_CHECK_EQ(0, grt_thread_free(pd->t));
+	grt_chan_free(pd->done);
+}
+
+TEST_F_TIMEOUT(rt_tcall, call_with_a_preemption_pending, 120)
+{
+	struct pending pd = { 0 };
+
+	RT_RUN(2, pending_body, &pd);
 }
 
 /* --- Deadlock with an idle server ------------------------------------------------ */

@@ -362,10 +362,8 @@ void grt__wakep(void)
 	uint32_t zero = 0;
 
 	if (!atomic_load(&S.npidle)) {
-		/* Work that waits for a busy P: a P lent by an M that waits
-		 * for a thread call can run it (tcall.c); the monitor must
-		 * watch it (a G back from a system call, say, nprocs 1). */
-		(void)grt__tcall_yield_p();
+		/* Work that waits for a busy P: the monitor must watch it
+		 * (a G back from a system call, say, with nprocs 1). */
 		grt__mon_lazy_check();
 		return;
 	}
@@ -1089,7 +1087,8 @@ static void ready_(struct grt_g *gp, bool next)
 		/*
 		 * From an M without a P (a thread-call server completing a
 		 * call): an M that waits for a thread call of its own with
-		 * its P idle runs the G there, without a thread woken.
+		 * its P idle runs the G there, without a thread woken. An M
+		 * asked always answers (tcall.c), so nothing else is needed.
 		 */
 		if (grt__tcall_yield_p())
 			goto out;
@@ -1599,7 +1598,9 @@ static struct grt_g *post_switch(struct grt_m *m, struct grt_g *gp,
 		if (gp->lockedm)
 			return wait_for_p_(m) ? gp : NULL;
 		grt__globrunqput(gp);
-		grt__wakep();
+		/* A P lent by a thread-call waiter (tcall.c), or wakep(). */
+		if (!grt__tcall_yield_p())
+			grt__wakep();
 		return NULL;
 	default:
 		grt__fatal("post_switch: unknown action %d", act);

@@ -305,33 +305,38 @@ int grt_thread_start(struct grt_thread **out)
 }
 
 /*
- * A G was readied by an M without a P (a server completing a parked
- * caller's call) and put on the global run queue, or wakep() found no
- * idle P for a runnable G: ask one M that waits on
- * its wake word for a thread call of its own (its P held in the system-call
- * state, because that P had nothing else to run when the call began) to
- * park its G instead and run the readied one on that P. Returns whether
- * one was asked; the readier then wakes nobody else.
+ * A G was put on the global run queue by an M without a P (a server
+ * completing a parked caller's call): ask one M that waits on its wake
+ * word for a thread call of its own (its P held in the system-call state,
+ * because that P had nothing else to run when the call began) to park its
+ * G instead and run the readied one on that P. Returns whether one was
+ * asked; the readier then wakes nobody else.
  *
  * Without this the readied G gets a P only from wakep(): a second M woken
  * for an idle P, one more thread on the CPUs the server needs (with two
  * Ps, two callers' Ms spinning beside a busy server are three threads on
  * two CPUs), or, with no idle P, the monitor's hand-off of the waiting P
- * after 20 us. With four callers on two Ps that made a call cost 5-15x what
- * it costs with one or eight (docs/runtime.md, "Thread calls").
+ * after 20 us. With four callers on two Ps that made a call cost up to 25x
+ * what it costs with one or eight (docs/runtime.md, "Thread calls").
  *
- * A hint, not a protocol: relaxed loads and a missed M only mean the G
- * waits for the usual ways (sched.ntcallwait keeps the look at the Ps off
- * wakep()'s path in programs that make no thread calls). The asked M answers at its next look at its
- * word (tcall_wait()); if its own answer came first it passes the request
- * on with wakep(), and a stale p->tcall_m (the monitor handed that P on)
- * only asks an M that then takes a P the usual way.
+ * Who may ask: a readier that put the G on the global queue because it
+ * has no P (ready_() from a server, post_switch's NOP from a G back from
+ * a system call), and only while no M spins (a spinning M finds the G
+ * there anyway) and some M lends (sched.ntcallwait, so that programs
+ * without thread calls never look at the Ps). A true return means the
+ * readier wakes nobody else, so an asked M always answers: at its next
+ * look at its word (tcall_wait()) it parks its G, or, if its own answer
+ * came first, passes the request on with wakep(). The G that lends is
+ * pinned to its M from the announcement to the wait (tcall_roundtrip()),
+ * so the asked M is the one waiting. A stale p->tcall_m (the monitor
+ * handed that P on) only asks an M that then takes a P the usual way.
  */
 bool grt__tcall_yield_p(void)
 {
 	uint32_t i, w;
 
-	if (!atomic_load_explicit(&S.ntcallwait, memory_order_relaxed))
+	if (!atomic_load_explicit(&S.ntcallwait, memory_order_relaxed) ||
+	    atomic_load_explicit(&S.nmspinning, memory_order_relaxed))
 		return false;
 	for (i = 0; i < S.nprocs; i++) {
 		struct grt_m *m = atomic_load_explicit(&S.allp[i]->tcall_m,
@@ -396,17 +401,16 @@ static int tcall_post(struct grt_thread *t, struct tcall_req *r, bool *wake)
 
 /*
  * Would the caller's P have anything else to run while it waits? If not,
- * its M waits on its own wake word (see the top of the file).
+ * its M waits on its own wake word (see the top of the file). @m: the
+ * caller's M, pinned (grt__acquirem()) from here until its G parks or
+ * enters the system-call state: the handle names this M, which must be
+ * the one that waits.
  */
-static gwake_t tcall_waiter(void)
+static gwake_t tcall_waiter(struct grt_m *m)
 {
-	struct grt_m *m = grt__acquirem();
-	gwake_t h = 0;
-
 	if (m->p && grt__runqempty(m->p) && grt__gq_empty())
-		h = m->handle;
-	grt__releasem(m);
-	return h;
+		return m->handle;
+	return 0;
 }
 
 /*
@@ -419,37 +423,52 @@ static gwake_t tcall_waiter(void)
  * not matter: the loop waits for DONE, and a permit
  * left over from an earlier call only makes it look again.
  */
-static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake)
+static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake,
+		       struct grt_m *m)
 {
-	if (!r->waiter) {
-		grt__park(tcall_commit, r, "thread call");
-	} else if (wake ||
-		   atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE) {
-		/*
-		 * acquirem: a G detached from its P by the preemption signal
-		 * since tcall_waiter() gets one back first (syscall.c).
-		 */
-		struct grt_m *m = grt__acquirem(), *me;
-		struct grt_p *p = m->p;
-		bool yield = false, pass = false;
+	struct grt_p *p = m->p;
+	struct grt_m *me = m;
+	bool yield = false, pass = false, lend;
 
+	if (!r->waiter) {
+		grt__releasem(m);
+		grt__park(tcall_commit, r, "thread call");
+		goto out;
+	}
+	if (!wake && atomic_load_explicit(&r->state, memory_order_acquire) == REQ_DONE) {
+		grt__releasem(m);
+		goto out;
+	}
+	/*
+	 * Lend the P (grt__tcall_yield_p()), unless the G is locked: its M
+	 * could not run another G, and parking it would cost the hand-off
+	 * this wait avoids.
+	 */
+	lend = !m->lockedg;
+	if (lend) {
 		atomic_store_explicit(&m->tcall_wait, TW_WAITING, memory_order_relaxed);
 		atomic_store_explicit(&p->tcall_m, m, memory_order_relaxed);
 		atomic_fetch_add_explicit(&S.ntcallwait, 1, memory_order_relaxed);
-		grt__releasem(m);
-		/* In the system-call state: the monitor may hand the P off. */
-		grt_syscall_enter();
-		if (wake)
-			(void)gwake_swap(t->m->handle, -1);
-		while (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE) {
-			if (atomic_load_explicit(&m->tcall_wait, memory_order_relaxed) == TW_YIELD) {
-				yield = true;
-				break;
-			}
-			(void)gwake_block_for(t->m->handle, -1);
+	}
+	/*
+	 * In the system-call state: the monitor may hand the P off. Our pin
+	 * ends there without a preemption check (as in grt_syscall_enter()):
+	 * the G stays on this M until it leaves the state.
+	 */
+	grt_syscall_enter();
+	m->curg->nopreempt--;
+	if (wake)
+		(void)gwake_swap(t->m->handle, -1);
+	while (atomic_load_explicit(&r->state, memory_order_acquire) != REQ_DONE) {
+		if (lend && atomic_load_explicit(&m->tcall_wait,
+						 memory_order_relaxed) == TW_YIELD) {
+			yield = true;
+			break;
 		}
+		(void)gwake_block_for(t->m->handle, -1);
+	}
+	if (lend) {
 		atomic_fetch_sub_explicit(&S.ntcallwait, 1, memory_order_relaxed);
-		me = m;
 		atomic_compare_exchange_strong_explicit(&p->tcall_m, &me, NULL,
 							memory_order_relaxed,
 							memory_order_relaxed);
@@ -457,20 +476,43 @@ static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake)
 		if (atomic_exchange_explicit(&m->tcall_wait, TW_NONE,
 					     memory_order_relaxed) == TW_YIELD && !yield)
 			pass = true;
-		grt_syscall_exit();
-		if (pass)
-			grt__wakep();
-		/*
-		 * Asked for our P (grt__tcall_yield_p()): park the G as if its
-		 * P had had other Gs from the start; the server readies it.
-		 * The commit fails if the answer came meanwhile: run on, and
-		 * wakep() for the G that wanted the P (tcall_commit_yield()).
-		 */
-		if (yield)
-			grt__park(tcall_commit_yield, r, "thread call");
 	}
+	grt_syscall_exit();
+	if (pass)
+		grt__wakep();
+	/*
+	 * Asked for our P (grt__tcall_yield_p()): park the G as if its P had
+	 * had other Gs from the start; the server readies it. The commit
+	 * fails if the answer came meanwhile: run on, and wakep() for the G
+	 * that wanted the P (tcall_commit_yield()).
+	 */
+	if (yield)
+		grt__park(tcall_commit_yield, r, "thread call");
+out:
 	/* Acquire: pairs with complete()'s exchange. */
 	(void)atomic_load_explicit(&r->state, memory_order_acquire);
+}
+
+/*
+ * Post r on t and wait for its answer. From the choice of the wait to the
+ * park or the system-call state the G is pinned to its M (no asynchronous
+ * preemption can move it): r->waiter names that M.
+ */
+static int tcall_roundtrip(struct grt_thread *t, struct tcall_req *r)
+{
+	struct grt_m *m = grt__acquirem();
+	bool wake;
+	int err;
+
+	r->g = m->curg;
+	r->waiter = tcall_waiter(m);
+	err = tcall_post(t, r, &wake);
+	if (err) {
+		grt__releasem(m);
+		return err;
+	}
+	tcall_wait(t, r, wake, m);
+	return 0;
 }
 
 int grt_thread_call(struct grt_thread *t, long (*fn)(void *), void *arg,
@@ -478,7 +520,6 @@ int grt_thread_call(struct grt_thread *t, long (*fn)(void *), void *arg,
 {
 	struct tcall_req r = { .fn = fn, .arg = arg };
 	struct grt_m *m;
-	bool wake;
 	long v;
 	int err;
 
@@ -498,12 +539,9 @@ int grt_thread_call(struct grt_thread *t, long (*fn)(void *), void *arg,
 		grt__stat_inc(&grt__curm()->ntcall);
 		return 0;
 	}
-	r.g = m->curg;
-	r.waiter = tcall_waiter();
-	err = tcall_post(t, &r, &wake);
+	err = tcall_roundtrip(t, &r);
 	if (err)
 		return err;
-	tcall_wait(t, &r, wake);
 	if (!r.err && ret)
 		*ret = r.ret;
 	if (!r.err)	/* on the M the G runs on now: its own counter */
@@ -515,7 +553,6 @@ int grt_thread_stop(struct grt_thread *t)
 {
 	struct tcall_req r = { .stop = true };
 	struct grt_m *m;
-	bool wake;
 	int err;
 
 	if (!t)
@@ -527,12 +564,9 @@ int grt_thread_stop(struct grt_thread *t)
 		return -EDEADLK;
 	if (atomic_exchange(&t->stop_sent, 1))
 		return -ESRCH;
-	r.g = m->curg;
-	r.waiter = tcall_waiter();
-	err = tcall_post(t, &r, &wake);
+	err = tcall_roundtrip(t, &r);
 	if (err)
 		return err;
-	tcall_wait(t, &r, wake);
 	return r.err;
 }
 
