@@ -38,9 +38,10 @@
  *    (the handle read before: the request may be gone after DONE). A
  *    permit left over when the caller saw DONE first is absorbed by the
  *    next wait on that M, which loops on its condition. While it waits so,
- *    its P (p->tcall_m) is lent: a G the server readies meanwhile asks the
- *    M (TW_WAITING -> TW_YIELD, grt__tcall_yield_p()), and the caller
- *    turns into the first kind (PENDING -> PARKED) and runs that G.
+ *    its P (p->tcall_m) is lent, unless the G is locked: a G the server
+ *    readies meanwhile asks the M (TW_WAITING -> TW_YIELD,
+ *    grt__tcall_yield_p()), and the caller turns into the first kind
+ *    (PENDING -> PARKED) and its M runs that G.
  *
  * The server's idle wait: it announces "waiting" (t->sleeping 1) with a
  * seq_cst store and re-checks the mailbox; callers enqueue (an xchg) and
@@ -414,6 +415,34 @@ static gwake_t tcall_waiter(struct grt_m *m)
 }
 
 /*
+ * m, waiting for a thread call in the system-call state, lends p: announce
+ * it to grt__tcall_yield_p() (the M's state, the P's lender, the count
+ * that lets readiers look at all).
+ */
+static void tcall_lend(struct grt_m *m, struct grt_p *p)
+{
+	atomic_store_explicit(&m->tcall_wait, TW_WAITING, memory_order_relaxed);
+	atomic_store_explicit(&p->tcall_m, m, memory_order_relaxed);
+	atomic_fetch_add_explicit(&S.ntcallwait, 1, memory_order_relaxed);
+}
+
+/*
+ * The wait is over: withdraw what tcall_lend() announced (p->tcall_m only
+ * if still ours). Returns whether a readier asked for the P meanwhile.
+ */
+static bool tcall_unlend(struct grt_m *m, struct grt_p *p)
+{
+	struct grt_m *me = m;
+
+	atomic_fetch_sub_explicit(&S.ntcallwait, 1, memory_order_relaxed);
+	atomic_compare_exchange_strong_explicit(&p->tcall_m, &me, NULL,
+						memory_order_relaxed,
+						memory_order_relaxed);
+	return atomic_exchange_explicit(&m->tcall_wait, TW_NONE,
+					memory_order_relaxed) == TW_YIELD;
+}
+
+/*
  * Wait for r's answer; @wake: wake the server first (tcall_post()). An M
  * that waits on its own word wakes the server and blocks in one call,
  * gwake_swap(): one system call instead of two, and its block waits for
@@ -422,13 +451,14 @@ static gwake_t tcall_waiter(struct grt_m *m)
  * spinning for each other when one is free. What the swap returns does
  * not matter: the loop waits for DONE, and a permit
  * left over from an earlier call only makes it look again.
+ * @m: the caller's M, pinned by tcall_roundtrip(); the pin ends here (a
+ * grt__releasem() before a park, or the entry into the system-call state).
  */
 static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake,
 		       struct grt_m *m)
 {
 	struct grt_p *p = m->p;
-	struct grt_m *me = m;
-	bool yield = false, pass = false, lend;
+	bool yield = false, pass, lend;
 
 	if (!r->waiter) {
 		grt__releasem(m);
@@ -445,11 +475,8 @@ static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake,
 	 * this wait avoids.
 	 */
 	lend = !m->lockedg;
-	if (lend) {
-		atomic_store_explicit(&m->tcall_wait, TW_WAITING, memory_order_relaxed);
-		atomic_store_explicit(&p->tcall_m, m, memory_order_relaxed);
-		atomic_fetch_add_explicit(&S.ntcallwait, 1, memory_order_relaxed);
-	}
+	if (lend)
+		tcall_lend(m, p);
 	/*
 	 * In the system-call state: the monitor may hand the P off. Our pin
 	 * ends there without a preemption check (as in grt_syscall_enter()):
@@ -467,16 +494,8 @@ static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake,
 		}
 		(void)gwake_block_for(t->m->handle, -1);
 	}
-	if (lend) {
-		atomic_fetch_sub_explicit(&S.ntcallwait, 1, memory_order_relaxed);
-		atomic_compare_exchange_strong_explicit(&p->tcall_m, &me, NULL,
-							memory_order_relaxed,
-							memory_order_relaxed);
-		/* Asked, but the answer came first: pass the request on. */
-		if (atomic_exchange_explicit(&m->tcall_wait, TW_NONE,
-					     memory_order_relaxed) == TW_YIELD && !yield)
-			pass = true;
-	}
+	/* Asked, but the answer came first: pass the request on. */
+	pass = lend && tcall_unlend(m, p) && !yield;
 	grt_syscall_exit();
 	if (pass)
 		grt__wakep();
