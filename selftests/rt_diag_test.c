@@ -541,8 +541,16 @@ TEST_F(rt_diag, sigquit_dumps_and_goes_on)
 		TH_LOG("wait status %#x, stderr: %s", st, out);
 	EXPECT_NE(NULL, strstr(out, "grt: dump of every G (SIGQUIT, pid "))
 		TH_LOG("stderr: %s", out);
-	EXPECT_NE(NULL, strstr(out, "\nG1 [running, main] M"));
-	EXPECT_NE(NULL, strstr(out, "\nG2 [chan receive]: entry recv_g\n"));
+	/*
+	 * The handler runs on G1's thread, so G1 runs; "syscall" if the
+	 * monitor's preemption signal detached it from its P first (it
+	 * held the P 10 ms without a runtime call: a slow debug kernel).
+	 */
+	EXPECT_TRUE(strstr(out, "\nG1 [running, main] M") ||
+		    strstr(out, "\nG1 [syscall, main] M"))
+		TH_LOG("stderr: %s", out);
+	EXPECT_NE(NULL, strstr(out, "\nG2 [chan receive]: entry recv_g\n"))
+		TH_LOG("stderr: %s", out);
 	EXPECT_NE(NULL, strstr(out, "grt: end of dump\nafter SIGQUIT\n"))
 		TH_LOG("stderr: %s", out);
 }
