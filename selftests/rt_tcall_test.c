@@ -302,8 +302,8 @@ TEST_F(rt_tcall, stop_races_with_callers_nothing_lost)
  * A's call returns only once B's has started, and B's only once G1 ran on
  * (or after 5 s): G1, readied by A's thread, must get the P while G2's
  * call is still in progress. The M that waits for B gives the P up when
- * asked (tcall.c, grt__tcall_yield_p()); the monitor's hand-off of a P
- * left in a system call is the fallback.
+ * asked (tcall.c, grt__tcall_yield_p()); the monitor asks it too
+ * (grt__tcall_lent()), and hands the P on if it stays silent for 10 ms.
  */
 struct lend {
 	struct grt_thread *a, *b;
@@ -394,6 +394,94 @@ TEST_F(rt_tcall, waiting_callers_p_runs_a_readied_g)
 	RT_RUN(1, lend_body, &l);
 	memset(&l, 0, sizeof(l));
 	RT_RUN(2, lend_body, &l);
+}
+
+/* --- The monitor leaves a lent P to its lender --------------------------------- */
+
+/*
+ * One P, lent by a caller whose calls last (tcall.c, grt__tcall_lent()).
+ * Calls of 200 us with nothing else to run: the monitor, which handed a P
+ * left in a system call on after 20 us when no other P was idle, leaves
+ * it. Then a G asleep on that P's timer heap while the only other G waits
+ * for a call that returns once the sleeper woke: the monitor asks the
+ * lender, whose M runs the timer. The previous monitor handed the P on
+ * about once per call and per round; now it never should, but a lender
+ * asked and silent for 10 ms (a debug kernel under emulation) is handed
+ * on: the bound is a fifth of the old count.
+ */
+struct lent {
+	struct grt_thread *t;
+	atomic_int asleep;
+	atomic_int woke;
+};
+
+static long sleep_200us(void *arg)
+{
+	struct timespec ts = { .tv_nsec = 200000 };
+
+	nanosleep(&ts, NULL);
+	return (long)arg;
+}
+
+static long until_woke(void *arg)
+{
+	struct lent *lt = arg;
+	struct timespec ts = { .tv_nsec = 100000 };
+	int i;
+
+	/* At most 5 s: then the round fails, it does not hang. */
+	for (i = 0; i < 50000 && !atomic_load(&lt->woke); i++)
+		nanosleep(&ts, NULL);
+	return atomic_load(&lt->woke);
+}
+
+static void lent_sleeper(void *arg)
+{
+	struct lent *lt = arg;
+
+	atomic_store(&lt->asleep, 1);
+	RT_CHECK_EQ(0, grt_sleep(1000000));
+	atomic_store(&lt->woke, 1);
+}
+
+#define LENT_CALLS	50
+#define LENT_ROUNDS	20
+
+static void lent_body(void *arg)
+{
+	struct grt_stats st = { .size = sizeof(st) };
+	struct lent *lt = arg;
+	long r;
+	int i;
+
+	RT_CHECK_EQ(0, grt_thread_start(&lt->t));
+	for (i = 0; i < LENT_CALLS; i++) {
+		r = 0;
+		RT_CHECK_EQ(0, grt_thread_call(lt->t, sleep_200us, (void *)(long)i, &r));
+		RT_CHECK_EQ(i, r);
+	}
+	for (i = 0; i < LENT_ROUNDS; i++) {
+		atomic_store(&lt->asleep, 0);
+		atomic_store(&lt->woke, 0);
+		RT_GO(lent_sleeper, lt);
+		RT_CHECK(rt_yield_until(&lt->asleep, 1));
+		r = 0;
+		RT_CHECK_EQ(0, grt_thread_call(lt->t, until_woke, lt, &r));
+		RT_CHECK_EQ(1, r);
+	}
+	RT_CHECK_EQ(0, grt_stats(&st));
+	if (st.handoffs)
+		fprintf(stderr, "# %llu hand-offs of the lent P in %d calls\n",
+		       (unsigned long long)st.handoffs, LENT_CALLS + LENT_ROUNDS);
+	RT_CHECK(st.handoffs < (LENT_CALLS + LENT_ROUNDS) / 5);
+	RT_CHECK_EQ(0, grt_thread_free(lt->t));
+}
+
+TEST_F_TIMEOUT(rt_tcall, lent_p_is_asked_not_handed_on, 120)
+{
+	struct lent lt = { 0 };
+
+	RT_RUN(1, lent_body, &lt);
 }
 
 /* --- A call made with a preemption pending ----------------------------------- */

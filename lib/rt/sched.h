@@ -313,8 +313,9 @@ struct grt_p {
 	/*
 	 * The M that holds this P in the system-call state while it waits
 	 * for a thread call (tcall.c), NULL if none: set by that M before
-	 * it enters the state, cleared by it (CAS) after; a hint that may
-	 * be stale once the monitor handed the P on.
+	 * it enters the state, cleared by it (CAS) after, and by the
+	 * monitor when it hands the P on (retake()), so that a later system
+	 * call on the P is not taken for a lender's wait.
 	 */
 	struct grt_m *_Atomic tcall_m;
 	struct grt_p *link;		/* sched.pidle, under sched.lock */
@@ -783,6 +784,7 @@ void grt__monitor_stop(void);
 void grt__threads_free_all(void);
 bool grt__threads_have_work(void);
 bool grt__tcall_yield_p(void);
+bool grt__tcall_lent(struct grt_p *p, int64_t now, int64_t age);
 
 /* Report a runtime invariant violation or misuse and abort. */
 void grt__fatal(const char *fmt, ...)

@@ -126,6 +126,9 @@ static uint32_t retake(int64_t now, int64_t *due)
 			}
 			if (now - p->mon_syscallwhen < GRT_SYSMON_MIN_NS)
 				continue;
+			/* A thread-call caller's lent P: asked, not taken. */
+			if (grt__tcall_lent(p, now, now - p->mon_syscallwhen))
+				continue;
 			/* Nothing waits for this P and others are free: let
 			 * it be, unless the call has taken 10 ms. */
 			if (grt__runqempty(p) &&
@@ -138,6 +141,8 @@ static uint32_t retake(int64_t now, int64_t *due)
 			n++;
 			grt__stat_inc(&S.nhandoff);
 			atomic_fetch_add(&p->syscalltick, 1);
+			atomic_store_explicit(&p->tcall_m, NULL,
+					      memory_order_relaxed);
 			grt__handoffp(p);
 		}
 	}

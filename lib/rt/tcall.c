@@ -353,6 +353,49 @@ bool grt__tcall_yield_p(void)
 	return false;
 }
 
+/*
+ * The monitor found p in the system-call state for a while (retake()):
+ * is it lent by an M that waits for a thread call (tcall_lend())? Then it
+ * is no P to hand to another M. Handing it on is what the lending saves: a
+ * second M that takes it finds nothing to run or takes the Gs the lender
+ * would run, and either way one thread more wants the CPUs the server
+ * needs; the lender, woken later, finds its P gone and queues its G. With
+ * one P and two callers, callers that slept 20 us lost the P at every
+ * second look of the monitor, and the Ms that took it over thrashed
+ * (docs/runtime.md, "Thread calls").
+ *
+ * Work for the P -- its own timers due (only an M holding the P runs
+ * them), Gs in its queue, or Gs on the global queue with no M spinning
+ * for them -- and the lender is asked, as a readier without a P would
+ * have asked it (grt__tcall_yield_p()); an M asked already answers when it
+ * next runs. Without work the P is left alone however long the call
+ * lasts: another M could only find nothing to do (a monitor backed off to
+ * 10 ms ticks took every P whose call it saw twice). Returns true to leave
+ * p alone this tick; false for a lender asked and still silent when the
+ * monitor has seen the call for @age GRT_SYSMON_MAX_NS (an M that never
+ * gets a CPU): then the P is handed on.
+ */
+bool grt__tcall_lent(struct grt_p *p, int64_t now, int64_t age)
+{
+	struct grt_m *m = atomic_load_explicit(&p->tcall_m, memory_order_relaxed);
+	int64_t timer = atomic_load_explicit(&p->timer0, memory_order_relaxed);
+	uint32_t w;
+
+	if (!m)
+		return false;
+	/* TW_NONE: the lender is taking p back (tcall_unlend_p()). */
+	w = atomic_load_explicit(&m->tcall_wait, memory_order_relaxed);
+	if (w == TW_WAITING &&
+	    ((timer && timer <= now) || !grt__runqempty(p) ||
+	     (!grt__gq_empty() &&
+	      !atomic_load_explicit(&S.nmspinning, memory_order_relaxed))) &&
+	    atomic_compare_exchange_strong(&m->tcall_wait, &w, TW_YIELD)) {
+		gwake_wake(m->handle);
+		return true;
+	}
+	return w != TW_YIELD || age < GRT_SYSMON_MAX_NS;
+}
+
 static bool tcall_commit(struct grt_g *gp, void *arg)
 {
 	struct tcall_req *r = arg;
@@ -427,19 +470,33 @@ static void tcall_lend(struct grt_m *m, struct grt_p *p)
 }
 
 /*
- * The wait is over: withdraw what tcall_lend() announced (p->tcall_m only
- * if still ours). Returns whether a readier asked for the P meanwhile.
+ * The wait is over: withdraw what tcall_lend() announced, in two steps.
+ * Before the G leaves the system-call state, on its M: nobody asks any
+ * more. Returns whether a readier asked for the P meanwhile.
  */
-static bool tcall_unlend(struct grt_m *m, struct grt_p *p)
+static bool tcall_unlend(struct grt_m *m)
+{
+	atomic_fetch_sub_explicit(&S.ntcallwait, 1, memory_order_relaxed);
+	return atomic_exchange_explicit(&m->tcall_wait, TW_NONE,
+					memory_order_relaxed) == TW_YIELD;
+}
+
+/*
+ * After it left the state: p is no longer lent. Until now the monitor
+ * found p->tcall_m set and left p to its lender, about to take it back
+ * (grt__tcall_lent()): had the monitor taken the P in that gap, the lender
+ * would have queued its G, and with one P a new M would have taken over.
+ * Only if the G got p back on m: otherwise the monitor took p, and
+ * cleared the field itself (retake()); m may even run another G by now.
+ */
+static void tcall_unlend_p(struct grt_m *m, struct grt_p *p)
 {
 	struct grt_m *me = m;
 
-	atomic_fetch_sub_explicit(&S.ntcallwait, 1, memory_order_relaxed);
-	atomic_compare_exchange_strong_explicit(&p->tcall_m, &me, NULL,
-						memory_order_relaxed,
-						memory_order_relaxed);
-	return atomic_exchange_explicit(&m->tcall_wait, TW_NONE,
-					memory_order_relaxed) == TW_YIELD;
+	if (grt__curm() == m && m->p == p)
+		atomic_compare_exchange_strong_explicit(&p->tcall_m, &me, NULL,
+							memory_order_relaxed,
+							memory_order_relaxed);
 }
 
 /*
@@ -495,8 +552,10 @@ static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake,
 		(void)gwake_block_for(t->m->handle, -1);
 	}
 	/* Asked, but the answer came first: pass the request on. */
-	pass = lend && tcall_unlend(m, p) && !yield;
+	pass = lend && tcall_unlend(m) && !yield;
 	grt_syscall_exit();
+	if (lend)
+		tcall_unlend_p(m, p);
 	if (pass)
 		grt__wakep();
 	/*
