@@ -314,10 +314,14 @@ struct grt_p {
 	 * The M that holds this P in the system-call state while it waits
 	 * for a thread call (tcall.c), NULL if none: set by that M before
 	 * it enters the state, cleared by it (CAS) after, and by the
-	 * monitor when it hands the P on (retake()), so that a later system
-	 * call on the P is not taken for a lender's wait.
+	 * monitor when it hands the P on (retake()). A hint: it counts only
+	 * for the system call numbered tcall_tick (the lender's own, set
+	 * with it), so that a lender preempted on its way out, or moved to
+	 * another M, never has a later system call on the P taken for its
+	 * wait.
 	 */
 	struct grt_m *_Atomic tcall_m;
+	_Atomic uint32_t tcall_tick;
 	struct grt_p *link;		/* sched.pidle, under sched.lock */
 
 	/*
@@ -364,6 +368,9 @@ struct grt_p {
 	/* Monitor (lib/rt/sysmon.c) samples, monitor thread only. */
 	uint32_t mon_schedtick, mon_syscalltick;
 	int64_t mon_schedwhen, mon_syscallwhen;
+	/* The lender of this call was asked at mon_askwhen (tcall.c). */
+	uint32_t mon_asktick;
+	int64_t mon_askwhen;
 } __attribute__((aligned(GRT_CACHELINE)));
 
 /*
@@ -784,7 +791,8 @@ void grt__monitor_stop(void);
 void grt__threads_free_all(void);
 bool grt__threads_have_work(void);
 bool grt__tcall_yield_p(void);
-bool grt__tcall_lent(struct grt_p *p, int64_t now, int64_t age);
+bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
+		     int64_t *due);
 
 /* Report a runtime invariant violation or misuse and abort. */
 void grt__fatal(const char *fmt, ...)

@@ -127,7 +127,7 @@ static uint32_t retake(int64_t now, int64_t *due)
 			if (now - p->mon_syscallwhen < GRT_SYSMON_MIN_NS)
 				continue;
 			/* A thread-call caller's lent P: asked, not taken. */
-			if (grt__tcall_lent(p, now, now - p->mon_syscallwhen))
+			if (grt__tcall_lent(p, t, now, due))
 				continue;
 			/* Nothing waits for this P and others are free: let
 			 * it be, unless the call has taken 10 ms. */

@@ -360,40 +360,61 @@ bool grt__tcall_yield_p(void)
  * second M that takes it finds nothing to run or takes the Gs the lender
  * would run, and either way one thread more wants the CPUs the server
  * needs; the lender, woken later, finds its P gone and queues its G. With
- * one P and two callers, callers that slept 20 us lost the P at every
- * second look of the monitor, and the Ms that took it over thrashed
- * (docs/runtime.md, "Thread calls").
+ * one P, calls of 200 us lost the P once each (a monitor backed off to 10
+ * ms ticks took it at its second look).
  *
- * Work for the P -- its own timers due (only an M holding the P runs
- * them), Gs in its queue, or Gs on the global queue with no M spinning
- * for them -- and the lender is asked, as a readier without a P would
- * have asked it (grt__tcall_yield_p()); an M asked already answers when it
- * next runs. Without work the P is left alone however long the call
- * lasts: another M could only find nothing to do (a monitor backed off to
- * 10 ms ticks took every P whose call it saw twice). Returns true to leave
- * p alone this tick; false for a lender asked and still silent when the
- * monitor has seen the call for @age GRT_SYSMON_MAX_NS (an M that never
- * gets a CPU): then the P is handed on.
+ * If there is work the lender is asked, as a readier without a P would
+ * have asked it (grt__tcall_yield_p()); an M asked already answers when
+ * it next runs. Work is what a hand-off would have served: the P's own
+ * timers due (only an M holding it runs them), Gs in its queue, and while
+ * no M spins, Gs on the global queue, a locked G's M waiting for a P
+ * (the lender's M gives it one, give_p_to_locked()), or, with no P idle,
+ * Gs queued on another P (Go's rule: a busy P's queue needs a thief). A
+ * timer not yet due bounds the monitor's sleep (*due), as no M holding
+ * the P would. Without work the P is left alone however long the call.
+ *
+ * @tick: the P's syscalltick the monitor read; the lend counts only for
+ * the call it was made in. Returns true to leave p alone this tick; false
+ * for a lender asked 10 ms ago (by the monitor or a readier) and still
+ * silent, an M that gets no CPU: then the P is handed on.
  */
-bool grt__tcall_lent(struct grt_p *p, int64_t now, int64_t age)
+bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
+		     int64_t *due)
 {
 	struct grt_m *m = atomic_load_explicit(&p->tcall_m, memory_order_relaxed);
 	int64_t timer = atomic_load_explicit(&p->timer0, memory_order_relaxed);
-	uint32_t w;
+	bool work;
+	uint32_t w, i;
 
-	if (!m)
+	if (!m || atomic_load_explicit(&p->tcall_tick, memory_order_relaxed) != tick)
 		return false;
-	/* TW_NONE: the lender is taking p back (tcall_unlend_p()). */
+	/* TW_NONE: the lender is taking p back (tcall_unlend()). */
 	w = atomic_load_explicit(&m->tcall_wait, memory_order_relaxed);
-	if (w == TW_WAITING &&
-	    ((timer && timer <= now) || !grt__runqempty(p) ||
-	     (!grt__gq_empty() &&
-	      !atomic_load_explicit(&S.nmspinning, memory_order_relaxed))) &&
-	    atomic_compare_exchange_strong(&m->tcall_wait, &w, TW_YIELD)) {
-		gwake_wake(m->handle);
+	if (w == TW_NONE)
 		return true;
+	if (w == TW_YIELD) {
+		if (p->mon_asktick != tick) {
+			p->mon_asktick = tick;
+			p->mon_askwhen = now;
+		}
+		return now - p->mon_askwhen < GRT_SYSMON_MAX_NS;
 	}
-	return w != TW_YIELD || age < GRT_SYSMON_MAX_NS;
+	if (timer && timer > now && timer < *due)
+		*due = timer;
+	work = (timer && timer <= now) || !grt__runqempty(p);
+	if (!work && !atomic_load_explicit(&S.nmspinning, memory_order_relaxed)) {
+		work = !grt__gq_empty() ||
+		       atomic_load_explicit(&S.nlockedwait, memory_order_relaxed);
+		for (i = 0; !work && i < S.nprocs &&
+			    !atomic_load_explicit(&S.npidle, memory_order_relaxed); i++)
+			work = !grt__runqempty(S.allp[i]);
+	}
+	if (work && atomic_compare_exchange_strong(&m->tcall_wait, &w, TW_YIELD)) {
+		gwake_wake(m->handle);
+		p->mon_asktick = tick;
+		p->mon_askwhen = now;
+	}
+	return true;
 }
 
 static bool tcall_commit(struct grt_g *gp, void *arg)
@@ -464,6 +485,15 @@ static gwake_t tcall_waiter(struct grt_m *m)
  */
 static void tcall_lend(struct grt_m *m, struct grt_p *p)
 {
+	/*
+	 * The number grt_syscall_enter() is about to give the call: only
+	 * the owner changes it while the P runs, and retake() reads it after
+	 * SYSCALL, which that store releases.
+	 */
+	atomic_store_explicit(&p->tcall_tick,
+			      atomic_load_explicit(&p->syscalltick,
+						   memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	atomic_store_explicit(&m->tcall_wait, TW_WAITING, memory_order_relaxed);
 	atomic_store_explicit(&p->tcall_m, m, memory_order_relaxed);
 	atomic_fetch_add_explicit(&S.ntcallwait, 1, memory_order_relaxed);
@@ -488,6 +518,9 @@ static bool tcall_unlend(struct grt_m *m)
  * would have queued its G, and with one P a new M would have taken over.
  * Only if the G got p back on m: otherwise the monitor took p, and
  * cleared the field itself (retake()); m may even run another G by now.
+ * A G preempted on its way out (grt_syscall_exit()'s preemption check)
+ * leaves the field set until the next lend; the monitor ignores it for
+ * any later call on p (p->tcall_tick).
  */
 static void tcall_unlend_p(struct grt_m *m, struct grt_p *p)
 {
