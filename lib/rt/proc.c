@@ -400,7 +400,8 @@ void grt__timers_wake(int64_t now)
 			;
 		if (!*pp || grt_stopping()) {
 			grt__unlock();
-			busy_late = true;
+			/* A lent P's lender was asked for them: it runs them. */
+			busy_late |= !grt__tcall_asked(p);
 			continue;
 		}
 		pidle_unlink_locked(pp);

@@ -793,6 +793,7 @@ bool grt__threads_have_work(void);
 bool grt__tcall_yield_p(void);
 bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
 		     int64_t *due);
+bool grt__tcall_asked(struct grt_p *p);
 
 /* Report a runtime invariant violation or misuse and abort. */
 void grt__fatal(const char *fmt, ...)

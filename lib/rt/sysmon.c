@@ -82,7 +82,8 @@ static void preemptone(struct grt_p *p)
  * Takes the Ps that have been in a system call for too long, preempts the
  * Gs that have run for too long. Returns how many Ps it took; *due is set
  * to the earliest time a P it left in a system call becomes due, if that
- * is known (a timed entry, GRT_SYSMON_WAITING_NS), else left alone.
+ * is known (a timed entry, GRT_SYSMON_WAITING_NS; a timer of a P lent by
+ * a thread-call caller, grt__tcall_lent()), else left alone.
  */
 static uint32_t retake(int64_t now, int64_t *due)
 {
@@ -119,15 +120,20 @@ static uint32_t retake(int64_t now, int64_t *due)
 				continue;
 			}
 		} else {
+			/* A thread-call caller's lent P: asked, not taken. */
+			if (grt__tcall_lent(p, t, now, due)) {
+				if (p->mon_syscalltick != t) {
+					p->mon_syscalltick = t;
+					p->mon_syscallwhen = now;
+				}
+				continue;
+			}
 			if (p->mon_syscalltick != t) {
 				p->mon_syscalltick = t;
 				p->mon_syscallwhen = now;
 				continue;
 			}
 			if (now - p->mon_syscallwhen < GRT_SYSMON_MIN_NS)
-				continue;
-			/* A thread-call caller's lent P: asked, not taken. */
-			if (grt__tcall_lent(p, t, now, due))
 				continue;
 			/* Nothing waits for this P and others are free: let
 			 * it be, unless the call has taken 10 ms. */

@@ -417,6 +417,21 @@ bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
 	return true;
 }
 
+/*
+ * For grt__timers_wake(), in the monitor's tick after retake(): was p's
+ * lender asked for it (by retake(), for its due timers)? Then no other M
+ * need be woken for those timers.
+ */
+bool grt__tcall_asked(struct grt_p *p)
+{
+	struct grt_m *m = atomic_load_explicit(&p->tcall_m, memory_order_relaxed);
+
+	return m && atomic_load_explicit(&p->status, memory_order_acquire) == GRT_PSYSCALL &&
+	       atomic_load_explicit(&p->tcall_tick, memory_order_relaxed) ==
+		       atomic_load_explicit(&p->syscalltick, memory_order_relaxed) &&
+	       atomic_load_explicit(&m->tcall_wait, memory_order_relaxed) == TW_YIELD;
+}
+
 static bool tcall_commit(struct grt_g *gp, void *arg)
 {
 	struct tcall_req *r = arg;
@@ -573,6 +588,15 @@ static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake,
 	 * the G stays on this M until it leaves the state.
 	 */
 	grt_syscall_enter();
+	/*
+	 * Timers on the P: only the monitor serves them now, by asking us
+	 * (grt__tcall_lent()); if it has backed off to 10 ms ticks, have it
+	 * look at once, and its sleeps are then bounded by the timers.
+	 */
+	if (lend && atomic_load_explicit(&p->timer0, memory_order_relaxed) &&
+	    atomic_load_explicit(&S.mon_delay, memory_order_relaxed) >
+		    GRT_SYSMON_MIN_NS)
+		grt__monitor_kick();
 	m->curg->nopreempt--;
 	if (wake)
 		(void)gwake_swap(t->m->handle, -1);
