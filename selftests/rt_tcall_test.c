@@ -423,16 +423,12 @@ static long sleep_200us(void *arg)
 	return (long)arg;
 }
 
+/* At most 5 s: then the round fails, it does not hang. */
 static long until_woke(void *arg)
 {
 	struct lent *lt = arg;
-	struct timespec ts = { .tv_nsec = 100000 };
-	int i;
 
-	/* At most 5 s: then the round fails, it does not hang. */
-	for (i = 0; i < 50000 && !atomic_load(&lt->woke); i++)
-		nanosleep(&ts, NULL);
-	return atomic_load(&lt->woke);
+	return lend_wait_for(&lt->woke);
 }
 
 static void lent_sleeper(void *arg)

@@ -120,19 +120,16 @@ static uint32_t retake(int64_t now, int64_t *due)
 				continue;
 			}
 		} else {
-			/* A thread-call caller's lent P: asked, not taken. */
-			if (grt__tcall_lent(p, t, now, due)) {
-				if (p->mon_syscalltick != t) {
-					p->mon_syscalltick = t;
-					p->mon_syscallwhen = now;
-				}
-				continue;
-			}
-			if (p->mon_syscalltick != t) {
+			bool first = p->mon_syscalltick != t;
+
+			if (first) {
 				p->mon_syscalltick = t;
 				p->mon_syscallwhen = now;
-				continue;
 			}
+			/* A thread-call caller's lent P: asked, not taken;
+			 * looked at from the first look on. */
+			if (grt__tcall_lent(p, t, now, due) || first)
+				continue;
 			if (now - p->mon_syscallwhen < GRT_SYSMON_MIN_NS)
 				continue;
 			/* Nothing waits for this P and others are free: let

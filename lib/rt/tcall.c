@@ -353,6 +353,16 @@ bool grt__tcall_yield_p(void)
 	return false;
 }
 
+/* The M that lent p for its system call numbered @tick, or NULL. */
+static struct grt_m *lender(struct grt_p *p, uint32_t tick)
+{
+	struct grt_m *m = atomic_load_explicit(&p->tcall_m, memory_order_relaxed);
+
+	if (atomic_load_explicit(&p->tcall_tick, memory_order_relaxed) != tick)
+		return NULL;
+	return m;
+}
+
 /*
  * The monitor found p in the system-call state for a while (retake()):
  * is it lent by an M that waits for a thread call (tcall_lend())? Then it
@@ -381,12 +391,12 @@ bool grt__tcall_yield_p(void)
 bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
 		     int64_t *due)
 {
-	struct grt_m *m = atomic_load_explicit(&p->tcall_m, memory_order_relaxed);
+	struct grt_m *m = lender(p, tick);
 	int64_t timer = atomic_load_explicit(&p->timer0, memory_order_relaxed);
 	bool work;
 	uint32_t w, i;
 
-	if (!m || atomic_load_explicit(&p->tcall_tick, memory_order_relaxed) != tick)
+	if (!m)
 		return false;
 	/* TW_NONE: the lender is taking p back (tcall_unlend()). */
 	w = atomic_load_explicit(&m->tcall_wait, memory_order_relaxed);
@@ -424,12 +434,12 @@ bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
  */
 bool grt__tcall_asked(struct grt_p *p)
 {
-	struct grt_m *m = atomic_load_explicit(&p->tcall_m, memory_order_relaxed);
+	struct grt_m *m;
 
-	return m && atomic_load_explicit(&p->status, memory_order_acquire) == GRT_PSYSCALL &&
-	       atomic_load_explicit(&p->tcall_tick, memory_order_relaxed) ==
-		       atomic_load_explicit(&p->syscalltick, memory_order_relaxed) &&
-	       atomic_load_explicit(&m->tcall_wait, memory_order_relaxed) == TW_YIELD;
+	if (atomic_load_explicit(&p->status, memory_order_acquire) != GRT_PSYSCALL)
+		return false;
+	m = lender(p, atomic_load_explicit(&p->syscalltick, memory_order_relaxed));
+	return m && atomic_load_explicit(&m->tcall_wait, memory_order_relaxed) == TW_YIELD;
 }
 
 static bool tcall_commit(struct grt_g *gp, void *arg)
