@@ -792,7 +792,7 @@ void grt__threads_free_all(void);
 bool grt__threads_have_work(void);
 bool grt__tcall_yield_p(void);
 bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
-		     int64_t *due);
+		     int64_t *due, int *queued);
 bool grt__tcall_asked(struct grt_p *p);
 
 /* Report a runtime invariant violation or misuse and abort. */

@@ -88,6 +88,7 @@ static void preemptone(struct grt_p *p)
 static uint32_t retake(int64_t now, int64_t *due)
 {
 	uint32_t i, n = 0;
+	int queued = -1;	/* grt__tcall_lent()'s scan, once per look */
 
 	for (i = 0; i < S.nprocs; i++) {
 		struct grt_p *p = S.allp[i];
@@ -128,7 +129,7 @@ static uint32_t retake(int64_t now, int64_t *due)
 			}
 			/* A thread-call caller's lent P: asked, not taken;
 			 * looked at from the first look on. */
-			if (grt__tcall_lent(p, t, now, due) || first)
+			if (grt__tcall_lent(p, t, now, due, &queued) || first)
 				continue;
 			if (now - p->mon_syscallwhen < GRT_SYSMON_MIN_NS)
 				continue;

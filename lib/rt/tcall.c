@@ -384,12 +384,15 @@ static struct grt_m *lender(struct grt_p *p, uint32_t tick)
  * the P would. Without work the P is left alone however long the call.
  *
  * @tick: the P's syscalltick the monitor read; the lend counts only for
- * the call it was made in. Returns true to leave p alone this tick; false
- * for a lender asked 10 ms ago (by the monitor or a readier) and still
- * silent, an M that gets no CPU: then the P is handed on.
+ * the call it was made in. @queued: whether some P's queue has Gs, as
+ * found by the first lent P of this look that needed it (-1: not looked
+ * yet): one scan of the Ps per look, not one per lent P. Returns true to
+ * leave p alone this tick; false for a lender asked 10 ms ago (by the
+ * monitor or a readier) and still silent, an M that gets no CPU: then the
+ * P is handed on.
  */
 bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
-		     int64_t *due)
+		     int64_t *due, int *queued)
 {
 	struct grt_m *m = lender(p, tick);
 	int64_t timer = atomic_load_explicit(&p->timer0, memory_order_relaxed);
@@ -415,9 +418,12 @@ bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
 	if (!work && !atomic_load_explicit(&S.nmspinning, memory_order_relaxed)) {
 		work = !grt__gq_empty() ||
 		       atomic_load_explicit(&S.nlockedwait, memory_order_relaxed);
-		for (i = 0; !work && i < S.nprocs &&
-			    !atomic_load_explicit(&S.npidle, memory_order_relaxed); i++)
-			work = !grt__runqempty(S.allp[i]);
+		if (!work && !atomic_load_explicit(&S.npidle, memory_order_relaxed)) {
+			if (*queued < 0)
+				for (*queued = 0, i = 0; !*queued && i < S.nprocs; i++)
+					*queued = !grt__runqempty(S.allp[i]);
+			work = *queued;
+		}
 	}
 	if (work && atomic_compare_exchange_strong(&m->tcall_wait, &w, TW_YIELD)) {
 		gwake_wake(m->handle);
