@@ -686,6 +686,60 @@ TEST_F_TIMEOUT(rt_sched, spawn_tree_sum, 300)
 	EXPECT_EQ(99999L * 100000L / 2, sum);
 }
 
+/*
+ * A burst of Gs that all hold a stack at once, then all exit: the stacks
+ * they leave go back to the free lists and the caches (stack.c), which
+ * keep at most GRT_STACKCACHE_MAX (1024) in the global cache and 64 per P
+ * beside the 64 dead Gs a P keeps with their stacks; the rest must be
+ * unmapped, or a program's mappings stay at its high-water mark. Twice,
+ * so that the second burst runs on recycled Gs and stacks.
+ */
+#define BURST_GS	4000
+#define BURST_KEPT_MAX	(1024 + 2 * (64 + 64) + 16)
+
+struct burst {
+	struct grt_chan *release;
+	struct grt_waitgroup started, done;
+};
+
+static void burst_g(void *arg)
+{
+	struct burst *b = arg;
+
+	grt_waitgroup_done(&b->started);
+	grt_chan_recv(b->release, NULL);
+	grt_waitgroup_done(&b->done);
+}
+
+static void burst_body(void *arg)
+{
+	struct grt_stats st = { .size = sizeof(st) };
+	struct burst b = { 0 };
+	int round, i;
+
+	(void)arg;
+	for (round = 0; round < 2; round++) {
+		RT_CHECK_EQ(0, grt_chan_make(&b.release, 0, 0));
+		grt_waitgroup_add(&b.started, BURST_GS);
+		grt_waitgroup_add(&b.done, BURST_GS);
+		for (i = 0; i < BURST_GS; i++)
+			RT_GO(burst_g, &b);
+		grt_waitgroup_wait(&b.started);
+		RT_CHECK_EQ(0, grt_stats(&st));
+		RT_CHECK(st.stacks >= BURST_GS);
+		grt_chan_close(b.release);
+		grt_waitgroup_wait(&b.done);
+		RT_CHECK_EQ(0, grt_stats(&st));
+		RT_CHECK(st.stacks <= BURST_KEPT_MAX);
+		grt_chan_free(b.release);
+	}
+}
+
+TEST_F(rt_sched, stacks_are_given_back_after_a_burst)
+{
+	RT_RUN(2, burst_body, NULL);
+}
+
 /* --- Idle Ps get work: wakep and stealing ------------------------------------ */
 
 static atomic_int spread_tid[2];

@@ -69,11 +69,12 @@
  * next M that passes through the scheduler while Ms are waiting) is
  * handed to it directly. No other M ever picks the G up (Go #18023).
  *
- * Locking: sched.lock protects the idle P and M lists, allm, allg, the
- * global free G list, lockedwait and the counters noted in sched.h; it is
+ * Locking: sched.lock protects the idle P and M lists, allm, allg,
+ * lockedwait and the counters noted in sched.h; it is
  * never held across a context switch or a blocking wait, and is taken
  * only on g0 or with the G's nopreempt raised. Order: sched.lock before
- * gqlock before a P's timerlock.
+ * gqlock before a P's timerlock. sched.gflock (the global dead-G list,
+ * gfput/gfget) is a leaf.
  */
 #include <errno.h>
 #include <signal.h>
@@ -96,7 +97,6 @@
 static _Atomic uint32_t grt_running;
 
 #define GRT_GFREE_LOCAL_MAX	64u
-#define GRT_GFREE_GLOBAL_MAX	1024u
 
 static inline bool grt_stopping(void)
 {
@@ -798,16 +798,51 @@ static void gctx_init(struct grt_g *gp)
 	gp->ctx.sp = sp;
 }
 
-/* Free list of dead Gs, per P then global (Go's gfput/gfget). */
+/*
+ * Dead Gs, per P then global, as Go's gfput/gfget: a P keeps up to
+ * GRT_GFREE_LOCAL_MAX on its own list (owner only, no lock) with their
+ * stacks, moves half of them to the global list when it has that many and
+ * takes half that many back when it has none, a batch per round of
+ * sched.gflock. Gs spawned on one P and retired on another (a spawner
+ * whose Gs are stolen) flow back that way. Global dead Gs keep no stack:
+ * it goes to the P's stack cache (stack.c), and a G taken from the global
+ * list gets one only when it first runs, so that a spawner refilled from
+ * there does not hold stacks for Gs that have not run. Moved one G per
+ * round of the scheduler's lock, with a global stack cache, a spawner on
+ * two Ps took that lock three times per G against its thief.
+ */
+static void gfput_global(struct grt_g *list)
+{
+	struct grt_g *gp, *next;
+
+	pthread_mutex_lock(&S.gflock);
+	for (gp = list; gp; gp = next) {
+		next = gp->schedlink;
+		gp->schedlink = S.gfree;
+		__atomic_store_n(&S.gfree, gp, __ATOMIC_RELAXED);
+		S.ngfree++;
+	}
+	pthread_mutex_unlock(&S.gflock);
+}
+
+/* sched.gflock held, S.gfree not empty. */
+static struct grt_g *gfget_global(void)
+{
+	struct grt_g *gp = S.gfree;
+
+	__atomic_store_n(&S.gfree, gp->schedlink, __ATOMIC_RELAXED);
+	S.ngfree--;
+	return gp;
+}
+
 static void gfput(struct grt_p *p, struct grt_g *gp)
 {
+	struct grt_g *batch = NULL;
+
 	if (!p) {
-		grt__stack_put(gp);
-		grt__lock();
-		gp->schedlink = S.gfree;
-		S.gfree = gp;
-		S.ngfree++;
-		grt__unlock();
+		grt__stack_put(NULL, gp);
+		gp->schedlink = NULL;
+		gfput_global(gp);
 		return;
 	}
 	gp->schedlink = p->gfree;
@@ -818,50 +853,42 @@ static void gfput(struct grt_p *p, struct grt_g *gp)
 		gp = p->gfree;
 		p->gfree = gp->schedlink;
 		p->ngfree--;
-		/* Global dead Gs keep no stack: it goes to the cache. */
-		grt__stack_put(gp);
-		grt__lock();
-		gp->schedlink = S.gfree;
-		S.gfree = gp;
-		S.ngfree++;
-		grt__unlock();
+		grt__stack_put(p, gp);
+		gp->schedlink = batch;
+		batch = gp;
 	}
+	gfput_global(batch);
 }
 
 static struct grt_g *gfget(struct grt_p *p)
 {
-	struct grt_g *gp;
+	struct grt_g *gp = NULL;
 
-	if (p && !p->gfree && S.gfree) {
-		grt__lock();
+	if (p && !p->gfree && GRT_PEEK(S.gfree)) {
+		pthread_mutex_lock(&S.gflock);
 		while (p->ngfree < GRT_GFREE_LOCAL_MAX / 2 && S.gfree) {
-			gp = S.gfree;
-			S.gfree = gp->schedlink;
-			S.ngfree--;
+			gp = gfget_global();
 			gp->schedlink = p->gfree;
 			p->gfree = gp;
 			p->ngfree++;
 		}
-		grt__unlock();
+		pthread_mutex_unlock(&S.gflock);
 	}
-	if (p && p->gfree) {
+	if (p) {
 		gp = p->gfree;
-		p->gfree = gp->schedlink;
-		p->ngfree--;
+		if (gp) {
+			p->gfree = gp->schedlink;
+			p->ngfree--;
+		}
 		return gp;
 	}
-	if (!p && S.gfree) {
-		grt__lock();
-		gp = S.gfree;
-		if (gp) {
-			S.gfree = gp->schedlink;
-			S.ngfree--;
-		}
-		grt__unlock();
-		if (gp)
-			return gp;
+	if (GRT_PEEK(S.gfree)) {
+		pthread_mutex_lock(&S.gflock);
+		if (S.gfree)
+			gp = gfget_global();
+		pthread_mutex_unlock(&S.gflock);
 	}
-	return NULL;
+	return gp;
 }
 
 /*
@@ -956,7 +983,7 @@ static struct grt_g *execute(struct grt_m *m, struct grt_g *gp, bool inherit)
 	void *fake = NULL;
 
 	if (gwi_unlikely(!gp->ctx.sp)) {
-		grt__stack_get(gp);
+		grt__stack_get(m->p, gp);
 		gctx_init(gp);
 	}
 	m->curg = gp;
@@ -1143,7 +1170,7 @@ void grt_yield(void)
 		return;
 	}
 	if (gwi_unlikely(!next->ctx.sp)) {
-		grt__stack_get(next);
+		grt__stack_get(p, next);
 		gctx_init(next);
 	}
 	atomic_store_explicit(&p->schedtick,
@@ -1807,6 +1834,7 @@ static void teardown(void)
 	}
 	free(S.allp);
 	pthread_mutex_destroy(&S.gqlock);
+	pthread_mutex_destroy(&S.gflock);
 	pthread_mutex_destroy(&S.lock);
 	memset(&S, 0, sizeof(S));
 	grt__tls_m = NULL;
@@ -1849,6 +1877,7 @@ int grt_run(const struct grt_config *cfg, void (*main_fn)(void *), void *arg)
 	S.start_ns = grt__nanotime();
 	grt__debug_parse();
 	pthread_mutex_init(&S.lock, NULL);
+	pthread_mutex_init(&S.gflock, NULL);
 	S.nprocs = cfg->nprocs ? cfg->nprocs : online_cpus();
 	grt__runq_init();
 	S.stack_size = cfg->stack_size ? cfg->stack_size : GRT_STACK_DEFAULT;

@@ -350,6 +350,9 @@ struct grt_p {
 	/* Dead Gs with their stacks, owner only (Go's gFree). */
 	struct grt_g *gfree;
 	uint32_t ngfree;
+	/* Spare stacks, owner only (Go's per-P stack cache; stack.c). */
+	struct grt__stack *stackcache;
+	uint32_t nstackcache;
 	/*
 	 * G ids handed out by this P, [goidcache, goidcacheend), owner only
 	 * (Go's goidcache): one atomic on sched.goidgen per GRT_GOID_BATCH
@@ -518,8 +521,6 @@ struct grt_sched {
 	struct grt_m *lockedwait_tail;
 	struct grt_g *_Atomic allg;
 	uint64_t ngs;			/* Gs ever allocated */
-	struct grt_g *gfree;		/* global dead-G list */
-	uint32_t ngfree;
 
 	_Atomic uint32_t npidle;
 	_Atomic uint32_t nmspinning;
@@ -571,7 +572,16 @@ struct grt_sched {
 	struct grt_m *_Atomic timer_m;
 	/* grt_run()'s caller's signal mask, for every M (mstart). */
 	sigset_t sigmask;
-	/* Spare stacks (struct grt_g used as a stack holder), under lock. */
+	/*
+	 * The free lists behind the Ps' own, under gflock, a leaf (nothing
+	 * else is taken while it is held; it may be taken under sched.lock):
+	 * dead Gs, without stacks (proc.c, gfput/gfget), and spare stacks
+	 * (stack.c). Both heads are also read without the lock, as hints
+	 * (GRT_PEEK; stored with __atomic).
+	 */
+	pthread_mutex_t gflock;
+	struct grt_g *gfree;
+	uint32_t ngfree;
 	struct grt__stack *stackcache;
 	uint32_t nstackcache;
 	_Atomic uint32_t mon_sleeping;	/* 1: blocked with no deadline */
@@ -740,8 +750,8 @@ struct grt__stack {
 	size_t size;
 };
 int grt__stack_alloc(struct grt_g *gp);
-void grt__stack_get(struct grt_g *gp);
-void grt__stack_put(struct grt_g *gp);
+void grt__stack_get(struct grt_p *p, struct grt_g *gp);
+void grt__stack_put(struct grt_p *p, struct grt_g *gp);
 void grt__stackcache_free(void);
 void grt__stack_free(struct grt_g *gp);
 void grt__stack_reuse(struct grt_g *gp);

@@ -6,12 +6,14 @@
  *
  * Costs and limits that shape the scheduler:
  *  - mmap + mprotect are two system calls (microseconds here), so stacks
- *    are never freed when a G exits: a dead G keeps its stack on a per-P
- *    free list (proc.c, gfput/gfget) and the next grt_go() reuses both.
+ *    are never freed when a G exits: a dead G keeps its stack on its P's
+ *    free list (proc.c, gfput/gfget) and the next grt_go() reuses both;
+ *    the stacks of dead Gs that leave for the global list are cached
+ *    (below), and only those beyond GRT_STACKCACHE_MAX unmapped.
  *  - Each stack is two VMAs (the stack and its guard never merge), and
  *    vm.max_map_count is 65530 by default: about 32,000 stacks at once.
- *    The runtime does not raise or depend on the sysctl; grt_go() returns
- *    aborts with a message when the kernel refuses a mapping; stacks are
+ *    The runtime does not raise or depend on the sysctl; it aborts with a
+ *    message when the kernel refuses a mapping; stacks are
  *    attached only when a G first runs (below), and the run queues keep
  *    spawn trees depth first (struct grt_p, lifo), so that a million Gs
  *    spawned in a tree (skynet) need only a few hundred stacks at a time.
@@ -98,51 +100,123 @@ void grt__stack_reuse(struct grt_g *gp)
  * dead Gs gave back, or a new mapping. A spawner that outruns its Gs
  * therefore costs G structures, not mappings.
  *
- * The cache keeps at most GRT_STACKCACHE_MAX stacks; the rest are
- * unmapped. The bookkeeping record lives at the bottom of the cached
- * stack itself (it is unused memory), so caching allocates nothing.
+ * The cache is per P (owner only, no lock, at most GRT_STACKCACHE_LOCAL
+ * stacks) in front of a global one (sched.gflock, at most
+ * GRT_STACKCACHE_MAX; the rest are unmapped), and stacks move between the
+ * two half a local cache at a time, as Go's stackcache does: Gs spawned
+ * on one P and retired on another move stacks the same way, and took the
+ * scheduler's lock twice per G for it when the cache was global only. The
+ * bookkeeping record lives at the bottom of the cached stack itself (it
+ * is unused memory), so caching allocates nothing.
  */
+#define GRT_STACKCACHE_LOCAL	64u
 #define GRT_STACKCACHE_MAX	1024u
 
-void grt__stack_put(struct grt_g *gp)
+/* Into the global cache: a chain of stacks; unmaps what is over the cap. */
+static void stackcache_spill(struct grt__stack *s)
 {
-	struct grt__stack *s;
+	struct grt__stack *next, *over = NULL;
+
+	pthread_mutex_lock(&grt__sched.gflock);
+	for (; s; s = next) {
+		next = s->next;
+		if (grt__sched.nstackcache >= GRT_STACKCACHE_MAX) {
+			s->next = over;
+			over = s;
+			continue;
+		}
+		s->next = grt__sched.stackcache;
+		__atomic_store_n(&grt__sched.stackcache, s, __ATOMIC_RELAXED);
+		grt__sched.nstackcache++;
+	}
+	pthread_mutex_unlock(&grt__sched.gflock);
+	for (; over; over = next) {
+		next = over->next;
+		munmap(over->map, over->size);
+		atomic_fetch_sub_explicit(&grt__sched.live_stacks, 1,
+					  memory_order_relaxed);
+	}
+}
+
+/* Take gp's stack (gp keeps none) into p's cache; p NULL: the global one. */
+void grt__stack_put(struct grt_p *p, struct grt_g *gp)
+{
+	struct grt__stack *s, *spill = NULL;
 
 	if (!gp->stack_map)
 		return;
-	grt__lock();
-	if (grt__sched.nstackcache >= GRT_STACKCACHE_MAX) {
-		grt__unlock();
-		grt__stack_free(gp);
-		return;
-	}
 	s = gp->ctx.stack_lo;
 	grt__stack_reuse(gp);
 	s->map = gp->stack_map;
 	s->size = gp->stack_map_size;
-	s->next = grt__sched.stackcache;
-	grt__sched.stackcache = s;
-	grt__sched.nstackcache++;
-	grt__unlock();
 	gp->stack_map = NULL;
 	gp->ctx.stack_lo = NULL;
 	gp->ctx.stack_size = 0;
+	if (!p) {
+		s->next = NULL;
+		stackcache_spill(s);
+		return;
+	}
+	s->next = p->stackcache;
+	p->stackcache = s;
+	if (++p->nstackcache < GRT_STACKCACHE_LOCAL)
+		return;
+	while (p->nstackcache > GRT_STACKCACHE_LOCAL / 2) {
+		s = p->stackcache;
+		p->stackcache = s->next;
+		p->nstackcache--;
+		s->next = spill;
+		spill = s;
+	}
+	stackcache_spill(spill);
 }
 
-/* Attach a stack to gp, or abort: a G that cannot run cannot report. */
-void grt__stack_get(struct grt_g *gp)
+/*
+ * A cached stack for p's owner (p NULL: none of its own): its own, else a
+ * batch from the global cache; NULL if both are empty.
+ */
+static struct grt__stack *stackcache_get(struct grt_p *p)
+{
+	struct grt__stack *s = NULL;
+
+	if ((!p || !p->stackcache) &&
+	    __atomic_load_n(&grt__sched.stackcache, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&grt__sched.gflock);
+		while ((s = grt__sched.stackcache) &&
+		       (!p || p->nstackcache < GRT_STACKCACHE_LOCAL / 2)) {
+			__atomic_store_n(&grt__sched.stackcache, s->next,
+					 __ATOMIC_RELAXED);
+			grt__sched.nstackcache--;
+			if (!p)
+				break;
+			s->next = p->stackcache;
+			p->stackcache = s;
+			p->nstackcache++;
+		}
+		pthread_mutex_unlock(&grt__sched.gflock);
+		if (!p)
+			return s;
+	}
+	if (!p)
+		return NULL;
+	s = p->stackcache;
+	if (s) {
+		p->stackcache = s->next;
+		p->nstackcache--;
+	}
+	return s;
+}
+
+/*
+ * Attach a stack to gp, or abort: a G that cannot run cannot report.
+ * @p: the caller's P (its owner), or NULL.
+ */
+void grt__stack_get(struct grt_p *p, struct grt_g *gp)
 {
 	size_t guard = grt_pagesize();
-	struct grt__stack *s;
+	struct grt__stack *s = stackcache_get(p);
 	int err;
 
-	grt__lock();
-	s = grt__sched.stackcache;
-	if (s) {
-		grt__sched.stackcache = s->next;
-		grt__sched.nstackcache--;
-	}
-	grt__unlock();
 	if (s) {
 		gp->stack_map = s->map;
 		gp->stack_map_size = s->size;
@@ -159,15 +233,28 @@ void grt__stack_get(struct grt_g *gp)
 				   &grt__sched.live_stacks));
 }
 
-void grt__stackcache_free(void)
+static void stack_unmap_all(struct grt__stack *s)
 {
-	struct grt__stack *s, *n;
+	struct grt__stack *n;
 
-	for (s = grt__sched.stackcache; s; s = n) {
+	for (; s; s = n) {
 		n = s->next;
 		munmap(s->map, s->size);
 		atomic_fetch_sub(&grt__sched.live_stacks, 1);
 	}
+}
+
+/* Teardown: nothing runs. */
+void grt__stackcache_free(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < grt__sched.nprocs; i++) {
+		stack_unmap_all(grt__sched.allp[i]->stackcache);
+		grt__sched.allp[i]->stackcache = NULL;
+		grt__sched.allp[i]->nstackcache = 0;
+	}
+	stack_unmap_all(grt__sched.stackcache);
 	grt__sched.stackcache = NULL;
 	grt__sched.nstackcache = 0;
 }
