@@ -66,6 +66,9 @@ GWI_HIDDEN_END
 
 /* Copy one element; both ends may be NULL for empty elements, dst may be
  * NULL to discard. memcpy() of 0 bytes from NULL is still undefined. */
+/* Give back the memory of a channel nobody holds any more (chan.c). */
+void grt__chan_release(struct grt_chan *c);
+
 static inline void grt__chan_copy(const struct grt_chan *c, void *dst,
 				  const void *src)
 {

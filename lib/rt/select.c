@@ -340,7 +340,7 @@ static int select_g(const struct grt_select_case *cases, size_t n,
 	}
 	sel_unlock(cases, lo, nact);
 	for (j = 0; j < nfree; j++)
-		free(cases[po[j]].chan);
+		grt__chan_release(cases[po[j]].chan);
 	case_ok = winner->success;
 	ret = (int)winner->index;
 out:
