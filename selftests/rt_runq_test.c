@@ -255,6 +255,58 @@ TEST_F(runq, steal_runnext_only_when_asked)
 	EXPECT_TRUE(grt__runqempty(self->p));
 }
 
+/*
+ * A thief that found only run-next backs off and lets the owner run it
+ * (runq.c, runnext_wait()): while the owner keeps scheduling, the G in
+ * run-next is not taken, however often the thief looks, even though it is
+ * the same G (a pair handing off through run-next puts it back on every
+ * round trip). Once the owner stops scheduling (stuck in one G), it is.
+ */
+struct owner_sim {
+	struct grt_m m;
+	atomic_int stop;
+};
+
+static void *owner_sim_body(void *arg)
+{
+	struct owner_sim *o = arg;
+
+	/* Busy, as an owner handing off Gs is: a few switches a microsecond. */
+	while (!atomic_load_explicit(&o->stop, memory_order_acquire)) {
+		atomic_fetch_add_explicit(&o->m.nsched, 1, memory_order_relaxed);
+		for (int k = 0; k < 64; k++)
+			__builtin_ia32_pause();
+	}
+	return NULL;
+}
+
+TEST_F(runq, runnext_not_stolen_from_a_scheduling_owner)
+{
+	struct owner_sim *o = calloc(1, sizeof(*o));
+	struct grt_g *gp;
+	pthread_t t;
+	int i;
+
+	ASSERT_NE(NULL, o);
+	atomic_store(&self->p2->status, GRT_PRUNNING);
+	self->p2->m = &o->m;
+	grt__runqput(self->p2, &self->g[7], true);
+	ASSERT_EQ(0, pthread_create(&t, NULL, owner_sim_body, o));
+	while (!atomic_load_explicit(&o->m.nsched, memory_order_relaxed))
+		__builtin_ia32_pause();
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(NULL, grt__runqsteal(self->p, self->p2, true));
+	atomic_store_explicit(&o->stop, 1, memory_order_release);
+	pthread_join(t, NULL);
+	EXPECT_FALSE(grt__runqempty(self->p2));
+	/* The owner is stuck now: the next look takes it. */
+	gp = grt__runqsteal(self->p, self->p2, true);
+	ASSERT_NE(NULL, gp);
+	EXPECT_EQ(7, (int)gp->id);
+	EXPECT_TRUE(grt__runqempty(self->p2));
+	free(o);
+}
+
 /* --- Owner and thief at once --------------------------------------------- */
 
 #define STRESS_G	200000
