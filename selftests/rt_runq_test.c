@@ -18,6 +18,7 @@
 
 FIXTURE(runq) {
 	struct grt_p *p, *p2;
+	struct grt_p *allp[2];	/* sched.allp: thieves look at every P */
 	struct grt_g *g;	/* NG of them */
 };
 
@@ -34,7 +35,8 @@ static struct grt_p *p_new(int id)
 
 FIXTURE_SETUP(runq)
 {
-	/* The global queue the overflow feeds; its batch size needs nprocs. */
+	/* The global queue the overflow feeds; its batch size needs nprocs,
+	 * and a thief's wait for a run-next G looks at every P. */
 	memset(&grt__sched, 0, sizeof(grt__sched));
 	grt__runq_init();
 	grt__sched.nprocs = 2;
@@ -44,6 +46,9 @@ FIXTURE_SETUP(runq)
 	ASSERT_NE(NULL, self->p);
 	ASSERT_NE(NULL, self->p2);
 	ASSERT_NE(NULL, self->g);
+	self->allp[0] = self->p;
+	self->allp[1] = self->p2;
+	grt__sched.allp = self->allp;
 	for (int i = 0; i < NG; i++) {
 		self->g[i].id = (uint64_t)i;
 		self->g[i].started = true;

@@ -232,15 +232,31 @@ static bool runnext_backoff(struct grt_p *p2, struct grt_g *next)
  * Meanwhile it stays a spinning M, so the pair's readies wake nobody;
  * returning at once made the thief park, and every ready woke it again
  * (3 to 8 times the futex wake-ups in a 2-P ping-pong, 1-15% slower).
- * Work of the thief's own comes first (a timer due on p, Gs on the global
- * queue), and so does work on p2 it can take without waiting (its ring,
- * its LIFO of unstarted Gs): a spawn tree left a thief asleep here while
- * the owner spawned what it could have stolen. @p: the thief's P (owner
- * only). Returns whether to steal.
+ * Anything else comes first: a timer due on p, Gs on the global queue, a
+ * locked G's M waiting for a P, the runtime stopping, and Gs on any P's
+ * ring or LIFO, which it can take without waiting (a spawn tree left a
+ * thief asleep here while the owner spawned what it could have stolen).
+ * @p: the thief's P (owner only). Returns whether to steal.
  * p2->m and the owner's nsched are hints (relaxed; a changed M counts as
  * progress made).
  */
 #define GRT_STEAL_NEXT_ROUNDS	16
+
+/* Does some P's ring or LIFO hold Gs a thief takes without waiting? */
+static bool stealable_now(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < S.nprocs; i++) {
+		struct grt_p *q = S.allp[i];
+
+		if (atomic_load_explicit(&q->runqtail, memory_order_relaxed) !=
+			    atomic_load_explicit(&q->runqhead, memory_order_relaxed) ||
+		    atomic_load_explicit(&q->nlifo, memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
 
 static bool runnext_wait(struct grt_p *p2, struct grt_p *p)
 {
@@ -259,12 +275,10 @@ static bool runnext_wait(struct grt_p *p2, struct grt_p *p)
 		    atomic_load_explicit(&om->nsched, memory_order_relaxed) == sched)
 			return true;
 		timer = atomic_load_explicit(&p->timer0, memory_order_relaxed);
-		if ((timer && timer <= grt__nanotime()) || !grt__gq_empty())
-			return false;
-		/* Work to take without waiting: go and take it. */
-		if (atomic_load_explicit(&p2->runqtail, memory_order_relaxed) !=
-			    atomic_load_explicit(&p2->runqhead, memory_order_relaxed) ||
-		    atomic_load_explicit(&p2->nlifo, memory_order_relaxed))
+		if ((timer && timer <= grt__nanotime()) || !grt__gq_empty() ||
+		    atomic_load_explicit(&S.stopping, memory_order_relaxed) ||
+		    atomic_load_explicit(&S.nlockedwait, memory_order_relaxed) ||
+		    stealable_now())
 			return false;
 	}
 	return false;
