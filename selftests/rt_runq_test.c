@@ -266,50 +266,47 @@ TEST_F(runq, steal_runnext_only_when_asked)
  * run-next is not taken, however often the thief looks, even though it is
  * the same G (a pair handing off through run-next puts it back on every
  * round trip). Once the owner stops scheduling (stuck in one G), it is.
+ * The owner is simulated during the thief's sleeps, so that what the
+ * thief sees does not depend on how threads are scheduled (a VM under
+ * TCG may not run a second thread within a 3 us sleep).
  */
-struct owner_sim {
-	struct grt_m m;
-	atomic_int stop;
-};
+static struct grt_m sim_owner;
+static int sim_sleeps;
+static bool sim_scheduling;
 
-static void *owner_sim_body(void *arg)
+static void sim_sleep(void)
 {
-	struct owner_sim *o = arg;
-
-	/* Busy, as an owner handing off Gs is: a few switches a microsecond. */
-	while (!atomic_load_explicit(&o->stop, memory_order_acquire)) {
-		atomic_fetch_add_explicit(&o->m.nsched, 1, memory_order_relaxed);
-		for (int k = 0; k < 64; k++)
-			__builtin_ia32_pause();
-	}
-	return NULL;
+	sim_sleeps++;
+	if (sim_scheduling)
+		atomic_fetch_add_explicit(&sim_owner.nsched, 1, memory_order_relaxed);
 }
 
 TEST_F(runq, runnext_not_stolen_from_a_scheduling_owner)
 {
-	struct owner_sim *o = calloc(1, sizeof(*o));
+	void (*saved)(void) = grt__steal_sleep;
 	struct grt_g *gp;
-	pthread_t t;
 	int i;
 
-	ASSERT_NE(NULL, o);
 	atomic_store(&self->p2->status, GRT_PRUNNING);
-	self->p2->m = &o->m;
+	self->p2->m = &sim_owner;
 	grt__runqput(self->p2, &self->g[7], true);
-	ASSERT_EQ(0, pthread_create(&t, NULL, owner_sim_body, o));
-	while (!atomic_load_explicit(&o->m.nsched, memory_order_relaxed))
-		__builtin_ia32_pause();
+	grt__steal_sleep = sim_sleep;
+	sim_scheduling = true;
+	sim_sleeps = 0;
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(NULL, grt__runqsteal(self->p, self->p2, true));
-	atomic_store_explicit(&o->stop, 1, memory_order_release);
-	pthread_join(t, NULL);
+	/* Each look waited its whole bound of sleeps, then gave up. */
+	EXPECT_LT(3, sim_sleeps);
 	EXPECT_FALSE(grt__runqempty(self->p2));
-	/* The owner is stuck now: the next look takes it. */
+	/* The owner is stuck now: the next look takes it, after one sleep. */
+	sim_scheduling = false;
+	sim_sleeps = 0;
 	gp = grt__runqsteal(self->p, self->p2, true);
+	grt__steal_sleep = saved;
+	EXPECT_EQ(1, sim_sleeps);
 	ASSERT_NE(NULL, gp);
 	EXPECT_EQ(7, (int)gp->id);
 	EXPECT_TRUE(grt__runqempty(self->p2));
-	free(o);
 }
 
 /* --- Owner and thief at once --------------------------------------------- */

@@ -258,9 +258,18 @@ static bool stealable_now(void)
 	return false;
 }
 
-static bool runnext_wait(struct grt_p *p2, struct grt_p *p)
+/* The back-off's sleep; white-box tests replace it (runq.h). */
+static void steal_sleep(void)
 {
 	struct timespec ts = { 0, GRT_STEAL_NEXT_NS };
+
+	nanosleep(&ts, NULL);
+}
+
+void (*grt__steal_sleep)(void) = steal_sleep;
+
+static bool runnext_wait(struct grt_p *p2, struct grt_p *p)
+{
 	struct grt_m *om = __atomic_load_n(&p2->m, __ATOMIC_RELAXED);
 	uint64_t sched;
 	int64_t timer;
@@ -270,7 +279,7 @@ static bool runnext_wait(struct grt_p *p2, struct grt_p *p)
 		return true;
 	for (k = 0; k < GRT_STEAL_NEXT_ROUNDS; k++) {
 		sched = atomic_load_explicit(&om->nsched, memory_order_relaxed);
-		nanosleep(&ts, NULL);
+		grt__steal_sleep();
 		if (__atomic_load_n(&p2->m, __ATOMIC_RELAXED) == om &&
 		    atomic_load_explicit(&om->nsched, memory_order_relaxed) == sched)
 			return true;

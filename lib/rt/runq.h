@@ -17,6 +17,12 @@ struct grt_g *grt__globrunqget(struct grt_p *p, uint32_t max);
 void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next);
 struct grt_g *grt__runqsteal(struct grt_p *p, struct grt_p *p2,
 			     bool steal_next);
+/*
+ * The sleep of a thief's back-off before it takes a busy P's run-next G
+ * (runq.c, runnext_wait()). A variable only so that the white-box tests
+ * (selftests/rt_runq_test.c) can stand in for the owner during it.
+ */
+extern void (*grt__steal_sleep)(void);
 /* Overflow of a full ring, from grt__runqput_tail(). Owner only. */
 bool grt__runqputslow(struct grt_p *p, struct grt_g *gp, uint32_t h,
 		       uint32_t t);
