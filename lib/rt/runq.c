@@ -219,27 +219,6 @@ static bool runnext_backoff(struct grt_p *p2, struct grt_g *next)
 	       !__atomic_load_n(&next->ready_busy, __ATOMIC_RELAXED);
 }
 
-/*
- * The back-off, and how the thief knows it is over. It is over when p2's
- * owner did not schedule during a sleep: it is stuck in one G, and the G
- * in runnext (whichever it is now) has waited that long. While the owner
- * does schedule, it runs its own Gs, and a G in runnext now was readied
- * since we looked: a request/reply pair puts the same G there on every
- * round trip, so the steal's CAS, which compares pointers, cannot tell;
- * stealing it split the pair across the CPUs (an unlocked channel server
- * on 2 Ps: 2,500-3,300 steals per 600,000 calls). So the thief sleeps
- * again, and gives up after GRT_STEAL_NEXT_ROUNDS sleeps (about 1 ms).
- * Meanwhile it stays a spinning M, so the pair's readies wake nobody;
- * returning at once made the thief park, and every ready woke it again
- * (3 to 8 times the futex wake-ups in a 2-P ping-pong, 1-15% slower).
- * Anything else comes first: a timer due on p, Gs on the global queue, a
- * locked G's M waiting for a P, the runtime stopping, and Gs on any P's
- * ring or LIFO, which it can take without waiting (a spawn tree left a
- * thief asleep here while the owner spawned what it could have stolen).
- * @p: the thief's P (owner only). Returns whether to steal.
- * p2->m and the owner's nsched are hints (relaxed; a changed M counts as
- * progress made).
- */
 #define GRT_STEAL_NEXT_ROUNDS	16
 
 /* Does some P's ring or LIFO hold Gs a thief takes without waiting? */
@@ -268,6 +247,27 @@ static void steal_sleep(void)
 
 void (*grt__steal_sleep)(void) = steal_sleep;
 
+/*
+ * The back-off, and how the thief knows it is over. It is over when p2's
+ * owner did not schedule during a sleep: it is stuck in one G, and the G
+ * in runnext (whichever it is now) has waited that long. While the owner
+ * does schedule, it runs its own Gs, and a G in runnext now was readied
+ * since we looked: a request/reply pair puts the same G there on every
+ * round trip, so the steal's CAS, which compares pointers, cannot tell;
+ * stealing it split the pair across the CPUs (an unlocked channel server
+ * on 2 Ps: 2,500-3,300 steals per 600,000 calls). So the thief sleeps
+ * again, and gives up after GRT_STEAL_NEXT_ROUNDS sleeps (about 1 ms).
+ * Meanwhile it stays a spinning M, so the pair's readies wake nobody;
+ * returning at once made the thief park, and every ready woke it again
+ * (3 to 8 times the futex wake-ups in a 2-P ping-pong, 1-15% slower).
+ * Anything else comes first: a timer due on p, Gs on the global queue, a
+ * locked G's M waiting for a P, the runtime stopping, and Gs on any P's
+ * ring or LIFO, which it can take without waiting (a spawn tree left a
+ * thief asleep here while the owner spawned what it could have stolen).
+ * @p: the thief's P (owner only). Returns whether to steal.
+ * p2->m and the owner's nsched are hints (relaxed; a changed M counts as
+ * progress made).
+ */
 static bool runnext_wait(struct grt_p *p2, struct grt_p *p)
 {
 	struct grt_m *om = __atomic_load_n(&p2->m, __ATOMIC_RELAXED);
