@@ -112,6 +112,19 @@ void grt__stack_reuse(struct grt_g *gp)
 #define GRT_STACKCACHE_LOCAL	64u
 #define GRT_STACKCACHE_MAX	1024u
 
+/* Unmap a chain of cached stacks. */
+static void stack_unmap_all(struct grt__stack *s)
+{
+	struct grt__stack *n;
+
+	for (; s; s = n) {
+		n = s->next;
+		munmap(s->map, s->size);
+		atomic_fetch_sub_explicit(&grt__sched.live_stacks, 1,
+					  memory_order_relaxed);
+	}
+}
+
 /* Into the global cache: a chain of stacks; unmaps what is over the cap. */
 static void stackcache_spill(struct grt__stack *s)
 {
@@ -130,12 +143,7 @@ static void stackcache_spill(struct grt__stack *s)
 		grt__sched.nstackcache++;
 	}
 	pthread_mutex_unlock(&grt__sched.gflock);
-	for (; over; over = next) {
-		next = over->next;
-		munmap(over->map, over->size);
-		atomic_fetch_sub_explicit(&grt__sched.live_stacks, 1,
-					  memory_order_relaxed);
-	}
+	stack_unmap_all(over);
 }
 
 /* Take gp's stack (gp keeps none) into p's cache; p NULL: the global one. */
@@ -171,34 +179,46 @@ void grt__stack_put(struct grt_p *p, struct grt_g *gp)
 	stackcache_spill(spill);
 }
 
+/* gflock held, the global cache not empty. */
+static struct grt__stack *stackcache_get_global(void)
+{
+	struct grt__stack *s = grt__sched.stackcache;
+
+	__atomic_store_n(&grt__sched.stackcache, s->next, __ATOMIC_RELAXED);
+	grt__sched.nstackcache--;
+	return s;
+}
+
 /*
- * A cached stack for p's owner (p NULL: none of its own): its own, else a
- * batch from the global cache; NULL if both are empty.
+ * A cached stack for p's owner: its own, refilled with a batch from the
+ * global cache when empty; p NULL (no P of its own): one from the global
+ * cache. NULL if there is none (gfget() in proc.c has the same shape).
  */
 static struct grt__stack *stackcache_get(struct grt_p *p)
 {
 	struct grt__stack *s = NULL;
 
-	if ((!p || !p->stackcache) &&
+	if (!p) {
+		if (__atomic_load_n(&grt__sched.stackcache, __ATOMIC_RELAXED)) {
+			pthread_mutex_lock(&grt__sched.gflock);
+			if (grt__sched.stackcache)
+				s = stackcache_get_global();
+			pthread_mutex_unlock(&grt__sched.gflock);
+		}
+		return s;
+	}
+	if (!p->stackcache &&
 	    __atomic_load_n(&grt__sched.stackcache, __ATOMIC_RELAXED)) {
 		pthread_mutex_lock(&grt__sched.gflock);
-		while ((s = grt__sched.stackcache) &&
-		       (!p || p->nstackcache < GRT_STACKCACHE_LOCAL / 2)) {
-			__atomic_store_n(&grt__sched.stackcache, s->next,
-					 __ATOMIC_RELAXED);
-			grt__sched.nstackcache--;
-			if (!p)
-				break;
+		while (p->nstackcache < GRT_STACKCACHE_LOCAL / 2 &&
+		       grt__sched.stackcache) {
+			s = stackcache_get_global();
 			s->next = p->stackcache;
 			p->stackcache = s;
 			p->nstackcache++;
 		}
 		pthread_mutex_unlock(&grt__sched.gflock);
-		if (!p)
-			return s;
 	}
-	if (!p)
-		return NULL;
 	s = p->stackcache;
 	if (s) {
 		p->stackcache = s->next;
@@ -231,17 +251,6 @@ void grt__stack_get(struct grt_p *p, struct grt_g *gp)
 			   (unsigned long long)gp->id, err,
 			   (unsigned long long)atomic_load(
 				   &grt__sched.live_stacks));
-}
-
-static void stack_unmap_all(struct grt__stack *s)
-{
-	struct grt__stack *n;
-
-	for (; s; s = n) {
-		n = s->next;
-		munmap(s->map, s->size);
-		atomic_fetch_sub(&grt__sched.live_stacks, 1);
-	}
 }
 
 /* Teardown: nothing runs. */
