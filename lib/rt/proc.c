@@ -1346,16 +1346,6 @@ static struct grt_g *stealwork(struct grt_m *m, struct grt_p *p)
 	return NULL;
 }
 
-static bool any_runq_nonempty(void)
-{
-	uint32_t i;
-
-	for (i = 0; i < S.nprocs; i++)
-		if (!grt__runqempty(S.allp[i]))
-			return true;
-	return false;
-}
-
 /*
  * Find a runnable G for m (which holds a P), parking m when there is none.
  * Returns NULL when the runtime stops.
@@ -1448,7 +1438,7 @@ top:
 		 */
 		m->spinning = false;
 		atomic_fetch_sub(&S.nmspinning, 1);
-		if (any_runq_nonempty() || !grt__gq_empty()) {
+		if (grt__runq_any() || !grt__gq_empty()) {
 			p = grt__pidleget();
 			if (p) {
 				grt__acquirep(m, p);
@@ -1775,7 +1765,7 @@ void grt__checkdead(void)
 	for (i = 0; i < S.nprocs; i++)
 		if (atomic_load(&S.allp[i]->timer0))
 			return;
-	if (!grt__gq_empty() || any_runq_nonempty() || grt__threads_have_work())
+	if (!grt__gq_empty() || grt__runq_any() || grt__threads_have_work())
 		return;
 	S.deadlock = true;
 	/* Every G with what it waits for and where (dump.c). */

@@ -128,4 +128,15 @@ static inline bool grt__runqempty(struct grt_p *p)
 	       !atomic_load_explicit(&p->nlifo, memory_order_acquire);
 }
 
+/* Does any P's queue (ring, run-next or LIFO) hold Gs? A snapshot. */
+static inline bool grt__runq_any(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < grt__sched.nprocs; i++)
+		if (!grt__runqempty(grt__sched.allp[i]))
+			return true;
+	return false;
+}
+
 #endif

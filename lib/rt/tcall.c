@@ -397,7 +397,7 @@ bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
 	struct grt_m *m = lender(p, tick);
 	int64_t timer = atomic_load_explicit(&p->timer0, memory_order_relaxed);
 	bool work;
-	uint32_t w, i;
+	uint32_t w;
 
 	if (!m)
 		return false;
@@ -420,8 +420,7 @@ bool grt__tcall_lent(struct grt_p *p, uint32_t tick, int64_t now,
 		       atomic_load_explicit(&S.nlockedwait, memory_order_relaxed);
 		if (!work && !atomic_load_explicit(&S.npidle, memory_order_relaxed)) {
 			if (*queued < 0)
-				for (*queued = 0, i = 0; !*queued && i < S.nprocs; i++)
-					*queued = !grt__runqempty(S.allp[i]);
+				*queued = grt__runq_any();
 			work = *queued;
 		}
 	}
