@@ -60,7 +60,17 @@ grt__ctx_swap:
 	.cfi_adjust_cfa_offset 8
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
-	movq	(%rsp), %r8		/* the modes being left, pad included */
+	/*
+	 * The modes being left, as the 8-byte word just saved (pad 0), but
+	 * read back one store at a time: a load that spans several stores
+	 * still in the store buffer cannot be forwarded from them and waits
+	 * for them to reach the cache (measured: the most expensive line of
+	 * a switch in skynet's profile).
+	 */
+	movl	(%rsp), %r8d
+	movzwl	4(%rsp), %r9d
+	shlq	$32, %r9
+	orq	%r9, %r8
 
 	movq	%rsp, (%rdi)
 	movq	(%rsi), %rsp
