@@ -71,7 +71,7 @@ grt__ctx_swap:
 	movzwl	4(%rsp), %r9d
 	shlq	$32, %r9
 	orq	%r9, %r8
-
+.Lswap:
 	movq	%rsp, (%rdi)
 	movq	(%rsi), %rsp
 	movq	%rdx, %rax
@@ -114,6 +114,45 @@ grt__ctx_swap:
 	jmp	.Lmodes_loaded
 	.cfi_endproc
 	.size	grt__ctx_swap, .-grt__ctx_swap
+
+/*
+ * void *grt__ctx_swap_g0(struct grt__ctx *from, const struct grt__ctx *to,
+ *			  void *xfer, uint64_t modes)
+ *
+ * grt__ctx_swap() for leaving g0, whose floating-point modes the caller
+ * knows (modes, in the saved word's layout): they are stored instead of
+ * read. g0 runs only the runtime's own code, which never changes them, so
+ * on g0 the modes are those g0 was resumed with, the word in its frame:
+ * the thread's own at the M's start (m->g0fp), reloaded by the switch
+ * from any G whose modes differ. Reading them back costs a stmxcsr and a
+ * fnstcw, the most expensive instructions of a switch, so only a G's side
+ * of a switch pays them now (half of every G -> g0 -> G round).
+ * Same frame; continues in grt__ctx_swap with the same stack layout.
+ */
+	.globl	grt__ctx_swap_g0
+	.hidden	grt__ctx_swap_g0
+	.type	grt__ctx_swap_g0, @function
+	.p2align 4
+grt__ctx_swap_g0:
+	.cfi_startproc
+	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	pushq	%rbx
+	.cfi_adjust_cfa_offset 8
+	pushq	%r12
+	.cfi_adjust_cfa_offset 8
+	pushq	%r13
+	.cfi_adjust_cfa_offset 8
+	pushq	%r14
+	.cfi_adjust_cfa_offset 8
+	pushq	%r15
+	.cfi_adjust_cfa_offset 8
+	pushq	%rcx			/* the modes, pad 0 */
+	.cfi_adjust_cfa_offset 8
+	movq	%rcx, %r8
+	jmp	.Lswap
+	.cfi_endproc
+	.size	grt__ctx_swap_g0, .-grt__ctx_swap_g0
 
 /*
  * int grt_coro_switch(struct grt_coro *c)

@@ -1003,7 +1003,7 @@ static struct grt_g *execute(struct grt_m *m, struct grt_g *gp, bool inherit)
 					      memory_order_relaxed)))
 		mon_lazy_step(m);
 	grt__switch_fiber_start(&fake, &gp->ctx);
-	back = grt__ctx_swap(&m->g0, &gp->ctx, NULL);
+	back = grt__ctx_swap_g0(&m->g0, &gp->ctx, NULL, m->g0fp);
 	grt__switch_fiber_finish(fake);
 	return back;
 }
@@ -1689,7 +1689,7 @@ static void *sched_body(struct grt_m *m)
 	return NULL;
 }
 
-/* Learn the bounds of the thread's own stack: the M's g0. */
+/* Learn the bounds of the thread's own stack and its modes: the M's g0. */
 static void m_init_g0(struct grt_m *m)
 {
 	pthread_attr_t attr;
@@ -1702,6 +1702,7 @@ static void m_init_g0(struct grt_m *m)
 	}
 	m->g0.stack_lo = lo;
 	m->g0.stack_size = size;
+	m->g0fp = fpctl_now();
 	m->tid = (pid_t)syscall(SYS_gettid);
 }
 

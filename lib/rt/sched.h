@@ -125,6 +125,9 @@ struct grt__ctx {
 
 void *grt__ctx_swap(struct grt__ctx *from, const struct grt__ctx *to,
 		    void *xfer);
+/* The same from g0, whose modes (m->g0fp) are passed, not read. */
+void *grt__ctx_swap_g0(struct grt__ctx *from, const struct grt__ctx *to,
+		       void *xfer, uint64_t modes);
 
 /*
  * What a G that switches directly to another G (no g0 in between) asks
@@ -389,6 +392,12 @@ struct grt_p {
  */
 struct grt_m {
 	struct grt__ctx g0;		/* the scheduler context: the thread's stack */
+	/*
+	 * The floating-point modes g0 runs with (MXCSR | x87 control word
+	 * << 32), read on the M's thread before its first G: see
+	 * grt__ctx_swap_g0(). Written once by the M itself.
+	 */
+	uint64_t g0fp;
 	struct grt_g *curg;		/* the G it runs, NULL on g0 */
 	struct grt_p *p;		/* attached P */
 	struct grt_p *oldp;		/* P before a system call */
