@@ -747,7 +747,7 @@ static bool give_p_to_locked(struct grt_m *m)
 /* ---- Gs ------------------------------------------------------------------ */
 
 /* Ids are unique and never 0; a P's own are increasing, not the whole. */
-#define GRT_GOID_BATCH	16
+#define GRT_GOID_BATCH	256
 
 static uint64_t newgoid(struct grt_p *p)
 {
