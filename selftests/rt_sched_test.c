@@ -207,6 +207,116 @@ TEST_F(rt_sched, switch_keeps_mxcsr_and_x87_cw)
 	EXPECT_EQ(0, atomic_load(&fp_bad));
 }
 
+/*
+ * The same through g0: Gs that park and are readied (a channel ring) leave
+ * their M for g0 and come back from it, and g0 stores the modes it knows
+ * instead of reading them (grt__ctx_swap_g0). The main G sets modes that
+ * are not the defaults before it spawns, so the Ms it starts run g0 with
+ * them (a new thread inherits its creator's modes); then each G of the
+ * ring takes modes of its own, main the defaults: a g0 that took its modes
+ * for the defaults would resume main without loading them. One G changes
+ * its modes again halfway and starts an OS thread from there. Afterwards
+ * the thread that called grt_run() has its own modes back.
+ */
+#define FP_RING		3
+#define FP_ROUNDS	500
+
+struct fp_ring {
+	struct grt_chan *ch[FP_RING];
+	struct grt_waitgroup wg;
+};
+
+static long fp_noop(void *arg)
+{
+	return (long)(uintptr_t)arg;
+}
+
+static void fp_check(unsigned int mode, uint16_t rc)
+{
+	if (_MM_GET_ROUNDING_MODE() != mode)
+		atomic_fetch_add(&fp_bad, 1);
+	if (((x87_cw() >> 10) & 3) != rc)
+		atomic_fetch_add(&fp_bad, 1);
+}
+
+static void fp_ring_g(struct fp_ring *r, int me)
+{
+	static const unsigned int modes[FP_RING] = {
+		_MM_ROUND_NEAREST, _MM_ROUND_UP, _MM_ROUND_TOWARD_ZERO,
+	};
+	unsigned int mode = modes[me];
+	uint16_t rc = (uint16_t)(me ? me + 1 : 0);
+	struct grt_thread *t = NULL;
+	int i, tok = 0;
+
+	_MM_SET_ROUNDING_MODE(mode);
+	x87_set_rc(rc);
+	for (i = 0; i < FP_ROUNDS; i++) {
+		if (me || i)
+			RT_CHECK_EQ(1, grt_chan_recv(r->ch[me], &tok));
+		fp_check(mode, rc);
+		if (me == 1 && i == FP_ROUNDS / 2) {
+			mode = _MM_ROUND_DOWN;
+			rc = 1;
+			_MM_SET_ROUNDING_MODE(mode);
+			x87_set_rc(rc);
+			RT_CHECK_EQ(0, grt_thread_start(&t));
+			RT_CHECK_EQ(0, grt_thread_call(t, fp_noop, NULL, NULL));
+			fp_check(mode, rc);
+		}
+		if (me < FP_RING - 1 || i < FP_ROUNDS - 1)
+			RT_CHECK_EQ(0, grt_chan_send(r->ch[(me + 1) % FP_RING],
+						     &tok));
+		fp_check(mode, rc);
+	}
+	if (t)
+		grt_thread_free(t);
+	grt_waitgroup_done(&r->wg);
+}
+
+static void fp_ring_g1(void *arg)
+{
+	fp_ring_g(arg, 1);
+}
+
+static void fp_ring_g2(void *arg)
+{
+	fp_ring_g(arg, 2);
+}
+
+static void fp_ring_body(void *arg)
+{
+	struct fp_ring *r = arg;
+	int i;
+
+	_MM_SET_ROUNDING_MODE(_MM_ROUND_DOWN);
+	x87_set_rc(1);
+	for (i = 0; i < FP_RING; i++)
+		RT_CHECK_EQ(0, grt_chan_make(&r->ch[i], sizeof(int), 0));
+	grt_waitgroup_add(&r->wg, 2);
+	RT_GO(fp_ring_g1, r);
+	RT_GO(fp_ring_g2, r);
+	grt_waitgroup_add(&r->wg, 1);
+	fp_ring_g(r, 0);
+	grt_waitgroup_wait(&r->wg);
+	for (i = 0; i < FP_RING; i++)
+		grt_chan_free(r->ch[i]);
+}
+
+TEST_F(rt_sched, parked_gs_keep_their_modes_through_g0)
+{
+	unsigned int csr = _mm_getcsr();
+	uint16_t cw = x87_cw();
+	struct fp_ring r;
+
+	memset(&r, 0, sizeof(r));
+	atomic_store(&fp_bad, 0);
+	RT_RUN(2, fp_ring_body, &r);
+	EXPECT_EQ(0, atomic_load(&fp_bad));
+	EXPECT_EQ(csr, _mm_getcsr());
+	EXPECT_EQ(cw, x87_cw());
+}
+
 /* --- Sleep ------------------------------------------------------------------- */
 
 struct sleeper {
