@@ -28,6 +28,22 @@
 
 	.text
 
+/* The frame's registers, as grt__ctx_swap and grt__ctx_swap_g0 push them. */
+.macro PUSH_CALLEE_SAVED
+	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	pushq	%rbx
+	.cfi_adjust_cfa_offset 8
+	pushq	%r12
+	.cfi_adjust_cfa_offset 8
+	pushq	%r13
+	.cfi_adjust_cfa_offset 8
+	pushq	%r14
+	.cfi_adjust_cfa_offset 8
+	pushq	%r15
+	.cfi_adjust_cfa_offset 8
+.endm
+
 /*
  * void *grt__ctx_swap(struct grt__ctx *from, const struct grt__ctx *to,
  *		       void *xfer)
@@ -44,18 +60,7 @@
 	.p2align 4
 grt__ctx_swap:
 	.cfi_startproc
-	pushq	%rbp
-	.cfi_adjust_cfa_offset 8
-	pushq	%rbx
-	.cfi_adjust_cfa_offset 8
-	pushq	%r12
-	.cfi_adjust_cfa_offset 8
-	pushq	%r13
-	.cfi_adjust_cfa_offset 8
-	pushq	%r14
-	.cfi_adjust_cfa_offset 8
-	pushq	%r15
-	.cfi_adjust_cfa_offset 8
+	PUSH_CALLEE_SAVED
 	pushq	$0			/* the pad bytes stay 0: see below */
 	.cfi_adjust_cfa_offset 8
 	stmxcsr	(%rsp)
@@ -135,18 +140,7 @@ grt__ctx_swap:
 	.p2align 4
 grt__ctx_swap_g0:
 	.cfi_startproc
-	pushq	%rbp
-	.cfi_adjust_cfa_offset 8
-	pushq	%rbx
-	.cfi_adjust_cfa_offset 8
-	pushq	%r12
-	.cfi_adjust_cfa_offset 8
-	pushq	%r13
-	.cfi_adjust_cfa_offset 8
-	pushq	%r14
-	.cfi_adjust_cfa_offset 8
-	pushq	%r15
-	.cfi_adjust_cfa_offset 8
+	PUSH_CALLEE_SAVED
 	pushq	%rcx			/* the modes, pad 0 */
 	.cfi_adjust_cfa_offset 8
 	movq	%rcx, %r8
