@@ -177,20 +177,24 @@ void grt__runqput(struct grt_p *p, struct grt_g *gp, bool next)
 {
 	if (next) {
 		/*
-		 * Only the owner fills runnext; thieves only empty it (a CAS
-		 * from the G they saw to NULL). So an empty runnext stays
-		 * empty until this store, and a plain release store (which
-		 * publishes gp to the thief's acquiring CAS) does what the
-		 * locked exchange does, without its cost: about half of a
-		 * spawn tree's puts and most of a ping-pong's find it empty.
+		 * With one P there is no thief: the owner is the only one
+		 * that touches runnext, and plain accesses do what the
+		 * locked exchange does, without its cost. With more, the
+		 * exchange also is the full barrier between this put and
+		 * the callers' wakep() (a spinner going idle re-checks
+		 * runnext after its own barrier; see the essay in proc.c).
 		 */
-		if (!atomic_load_explicit(&p->runnext, memory_order_relaxed)) {
+		if (S.nprocs == 1) {
+			struct grt_g *old = atomic_load_explicit(
+				&p->runnext, memory_order_relaxed);
+
 			atomic_store_explicit(&p->runnext, gp,
-					      memory_order_release);
-			return;
+					      memory_order_relaxed);
+			gp = old;
+		} else {
+			gp = atomic_exchange_explicit(&p->runnext, gp,
+						      memory_order_acq_rel);
 		}
-		gp = atomic_exchange_explicit(&p->runnext, gp,
-					      memory_order_acq_rel);
 		if (!gp)
 			return;
 		if (!gp->started && lifo_push(p, gp))
