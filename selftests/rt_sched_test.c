@@ -210,13 +210,14 @@ TEST_F(rt_sched, switch_keeps_mxcsr_and_x87_cw)
 /*
  * The same through g0: Gs that park and are readied (a channel ring) leave
  * their M for g0 and come back from it, and g0 stores the modes it knows
- * instead of reading them (grt__ctx_swap_g0). The main G sets modes that
- * are not the defaults before it spawns, so the Ms it starts run g0 with
- * them (a new thread inherits its creator's modes); then each G of the
- * ring takes modes of its own, main the defaults: a g0 that took its modes
- * for the defaults would resume main without loading them. One G changes
- * its modes again halfway and starts an OS thread from there. Afterwards
- * the thread that called grt_run() has its own modes back.
+ * instead of reading them (grt__ctx_swap_g0). grt_run() is called with
+ * modes that are not the defaults, so M0's g0 (the caller's stack) runs
+ * with them, and so do the Ms main starts before it changes its own (a
+ * new thread inherits its creator's modes); then each G of the ring takes
+ * modes of its own, main the defaults: a g0 that took its modes for the
+ * defaults resumes main on M0 without loading them, at every round. One G
+ * changes its modes again halfway and starts an OS thread from there.
+ * Afterwards the thread that called grt_run() has its own modes back.
  */
 #define FP_RING		3
 #define FP_ROUNDS	500
@@ -289,8 +290,6 @@ static void fp_ring_body(void *arg)
 	struct fp_ring *r = arg;
 	int i;
 
-	_MM_SET_ROUNDING_MODE(_MM_ROUND_DOWN);
-	x87_set_rc(1);
 	for (i = 0; i < FP_RING; i++)
 		RT_CHECK_EQ(0, grt_chan_make(&r->ch[i], sizeof(int), 0));
 	grt_waitgroup_add(&r->wg, 2);
@@ -309,10 +308,20 @@ TEST_F(rt_sched, parked_gs_keep_their_modes_through_g0)
 	uint16_t cw = x87_cw();
 	struct fp_ring r;
 
+	unsigned int down;
+
 	memset(&r, 0, sizeof(r));
 	atomic_store(&fp_bad, 0);
+	_MM_SET_ROUNDING_MODE(_MM_ROUND_DOWN);
+	x87_set_rc(1);
+	down = _mm_getcsr();
 	RT_RUN(2, fp_ring_body, &r);
 	EXPECT_EQ(0, atomic_load(&fp_bad));
+	/* The caller's own modes are back (only its flags may differ). */
+	EXPECT_EQ(down & ~0x3fu, _mm_getcsr() & ~0x3fu);
+	EXPECT_EQ(1, (x87_cw() >> 10) & 3);
+	_mm_setcsr(csr);
+	__asm__ __volatile__("fldcw %0" : : "m"(cw));
 	EXPECT_EQ(csr, _mm_getcsr());
 	EXPECT_EQ(cw, x87_cw());
 }
