@@ -589,6 +589,9 @@ static inline void mon_lazy_step(struct grt_m *m)
 		grt__mon_lazy_end();
 }
 
+/* Timers due sooner than this are waited for with a slack of 1 ns. */
+#define TIMER_EXACT_NS	10000000
+
 /*
  * Sleep on the M's wake word until whoever hands it a P (m->nextp, then a
  * wake by handle) has done so, and take that P. The exchange is the
@@ -596,9 +599,6 @@ static inline void mon_lazy_step(struct grt_m *m)
  * the earliest timer and take its P (above). Returns false when the
  * runtime stops first.
  */
-/* Timers due sooner than this are waited for with a slack of 1 ns. */
-#define TIMER_EXACT_NS	10000000
-
 static bool wait_nextp(struct grt_m *m)
 {
 	long slack = -1;
@@ -625,7 +625,8 @@ static bool wait_nextp(struct grt_m *m)
 				 * own slack is back before it runs a G (it is
 				 * inherited by threads and processes a G
 				 * makes). Not for a timer 10 ms or more
-				 * away: 50 us is at most 0.5% of such a
+				 * away: the thread's own slack applies,
+				 * by default 50 us, at most 0.5% of such a
 				 * sleep, and the two prctl calls around it
 				 * are a third of an idle runtime's system
 				 * calls (idle-burn).
