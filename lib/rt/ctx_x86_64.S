@@ -20,11 +20,12 @@
  * Two switches use that frame: grt__ctx_swap (to and from g0, and the
  * direct yield; grt__ctx_swap_g0 is its entry from g0, which stores g0's
  * known modes instead of reading them) and the coroutine switch,
- * grt_coro_switch/grt_coro_exit below. Each resumes only frames its own kind saved, and new Gs: a G
- * blocked in a coroutine was saved by the coroutine switch (or has never
- * run) and nothing but a coroutine switch takes it out of c->gp; every
- * other G is saved and resumed by grt__ctx_swap. (The two differ in
- * what the resumed side gets in rax and in who finishes the switch.)
+ * grt_coro_switch/grt_coro_exit below. Each resumes only frames its own
+ * kind saved, and new Gs: a G blocked in a coroutine was saved by the
+ * coroutine switch (or has never run) and nothing but a coroutine switch
+ * takes it out of c->gp; every other G is saved and resumed by
+ * grt__ctx_swap. (The two differ in what the resumed side gets in rax
+ * and in who finishes the switch.)
  */
 
 	.text
