@@ -1011,15 +1011,20 @@ static struct grt_g *execute(struct grt_m *m, struct grt_g *gp, bool inherit)
 					      memory_order_relaxed)))
 		mon_lazy_step(m);
 #ifdef GRT_ASAN
-	/*
-	 * What grt__ctx_swap_g0() relies on, checked wherever the sanitizers
-	 * run: g0 runs with the modes it started with (the MXCSR exception
-	 * flags aside: only the control bits are modes).
-	 */
-	if (gwi_unlikely((fpctl_now() ^ m->g0fp) & ~(uint64_t)0x3f))
-		grt__fatal("M%d: g0 runs with FP modes %#llx, not %#llx", m->id,
-			   (unsigned long long)fpctl_now(),
-			   (unsigned long long)m->g0fp);
+	{
+		/*
+		 * What grt__ctx_swap_g0() relies on, checked wherever the
+		 * sanitizers run: g0 runs with the modes it started with
+		 * (MXCSR's exception flags, bits 0-5, aside: they are
+		 * status, not modes).
+		 */
+		uint64_t now = fpctl_now();
+
+		if (gwi_unlikely((now ^ m->g0fp) & ~(uint64_t)0x3f))
+			grt__fatal("M%d: g0 runs with FP modes %#llx, not %#llx",
+				   m->id, (unsigned long long)now,
+				   (unsigned long long)m->g0fp);
+	}
 #endif
 	grt__switch_fiber_start(&fake, &gp->ctx);
 	back = grt__ctx_swap_g0(&m->g0, &gp->ctx, NULL, m->g0fp);
