@@ -445,7 +445,7 @@ static void fp_coro_body(void *arg)
 	RT_CHECK_EQ(_MM_ROUND_TOWARD_ZERO, _MM_GET_ROUNDING_MODE());
 	RT_CHECK_EQ(3, (x87_cw() >> 10) & 3);
 	_mm_setcsr(csr);
-	__asm__ __volatile__("fldcw %0" : : "m"(cw));
+	x87_set_cw(cw);
 }
 
 TEST_F(rt_coro, switch_keeps_mxcsr_and_x87_cw)

@@ -307,7 +307,6 @@ TEST_F(rt_sched, parked_gs_keep_their_modes_through_g0)
 	unsigned int csr = _mm_getcsr();
 	uint16_t cw = x87_cw();
 	struct fp_ring r;
-
 	unsigned int down;
 
 	memset(&r, 0, sizeof(r));
@@ -321,7 +320,7 @@ TEST_F(rt_sched, parked_gs_keep_their_modes_through_g0)
 	EXPECT_EQ(down & ~0x3fu, _mm_getcsr() & ~0x3fu);
 	EXPECT_EQ(1, (x87_cw() >> 10) & 3);
 	_mm_setcsr(csr);
-	__asm__ __volatile__("fldcw %0" : : "m"(cw));
+	x87_set_cw(cw);
 	EXPECT_EQ(csr, _mm_getcsr());
 	EXPECT_EQ(cw, x87_cw());
 }

@@ -213,8 +213,9 @@ static inline int rt_run_child(void (*fn)(void *), void *arg, char *out,
 } while (0)
 
 /*
- * The x87 control word, and setting its rounding control (bits 10-11), for
- * the tests that check each G keeps its own floating-point modes (no libm).
+ * The x87 control word, setting it, and setting its rounding control (bits
+ * 10-11), for the tests that check each G keeps its own floating-point
+ * modes (no libm).
  */
 static inline uint16_t x87_cw(void)
 {
@@ -224,11 +225,14 @@ static inline uint16_t x87_cw(void)
 	return cw;
 }
 
+static inline void x87_set_cw(uint16_t cw)
+{
+	__asm__ __volatile__("fldcw %0" : : "m"(cw));
+}
+
 static inline void x87_set_rc(uint16_t rc)
 {
-	uint16_t cw = (uint16_t)((x87_cw() & ~0x0c00) | (rc << 10));
-
-	__asm__ __volatile__("fldcw %0" : : "m"(cw));
+	x87_set_cw((uint16_t)((x87_cw() & ~0x0c00) | (rc << 10)));
 }
 
 #endif /* GWAKE_SELFTESTS_RT_TEST_H */
