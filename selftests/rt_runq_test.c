@@ -8,8 +8,10 @@
  * promises is checked exactly; under contention, that every G comes out
  * exactly once.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "rt_test.h"
 #include "rt/runq.h"
@@ -274,9 +276,12 @@ static struct grt_m sim_owner;
 static int sim_sleeps;
 static bool sim_scheduling;
 
+static int sim_policy;		/* the thief's, during its last sleep */
+
 static void sim_sleep(void)
 {
 	sim_sleeps++;
+	sim_policy = sched_getscheduler(0);
 	if (sim_scheduling)
 		atomic_fetch_add_explicit(&sim_owner.nsched, 1, memory_order_relaxed);
 }
@@ -307,6 +312,56 @@ TEST_F(runq, runnext_not_stolen_from_a_scheduling_owner)
 	ASSERT_NE(NULL, gp);
 	EXPECT_EQ(7, (int)gp->id);
 	EXPECT_TRUE(grt__runqempty(self->p2));
+}
+
+/*
+ * The back-off sleeps as SCHED_BATCH, so that its wake-ups do not
+ * preempt the owner it waits for (runq.c, backoff_batch()), and the
+ * thief is back to its own policy whether it gave up or stole. A thread
+ * that runs with another policy or nice value keeps them throughout.
+ */
+static void back_off_once(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(runq) *self, int during, int after)
+{
+	void (*saved)(void) = grt__steal_sleep;
+	struct grt_g *gp;
+
+	atomic_store(&self->p2->status, GRT_PRUNNING);
+	self->p2->m = &sim_owner;
+	grt__runqput(self->p2, &self->g[7], true);
+	grt__steal_sleep = sim_sleep;
+	sim_scheduling = true;
+	sim_policy = -1;
+	EXPECT_EQ(NULL, grt__runqsteal(self->p, self->p2, true));
+	EXPECT_EQ(during, sim_policy);
+	EXPECT_EQ(after, sched_getscheduler(0));
+	sim_scheduling = false;
+	sim_policy = -1;
+	gp = grt__runqsteal(self->p, self->p2, true);
+	grt__steal_sleep = saved;
+	ASSERT_NE(NULL, gp);
+	EXPECT_EQ(7, (int)gp->id);
+	EXPECT_EQ(during, sim_policy);
+	EXPECT_EQ(after, sched_getscheduler(0));
+}
+
+TEST_F(runq, back_off_sleeps_as_batch)
+{
+	ASSERT_EQ(SCHED_OTHER, sched_getscheduler(0));
+	back_off_once(_metadata, self, SCHED_BATCH, SCHED_OTHER);
+}
+
+TEST_F(runq, back_off_keeps_the_thread_s_own_policy)
+{
+	struct sched_param sp = { 0 };
+
+	/* Each TEST_F runs in a child of its own: these do not leak. */
+	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 5));
+	back_off_once(_metadata, self, SCHED_BATCH, SCHED_OTHER);
+	EXPECT_EQ(5, getpriority(PRIO_PROCESS, 0));
+	ASSERT_EQ(0, sched_setscheduler(0, SCHED_IDLE, &sp));
+	back_off_once(_metadata, self, SCHED_IDLE, SCHED_IDLE);
+	EXPECT_EQ(5, getpriority(PRIO_PROCESS, 0));
 }
 
 /* --- Owner and thief at once --------------------------------------------- */
