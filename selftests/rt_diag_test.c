@@ -608,7 +608,7 @@ static void trace_child(void *arg)
 	(void)arg;
 	trace_fd = memfd_create("rt_diag_trace", MFD_CLOEXEC);
 	dup2(trace_fd, STDERR_FILENO);
-	setenv("GRT_DEBUG", "schedtrace=10,nonsense", 1);
+	setenv("GRT_DEBUG", "schedtrace=10,batch=0,nonsense", 1);
 	grt_run(&cfg, trace_main, NULL);
 	n = read_all(trace_fd, buf, sizeof(buf));
 	(void)!write(out, buf, n);

@@ -278,10 +278,14 @@ static bool sim_scheduling;
 
 static int sim_policy;		/* the thief's, during its last sleep */
 
+static bool sim_stop;		/* the runtime stops during the sleep */
+
 static void sim_sleep(void)
 {
 	sim_sleeps++;
 	sim_policy = sched_getscheduler(0);
+	if (sim_stop)
+		atomic_store(&grt__sched.stopping, 1);
 	if (sim_scheduling)
 		atomic_fetch_add_explicit(&sim_owner.nsched, 1, memory_order_relaxed);
 }
@@ -317,8 +321,10 @@ TEST_F(runq, runnext_not_stolen_from_a_scheduling_owner)
 /*
  * The back-off sleeps as SCHED_BATCH, so that its wake-ups do not
  * preempt the owner it waits for (runq.c, backoff_batch()), and the
- * thief is back to its own policy whether it gave up or stole. A thread
- * that runs with another policy or nice value keeps them throughout.
+ * thief is back to its own policy however the back-off ended: it stole,
+ * it gave up, or something else came first. A thread that runs with
+ * another policy keeps it throughout, and one with another nice value
+ * keeps that. GRT_DEBUG=batch=0 (S.nobatch) turns the switch off.
  */
 static void back_off_once(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(runq) *self, int during, int after)
@@ -330,11 +336,23 @@ static void back_off_once(struct __test_metadata *_metadata,
 	self->p2->m = &sim_owner;
 	grt__runqput(self->p2, &self->g[7], true);
 	grt__steal_sleep = sim_sleep;
+	/* Given up after the whole bound. */
 	sim_scheduling = true;
 	sim_policy = -1;
 	EXPECT_EQ(NULL, grt__runqsteal(self->p, self->p2, true));
 	EXPECT_EQ(during, sim_policy);
 	EXPECT_EQ(after, sched_getscheduler(0));
+	/* Left for something else, after one sleep. */
+	sim_stop = true;
+	sim_sleeps = 0;
+	sim_policy = -1;
+	EXPECT_EQ(NULL, grt__runqsteal(self->p, self->p2, true));
+	sim_stop = false;
+	atomic_store(&grt__sched.stopping, 0);
+	EXPECT_EQ(1, sim_sleeps);
+	EXPECT_EQ(during, sim_policy);
+	EXPECT_EQ(after, sched_getscheduler(0));
+	/* Stolen. */
 	sim_scheduling = false;
 	sim_policy = -1;
 	gp = grt__runqsteal(self->p, self->p2, true);
@@ -345,23 +363,91 @@ static void back_off_once(struct __test_metadata *_metadata,
 	EXPECT_EQ(after, sched_getscheduler(0));
 }
 
+/* Whether this thread can make the switch the back-off makes. */
+static bool batch_possible(void)
+{
+	struct sched_param sp = { 0 };
+
+	return sched_getscheduler(0) == SCHED_OTHER &&
+	       !sched_setscheduler(0, SCHED_BATCH, &sp) &&
+	       !sched_setscheduler(0, SCHED_OTHER, &sp);
+}
+
 TEST_F(runq, back_off_sleeps_as_batch)
 {
-	ASSERT_EQ(SCHED_OTHER, sched_getscheduler(0));
+	if (!batch_possible())
+		SKIP(return, "not SCHED_OTHER, or the switch is refused here");
 	back_off_once(_metadata, self, SCHED_BATCH, SCHED_OTHER);
+	EXPECT_FALSE(atomic_load(&grt__sched.nobatch));
 }
 
 TEST_F(runq, back_off_keeps_the_thread_s_own_policy)
 {
 	struct sched_param sp = { 0 };
 
-	/* Each TEST_F runs in a child of its own: these do not leak. */
+	if (!batch_possible())
+		SKIP(return, "not SCHED_OTHER, or the switch is refused here");
+	/* Each TEST_F runs in a child of its own: none of this leaks. */
 	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 5));
 	back_off_once(_metadata, self, SCHED_BATCH, SCHED_OTHER);
 	EXPECT_EQ(5, getpriority(PRIO_PROCESS, 0));
+	ASSERT_EQ(0, sched_setscheduler(0, SCHED_BATCH, &sp));
+	back_off_once(_metadata, self, SCHED_BATCH, SCHED_BATCH);
+	EXPECT_EQ(5, getpriority(PRIO_PROCESS, 0));
+	/* Unprivileged, nothing takes the flag off: the test ends there. */
+	ASSERT_EQ(0, sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK,
+					&sp));
+	back_off_once(_metadata, self, SCHED_OTHER | SCHED_RESET_ON_FORK,
+		      SCHED_OTHER | SCHED_RESET_ON_FORK);
+	EXPECT_FALSE(atomic_load(&grt__sched.nobatch));
+}
+
+TEST_F(runq, back_off_keeps_sched_idle)
+{
+	struct sched_param sp = { 0 };
+
+	if (!batch_possible())
+		SKIP(return, "not SCHED_OTHER, or the switch is refused here");
+	/* Unprivileged, nothing leaves SCHED_IDLE: a test of its own. */
 	ASSERT_EQ(0, sched_setscheduler(0, SCHED_IDLE, &sp));
 	back_off_once(_metadata, self, SCHED_IDLE, SCHED_IDLE);
-	EXPECT_EQ(5, getpriority(PRIO_PROCESS, 0));
+	EXPECT_FALSE(atomic_load(&grt__sched.nobatch));
+}
+
+/*
+ * A back-off whose sleeps last (a thief on a busy CPU waits for a time
+ * slice after each) ends after 1 ms of them, not after its count: the
+ * thief is a spinning M all along, and nobody else is woken for work.
+ */
+static void sim_sleep_long(void)
+{
+	struct timespec ts = { 0, 1100 * 1000 };
+
+	sim_sleep();
+	nanosleep(&ts, NULL);
+}
+
+TEST_F(runq, back_off_bounded_in_time)
+{
+	void (*saved)(void) = grt__steal_sleep;
+
+	atomic_store(&self->p2->status, GRT_PRUNNING);
+	self->p2->m = &sim_owner;
+	grt__runqput(self->p2, &self->g[7], true);
+	grt__steal_sleep = sim_sleep_long;
+	sim_scheduling = true;
+	sim_sleeps = 0;
+	EXPECT_EQ(NULL, grt__runqsteal(self->p, self->p2, true));
+	grt__steal_sleep = saved;
+	EXPECT_EQ(1, sim_sleeps);
+	EXPECT_FALSE(grt__runqempty(self->p2));
+}
+
+TEST_F(runq, back_off_without_batch_when_told)
+{
+	atomic_store(&grt__sched.nobatch, true);
+	back_off_once(_metadata, self, sched_getscheduler(0),
+		      sched_getscheduler(0));
 }
 
 /* --- Owner and thief at once --------------------------------------------- */

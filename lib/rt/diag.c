@@ -68,7 +68,7 @@ static void debug_warn(const char *opt, size_t len)
 	grt__w_init(&w, STDERR_FILENO);
 	grt__w_str(&w, "grt: GRT_DEBUG: ignoring \"");
 	grt__w_strn(&w, opt, len);
-	grt__w_str(&w, "\" (options: schedtrace=MS, sigquit=dump|exit|off)\n");
+	grt__w_str(&w, "\" (options: schedtrace=MS, sigquit=dump|exit|off, batch=0|1)\n");
 	grt__w_flush(&w);
 }
 
@@ -107,6 +107,7 @@ void grt__debug_parse(void)
 
 	S.schedtrace_ns = 0;
 	S.sigquit = GRT_SIGQUIT_DUMP;
+	atomic_store_explicit(&S.nobatch, false, memory_order_relaxed);
 	for (s = env; s && *s; s += len + (comma != NULL)) {
 		comma = strchr(s, ',');
 		len = comma ? (size_t)(comma - s) : strlen(s);
@@ -119,6 +120,14 @@ void grt__debug_parse(void)
 			v = parse_num(eq + 1, len - nlen - 1, 86400000);
 			if (v >= 0) {
 				S.schedtrace_ns = v * 1000000;
+				continue;
+			}
+		} else if (eq && opt_is(s, nlen, "batch")) {
+			/* The back-off's policy switch (runq.c). */
+			v = parse_num(eq + 1, len - nlen - 1, 1);
+			if (v >= 0) {
+				atomic_store_explicit(&S.nobatch, !v,
+						      memory_order_relaxed);
 				continue;
 			}
 		} else if (eq && opt_is(s, nlen, "sigquit")) {

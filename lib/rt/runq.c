@@ -238,6 +238,7 @@ static bool runnext_backoff(struct grt_p *p2, struct grt_g *next)
 }
 
 #define GRT_STEAL_NEXT_ROUNDS	16
+#define GRT_STEAL_NEXT_MAX_NS	(1000 * 1000)
 
 /* Does some P's ring or LIFO hold Gs a thief takes without waiting? */
 static bool stealable_now(void)
@@ -267,33 +268,51 @@ void (*grt__steal_sleep)(void) = steal_sleep;
 
 /*
  * The back-off runs as SCHED_BATCH. A thread of that policy that wakes
- * does not preempt the one running on its CPU (the kernel leaves that to
- * the tick); one of the default policy, just back from a sleep, usually
- * does. On a machine with a CPU to spare the thief wakes on an idle CPU
- * and nothing changes. With one CPU-bound process beside the runtime
- * (server/1client/corun1) every sleep of the thief's, 12,000 a second,
- * preempted the owner it waits for on the same CPU: the unlocked channel
- * server took 1,650-2,000 ns per call instead of 1,250-1,300.
- * Only a thread of the default policy switches, and back to it: one that
- * a locked G gave another policy or nice value keeps them (the nice value
- * is not touched: the switch between these two policies at the same nice
- * value needs no privilege). Two system calls per back-off (of up to
- * GRT_STEAL_NEXT_ROUNDS sleeps), plus the look at the policy.
+ * does not preempt a thread of the default policy running on its CPU:
+ * it runs when that one blocks or has used its slice. One of the default
+ * policy, just back from a sleep, usually preempts. On a machine with a
+ * CPU to spare the thief wakes on an idle CPU and nothing changes. With
+ * one CPU-bound process beside the runtime (server/1client/corun1) every
+ * sleep of the thief's, 12,000 a second, preempted the owner it waits
+ * for on the same CPU: the unlocked channel server took 1,650-2,200 ns
+ * per call instead of 1,250-1,300. (Not so under a sched_ext scheduler,
+ * which decides for itself; nothing is lost there either.)
+ *
+ * Only a thread whose policy is plain SCHED_OTHER switches (not one with
+ * SCHED_RESET_ON_FORK, nor one a locked G gave another policy), and it
+ * switches back only if it is still SCHED_BATCH then: a change someone
+ * else made meanwhile stands (one made between that look and the switch
+ * back is lost; the window is a system call wide). Switching between the
+ * two at the same nice value keeps the nice value, utilisation clamps
+ * and slice, and needs neither CAP_SYS_NICE nor RLIMIT_NICE; a security
+ * module, a seccomp filter or a sandbox may still refuse it, and then
+ * no M tries again in this grt_run() (S.nobatch; GRT_DEBUG=batch=0 asks
+ * for that from the start: a seccomp filter that kills on
+ * sched_setscheduler, systemd's SystemCallFilter=~@resources, needs it).
+ * Four system calls per back-off of up to GRT_STEAL_NEXT_ROUNDS sleeps.
  */
 static bool backoff_batch(void)
 {
 	struct sched_param sp = { 0 };
+	int policy;
 
-	return sched_getscheduler(0) == SCHED_OTHER &&
-	       !sched_setscheduler(0, SCHED_BATCH, &sp);
+	if (atomic_load_explicit(&S.nobatch, memory_order_relaxed))
+		return false;
+	policy = sched_getscheduler(0);
+	if (policy == SCHED_OTHER && !sched_setscheduler(0, SCHED_BATCH, &sp))
+		return true;
+	if (policy < 0 || policy == SCHED_OTHER)
+		atomic_store_explicit(&S.nobatch, true, memory_order_relaxed);
+	return false;
 }
 
 static void backoff_unbatch(bool batch)
 {
 	struct sched_param sp = { 0 };
 
-	if (batch)
-		(void)sched_setscheduler(0, SCHED_OTHER, &sp);
+	if (batch && sched_getscheduler(0) == SCHED_BATCH &&
+	    sched_setscheduler(0, SCHED_OTHER, &sp))
+		atomic_store_explicit(&S.nobatch, true, memory_order_relaxed);
 }
 
 /*
@@ -305,8 +324,9 @@ static void backoff_unbatch(bool batch)
  * round trip, so the steal's CAS, which compares pointers, cannot tell;
  * stealing it split the pair across the CPUs (an unlocked channel server
  * on 2 Ps: 2,500-3,300 steals per 600,000 calls). So the thief sleeps
- * again, and gives up after GRT_STEAL_NEXT_ROUNDS sleeps (about 1 ms).
- * Meanwhile it stays a spinning M, so the pair's readies wake nobody;
+ * again, and gives up after GRT_STEAL_NEXT_ROUNDS sleeps or 1 ms,
+ * whichever comes first (on a busy CPU one sleep of the thief's may last
+ * a time slice: backoff_batch()). Meanwhile it stays a spinning M, so the pair's readies wake nobody;
  * returning at once made the thief park, and every ready woke it again
  * (3 to 8 times the futex wake-ups in a 2-P ping-pong, 1-15% slower).
  * Anything else comes first: a timer due on p, Gs on the global queue, a
@@ -322,12 +342,13 @@ static bool runnext_wait(struct grt_p *p2, struct grt_p *p)
 	struct grt_m *om = __atomic_load_n(&p2->m, __ATOMIC_RELAXED);
 	bool batch, steal = false;
 	uint64_t sched;
-	int64_t timer;
+	int64_t timer, start, now;
 	int k;
 
 	if (!om)
 		return true;
 	batch = backoff_batch();
+	start = grt__nanotime();
 	for (k = 0; k < GRT_STEAL_NEXT_ROUNDS; k++) {
 		sched = atomic_load_explicit(&om->nsched, memory_order_relaxed);
 		grt__steal_sleep();
@@ -336,8 +357,10 @@ static bool runnext_wait(struct grt_p *p2, struct grt_p *p)
 			steal = true;
 			break;
 		}
+		now = grt__nanotime();
 		timer = atomic_load_explicit(&p->timer0, memory_order_relaxed);
-		if ((timer && timer <= grt__nanotime()) || !grt__gq_empty() ||
+		if (now - start >= GRT_STEAL_NEXT_MAX_NS ||
+		    (timer && timer <= now) || !grt__gq_empty() ||
 		    atomic_load_explicit(&S.stopping, memory_order_relaxed) ||
 		    atomic_load_explicit(&S.nlockedwait, memory_order_relaxed) ||
 		    stealable_now())

@@ -610,6 +610,13 @@ struct grt_sched {
 	int64_t schedtrace_ns;
 	int sigquit;
 	int64_t start_ns;
+	/*
+	 * A thief backs off as SCHED_BATCH (runq.c, backoff_batch()) unless
+	 * this is set: by GRT_DEBUG=batch=0 before any M starts, or by the
+	 * first M that finds the kernel refuses the switch (relaxed: a
+	 * thief that misses it only tries, and fails, once more).
+	 */
+	_Atomic bool nobatch;
 	_Atomic uint64_t nhandoff __attribute__((aligned(GRT_CACHELINE)));
 	_Atomic uint64_t npreempt;
 };
