@@ -326,9 +326,10 @@ static void backoff_unbatch(bool batch)
  * on 2 Ps: 2,500-3,300 steals per 600,000 calls). So the thief sleeps
  * again, and gives up after GRT_STEAL_NEXT_ROUNDS sleeps or 1 ms,
  * whichever comes first (on a busy CPU one sleep of the thief's may last
- * a time slice: backoff_batch()). Meanwhile it stays a spinning M, so the pair's readies wake nobody;
- * returning at once made the thief park, and every ready woke it again
- * (3 to 8 times the futex wake-ups in a 2-P ping-pong, 1-15% slower).
+ * a time slice: backoff_batch()). Meanwhile it stays a spinning M, so
+ * the pair's readies wake nobody; returning at once made the thief park,
+ * and every ready woke it again (3 to 8 times the futex wake-ups in a
+ * 2-P ping-pong, 1-15% slower).
  * Anything else comes first: a timer due on p, Gs on the global queue, a
  * locked G's M waiting for a P, the runtime stopping, and Gs on any P's
  * ring or LIFO, which it can take without waiting (a spawn tree left a
