@@ -290,18 +290,31 @@ static void sim_sleep(void)
 		atomic_fetch_add_explicit(&sim_owner.nsched, 1, memory_order_relaxed);
 }
 
-TEST_F(runq, runnext_not_stolen_from_a_scheduling_owner)
+typedef void (*sleep_fn)(void);
+
+/*
+ * p2 runs, its owner simulated and scheduling, with G 7 in its run-next
+ * slot; the thief's sleeps are @fn. Returns the sleep to restore.
+ */
+static sleep_fn sim_begin(FIXTURE_DATA(runq) *self, sleep_fn fn)
 {
-	void (*saved)(void) = grt__steal_sleep;
-	struct grt_g *gp;
-	int i;
+	sleep_fn saved = grt__steal_sleep;
 
 	atomic_store(&self->p2->status, GRT_PRUNNING);
 	self->p2->m = &sim_owner;
 	grt__runqput(self->p2, &self->g[7], true);
-	grt__steal_sleep = sim_sleep;
+	grt__steal_sleep = fn;
 	sim_scheduling = true;
 	sim_sleeps = 0;
+	return saved;
+}
+
+TEST_F(runq, runnext_not_stolen_from_a_scheduling_owner)
+{
+	sleep_fn saved = sim_begin(self, sim_sleep);
+	struct grt_g *gp;
+	int i;
+
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(NULL, grt__runqsteal(self->p, self->p2, true));
 	/* Each look waited its whole bound of sleeps, then gave up. */
@@ -329,15 +342,10 @@ TEST_F(runq, runnext_not_stolen_from_a_scheduling_owner)
 static void back_off_once(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(runq) *self, int during, int after)
 {
-	void (*saved)(void) = grt__steal_sleep;
+	sleep_fn saved = sim_begin(self, sim_sleep);
 	struct grt_g *gp;
 
-	atomic_store(&self->p2->status, GRT_PRUNNING);
-	self->p2->m = &sim_owner;
-	grt__runqput(self->p2, &self->g[7], true);
-	grt__steal_sleep = sim_sleep;
 	/* Given up after the whole bound. */
-	sim_scheduling = true;
 	sim_policy = -1;
 	EXPECT_EQ(NULL, grt__runqsteal(self->p, self->p2, true));
 	EXPECT_EQ(during, sim_policy);
@@ -429,14 +437,8 @@ static void sim_sleep_long(void)
 
 TEST_F(runq, back_off_bounded_in_time)
 {
-	void (*saved)(void) = grt__steal_sleep;
+	sleep_fn saved = sim_begin(self, sim_sleep_long);
 
-	atomic_store(&self->p2->status, GRT_PRUNNING);
-	self->p2->m = &sim_owner;
-	grt__runqput(self->p2, &self->g[7], true);
-	grt__steal_sleep = sim_sleep_long;
-	sim_scheduling = true;
-	sim_sleeps = 0;
 	EXPECT_EQ(NULL, grt__runqsteal(self->p, self->p2, true));
 	grt__steal_sleep = saved;
 	EXPECT_EQ(1, sim_sleeps);
