@@ -68,7 +68,8 @@ static void debug_warn(const char *opt, size_t len)
 	grt__w_init(&w, STDERR_FILENO);
 	grt__w_str(&w, "grt: GRT_DEBUG: ignoring \"");
 	grt__w_strn(&w, opt, len);
-	grt__w_str(&w, "\" (options: schedtrace=MS, sigquit=dump|exit|off, batch=0|1)\n");
+	grt__w_str(&w, "\" (options: schedtrace=MS, "
+		       "sigquit=dump|exit|off, batch=0|1)\n");
 	grt__w_flush(&w);
 }
 

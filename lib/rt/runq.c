@@ -274,8 +274,8 @@ void (*grt__steal_sleep)(void) = steal_sleep;
  * CPU to spare the thief wakes on an idle CPU and nothing changes. With
  * one CPU-bound process beside the runtime (server/1client/corun1) every
  * sleep of the thief's, 12,000 a second, preempted the owner it waits
- * for on the same CPU: the unlocked channel server took 1,650-2,200 ns
- * per call instead of 1,250-1,300. (Not so under a sched_ext scheduler,
+ * for on the same CPU: the unlocked channel server took 1,650-2,800 ns
+ * per call instead of 1,250-1,400. (Not so under a sched_ext scheduler,
  * which decides for itself; nothing is lost there either.)
  *
  * Only a thread whose policy is plain SCHED_OTHER switches (not one with
