@@ -6,15 +6,19 @@
  * sleep of the M, and preemption of a G that never yields: by the
  * signal (the hog keeps its thread and loses its P), and cooperatively
  * at grt_preempt_check() with the signal off. A hog that calls malloc()
- * in a loop is preempted without deadlocking libc. Both backends.
+ * in a loop is preempted without deadlocking libc. The ration of the
+ * monitor's kicks (white-box), and a long call after short ones that used
+ * it up. Both backends.
  *
  * Each scenario has one P and would hang without the mechanism under
  * test: the hog (or the blocked reader) holds the P and the G that ends
  * it waits in the run queue. Nothing is timed.
  */
 #include <stdlib.h>
+#include <sys/syscall.h>
 
 #include "rt_test.h"
+#include "rt/sched.h"
 
 GWAKE_BACKEND_FIXTURE(rt_syscall);
 
@@ -102,6 +106,77 @@ static void nanosleep_body(void *arg)
 TEST_F(rt_syscall, blocking_sleep_of_the_m)
 {
 	RT_RUN(1, nanosleep_body, NULL);
+}
+
+/* --- Kicks of the monitor are rationed ---------------------------------------- */
+
+/*
+ * A call entered with Gs waiting kicks the monitor; a kick that did not
+ * get the P taken makes the M skip the next 1, 3, 7, ... 63 calls' kicks,
+ * and one that did resets it (syscall.c). The policy alone, white-box.
+ */
+TEST(kicks_are_rationed_after_short_calls)
+{
+	struct grt_m m = { 0 };
+	int i, shift, kicks;
+
+	ASSERT_TRUE(grt__kick_wanted(&m));
+	grt__kick_done(&m, false);
+	for (shift = 1; shift <= GRT_KICK_SHIFT_MAX + 2; shift++) {
+		int cap = shift < GRT_KICK_SHIFT_MAX ? shift : GRT_KICK_SHIFT_MAX;
+
+		/* 2^cap - 1 calls without a kick, then one with. */
+		for (i = 0; i < (1 << cap) - 1; i++) {
+			ASSERT_FALSE(grt__kick_wanted(&m));
+			grt__kick_done(&m, false);
+		}
+		ASSERT_TRUE(grt__kick_wanted(&m));
+		grt__kick_done(&m, false);
+	}
+	/* A call without a kick that got taken does not reset the ration. */
+	ASSERT_FALSE(grt__kick_wanted(&m));
+	grt__kick_done(&m, true);
+	ASSERT_EQ((1 << GRT_KICK_SHIFT_MAX) - 2, m.kick_skip);
+	/* One with a kick that got taken does. */
+	m.kick_skip = 0;
+	ASSERT_TRUE(grt__kick_wanted(&m));
+	grt__kick_done(&m, true);
+	for (kicks = 0, i = 0; i < 4; i++) {
+		kicks += grt__kick_wanted(&m);
+		grt__kick_done(&m, true);
+	}
+	ASSERT_EQ(4, kicks);
+}
+
+static void short_calls_body(void *arg)
+{
+	atomic_int stop = 0;
+	int i;
+
+	(void)arg;
+	atomic_store(&ticks, 0);
+	RT_GO(ticker, &stop);
+	grt_yield();
+	/*
+	 * Short calls with the ticker waiting: their kicks are wasted, and
+	 * the M runs out of them ...
+	 */
+	for (i = 0; i < 200; i++) {
+		grt_syscall_enter();
+		(void)syscall(SYS_getppid);
+		grt_syscall_exit();
+	}
+	/* ... yet a long one still gets its P handed on (by a tick). */
+	atomic_store(&ticks, 0);
+	RT_CHECK_EQ(0, grt_nanosleep(50000000));
+	RT_CHECK(atomic_load(&ticks) > 0);
+	atomic_store(&stop, 1);
+	grt_sleep(1000000);
+}
+
+TEST_F(rt_syscall, long_call_after_short_ones_hands_the_p_on)
+{
+	RT_RUN(1, short_calls_body, NULL);
 }
 
 /* --- Preemption ----------------------------------------------------------------- */

@@ -374,8 +374,10 @@ int grt_coro_free(struct grt_coro *c);
 /*
  * grt_syscall_enter(), grt_syscall_exit() - bracket a call that may block
  * in the kernel. Between them the G keeps its M but its P may be taken:
- * the monitor hands the P of an M that stays in a system call for more
- * than 20 us (while other Gs wait for it) to another M, as Go's sysmon.
+ * the monitor hands the P of an M that stays in a system call to another
+ * M, as Go's sysmon: after 5 us if Gs waited for the P when the call
+ * began (grt_syscall_enter() then wakes the monitor), else after two of
+ * its 20 us ticks if Gs wait by then.
  * grt_syscall_exit() gets the P back if it is still free, else another
  * idle P, else queues the G on the global run queue and parks the M (a
  * locked G waits on its own M for a P). Preserve errno between them

@@ -108,6 +108,8 @@ GWI_HIDDEN_BEGIN
  * monitor need not see it twice): Gs are known to wait.
  */
 #define GRT_SYSMON_WAITING_NS	5000
+/* An M skips at most 2^this - 1 kicks of the monitor in a row (syscall.c). */
+#define GRT_KICK_SHIFT_MAX	6
 /* A G running this long without a scheduling point is preempted. */
 #define GRT_PREEMPT_NS		10000000
 
@@ -416,6 +418,13 @@ struct grt_m {
 	/* G switch-ins left to this M while Ps run unwatched (proc.c). */
 	uint32_t lazy_left;
 	bool in_syscall;		/* its G runs without its P */
+	/*
+	 * This M's system call kicked the monitor (grt__syscall_enter());
+	 * calls left that do not, and the log2 of that count after the next
+	 * kick is found wasted (syscall.c). This M only.
+	 */
+	bool kicked;
+	uint8_t kick_skip, kick_shift;
 	bool dead;			/* thread exited (locked G exited) */
 	bool is_tcall;			/* a thread-call server */
 	/*
@@ -797,6 +806,42 @@ void grt__timers_free(struct grt_p *p);
 
 /* syscall.c */
 void grt__entersyscall(struct grt_m *m, struct grt_g *gp, int64_t since);
+/* grt_syscall_enter(); kick: may kick the monitor for a call Gs wait on. */
+void grt__syscall_enter(bool kick);
+
+/*
+ * The ration of kicks (syscall.c): m's call with Gs waiting may kick the
+ * monitor, unless recent kicks were wasted. If it may, the kick is noted.
+ */
+static inline bool grt__kick_wanted(struct grt_m *m)
+{
+	if (m->kick_skip) {
+		m->kick_skip--;
+		return false;
+	}
+	m->kicked = true;
+	return true;
+}
+
+/*
+ * m is back from its call; taken: whether its P was taken meanwhile. A
+ * kick that did not get the P taken was wasted: skip the next 1, 3, 7,
+ * ... 2^GRT_KICK_SHIFT_MAX - 1 calls' kicks. One that did resets that.
+ */
+static inline void grt__kick_done(struct grt_m *m, bool taken)
+{
+	if (!m->kicked)
+		return;
+	m->kicked = false;
+	if (taken) {
+		m->kick_shift = 0;
+		m->kick_skip = 0;
+		return;
+	}
+	if (m->kick_shift < GRT_KICK_SHIFT_MAX)
+		m->kick_shift++;
+	m->kick_skip = (uint8_t)((1u << m->kick_shift) - 1);
+}
 struct grt_m *grt__exitsyscall(struct grt_m *m);
 void grt__entersyscall_block(struct grt_m *m);
 /*

@@ -210,10 +210,13 @@ static void *monitor(void *arg)
 				if (trace && (!next || trace < next))
 					next = trace;
 				now = grt__nanotime();
+				/* A kick ends it when a P leaves the idle set
+				 * (proc.c: acquirep); with a call due in a moment,
+				 * often that M's (see the spin below). */
 				if (!next)
-					(void)gwi_block_idle(-1);
+					kicked = gwi_block_idle(-1) == 0;
 				else if (next > now)
-					(void)gwi_block_idle(next - now);
+					kicked = gwi_block_idle(next - now) == 0;
 			}
 			atomic_store(&S.mon_sleeping, 0);
 			delay = GRT_SYSMON_MIN_NS;
@@ -233,7 +236,27 @@ static void *monitor(void *arg)
 				if (d > delay)
 					d = delay;
 			}
-			kicked = gwi_block_idle(d) == 0;
+			if (kicked && due != INT64_MAX &&
+			    due - now <= GRT_SYSMON_WAITING_NS) {
+				/*
+				 * Kicked for a P that falls due within a few
+				 * microseconds (grt_syscall_enter()): wait on
+				 * the CPU. A timed sleep that short costs more
+				 * than it waits: the CPU goes idle and its
+				 * timer must wake it, 10-20 us on these VMs
+				 * (block-handoff). Only when kicked: kicks are
+				 * rationed (syscall.c), a tick that finds a
+				 * fresh call is not, and Ms making short calls
+				 * could keep us spinning.
+				 */
+				while (grt__nanotime() < due &&
+				       !atomic_load_explicit(&S.stopping,
+							     memory_order_relaxed))
+					gwi_cpu_relax();
+				kicked = false;
+			} else {
+				kicked = gwi_block_idle(d) == 0;
+			}
 		}
 		if (atomic_load(&S.stopping))
 			break;

@@ -600,9 +600,10 @@ static void tcall_wait(struct grt_thread *t, struct tcall_req *r, bool wake,
 	/*
 	 * In the system-call state: the monitor may hand the P off. Our pin
 	 * ends there without a preemption check (as in grt_syscall_enter()):
-	 * the G stays on this M until it leaves the state.
+	 * the G stays on this M until it leaves the state. No kick of the
+	 * monitor: readiers ask for the lent P (grt__tcall_yield_p()).
 	 */
-	grt_syscall_enter();
+	grt__syscall_enter(false);
 	/*
 	 * Timers on the P: only the monitor serves them now, by asking us
 	 * (grt__tcall_lent()); if it has backed off to 10 ms ticks, have it
