@@ -27,6 +27,12 @@
  *   C threads, pipe     a request pipe carrying pointers, a reply pipe
  *                       per client
  *   C threads, condvar  a mutex-protected queue and condition variables
+ *   C threads, spin     the futex row's protocol, but server and client
+ *                       poll their words and never sleep: two threads
+ *                       that each keep a CPU, the floor of any call from
+ *                       one thread to another on this machine (1 client
+ *                       only: more spinning clients than CPUs measure the
+ *                       scheduler's time slices, not a mechanism)
  *   grt thread call     clients are Gs, the server a locked M
  *                       (grt_thread_call)
  *   grt channel         a server G, unlocked, requests on a channel and a
@@ -35,6 +41,7 @@
  *   Go unlocked/locked  the Go peer (tools/go), GOMAXPROCS 1 and 2
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +56,14 @@ enum smech {
 	S_FUTEX,
 	S_PIPE,
 	S_CONDVAR,
+	S_SPIN,		/* S_FUTEX's stack and words, polled only */
 };
+
+/* Pauses before a futex wait: S_SPIN never gets to one. */
+static int smech_spin(enum smech m)
+{
+	return m == S_SPIN ? INT_MAX : 0;
+}
 
 struct req {
 	struct req *next;
@@ -128,6 +142,7 @@ static void reply(struct server *s, struct req *r)
 
 	switch (s->mech) {
 	case S_FUTEX:
+	case S_SPIN:
 		bench_word_signal(&r->done_word);
 		break;
 	case S_PIPE:
@@ -160,10 +175,11 @@ static void *server_thread(void *arg)
 	for (;;) {
 		switch (s->mech) {
 		case S_FUTEX:
+		case S_SPIN:
 			list = atomic_exchange_explicit(&s->stack, NULL,
 							memory_order_acquire);
 			if (!list) {
-				bench_word_wait(&s->word, 0);
+				bench_word_wait(&s->word, smech_spin(s->mech));
 				continue;
 			}
 			/* The stack is newest first: serve oldest first. */
@@ -209,6 +225,7 @@ static void call(struct server *s, struct req *r)
 
 	switch (s->mech) {
 	case S_FUTEX:
+	case S_SPIN:
 		head = atomic_load_explicit(&s->stack, memory_order_relaxed);
 		do {
 			r->next = head;
@@ -217,7 +234,7 @@ static void call(struct server *s, struct req *r)
 				memory_order_relaxed));
 		bench_word_signal(&s->word);
 		if (r->arg >= 0)
-			bench_word_wait(&r->done_word, 0);
+			bench_word_wait(&r->done_word, smech_spin(s->mech));
 		break;
 	case S_PIPE:
 		io(write(s->req_pipe[1], &r, sizeof(r)), sizeof(r),
@@ -538,6 +555,10 @@ void bench_register_server(void)
 		g.v[g.nv++] = (struct bench_variant){
 			.name = "C threads, condvar", .run = run_c_server,
 			.iarg = S_CONDVAR | n << 8 };
+		if (n == 1)
+			g.v[g.nv++] = (struct bench_variant){
+				.name = "C threads, spin", .run = run_c_server,
+				.iarg = S_SPIN | n << 8 };
 		g.v[g.nv++] = (struct bench_variant){
 			.name = "grt thread call", .run = run_rt_server,
 			.iarg = R_THREAD_CALL | n << 8 };
