@@ -7,8 +7,9 @@
  * signal (the hog keeps its thread and loses its P), and cooperatively
  * at grt_preempt_check() with the signal off. A hog that calls malloc()
  * in a loop is preempted without deadlocking libc. The ration of the
- * monitor's kicks (white-box), and a long call after short ones that used
- * it up. Both backends.
+ * monitor's kicks (white-box: the policy alone, and its wiring into
+ * grt_syscall_enter()/exit()), and a long call after short ones that
+ * used it up. Both backends.
  *
  * Each scenario has one P and would hang without the mechanism under
  * test: the hog (or the blocked reader) holds the P and the G that ends
@@ -146,6 +147,48 @@ TEST(kicks_are_rationed_after_short_calls)
 		grt__kick_done(&m, true);
 	}
 	ASSERT_EQ(4, kicks);
+}
+
+/*
+ * The ration is wired into grt_syscall_enter()/exit(): a call entered
+ * with a G queued takes a kick, or one from the count left; exit settles
+ * it one way or the other (whether the P was taken is up to the monitor
+ * and the machine, so both outcomes are accepted, each with its state).
+ */
+static void ration_body(void *arg)
+{
+	atomic_int stop = 0;
+	struct grt_m *m;
+
+	(void)arg;
+	RT_GO(ticker, &stop);
+	grt_yield();
+	/* The ticker is queued behind us: a kick is due. */
+	m = grt__curm();
+	m->kick_skip = 0;
+	m->kick_shift = 0;
+	grt_syscall_enter();
+	RT_CHECK(m->kicked);
+	grt_syscall_exit();
+	RT_CHECK(!m->kicked);
+	RT_CHECK((m->kick_shift == 1 && m->kick_skip == 1) ||
+		 (m->kick_shift == 0 && m->kick_skip == 0));
+	/* With kicks left to skip, the call takes none and uses one up. */
+	grt_yield();
+	m = grt__curm();
+	m->kick_skip = 3;
+	m->kick_shift = 2;
+	grt_syscall_enter();
+	RT_CHECK(!m->kicked);
+	RT_CHECK_EQ(2, m->kick_skip);
+	grt_syscall_exit();
+	atomic_store(&stop, 1);
+	grt_sleep(1000000);
+}
+
+TEST_F(rt_syscall, kick_ration_is_taken_and_settled)
+{
+	RT_RUN(1, ration_body, NULL);
 }
 
 static void short_calls_body(void *arg)

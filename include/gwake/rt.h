@@ -376,8 +376,9 @@ int grt_coro_free(struct grt_coro *c);
  * in the kernel. Between them the G keeps its M but its P may be taken:
  * the monitor hands the P of an M that stays in a system call to another
  * M, as Go's sysmon: after 5 us if Gs waited for the P when the call
- * began (grt_syscall_enter() then wakes the monitor), else after two of
- * its 20 us ticks if Gs wait by then.
+ * began (grt_syscall_enter() then wakes the monitor, unless this M's
+ * recent calls kept ending sooner), else after two of its 20 us ticks if
+ * Gs wait by then.
  * grt_syscall_exit() gets the P back if it is still free, else another
  * idle P, else queues the G on the global run queue and parks the M (a
  * locked G waits on its own M for a P). Preserve errno between them

@@ -108,7 +108,8 @@ GWI_HIDDEN_BEGIN
  * monitor need not see it twice): Gs are known to wait.
  */
 #define GRT_SYSMON_WAITING_NS	5000
-/* An M skips at most 2^this - 1 kicks of the monitor in a row (syscall.c). */
+/* An M skips at most 2^this - 1 kicks of the monitor in a row
+ * (grt__kick_done()). */
 #define GRT_KICK_SHIFT_MAX	6
 /* A G running this long without a scheduling point is preempted. */
 #define GRT_PREEMPT_NS		10000000
@@ -419,9 +420,10 @@ struct grt_m {
 	uint32_t lazy_left;
 	bool in_syscall;		/* its G runs without its P */
 	/*
-	 * This M's system call kicked the monitor (grt__syscall_enter());
-	 * calls left that do not, and the log2 of that count after the next
-	 * kick is found wasted (syscall.c). This M only.
+	 * The ration of kicks of the monitor (grt__kick_wanted(),
+	 * grt__kick_done()): this M's current system call kicked it; calls
+	 * left that may not; after a wasted kick kick_skip = 2^kick_shift - 1.
+	 * This M only.
 	 */
 	bool kicked;
 	uint8_t kick_skip, kick_shift;
@@ -605,6 +607,12 @@ struct grt_sched {
 	_Atomic uint32_t mon_sleeping;	/* 1: blocked with no deadline */
 	_Atomic int64_t mon_until;	/* deadline it sleeps to, 0 none */
 	_Atomic int64_t mon_delay;	/* current tick, ns */
+	/*
+	 * Set by a rationed kick (grt__syscall_enter()) before its wake,
+	 * taken (exchange) by the monitor at each look: only then may it
+	 * spin for a P about to fall due (sysmon.c). Coalesced wakes keep it.
+	 */
+	_Atomic bool mon_spin;
 
 	/* Thread-call servers (lib/rt/tcall.c), under lock. */
 	struct grt_thread *threads;

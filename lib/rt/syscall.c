@@ -21,16 +21,18 @@
  *
  * A call entered with Gs queued on the P is timed and due after
  * GRT_SYSMON_WAITING_NS (5 us). grt_syscall_enter() then kicks the
- * monitor, which looks at once and waits out the rest on its CPU rather
- * than in a timed sleep, then hands the P on: block-handoff went from
- * 18 us to 9-11 us (Go: 17 us), for each wake of a thread from an idle
- * CPU costs 10-20 us on these VMs and a tick or a short timed sleep is
- * one more such wake. The price is a wake of the monitor (a system call
- * when it sleeps) and up to 5 us of its CPU for a call that turns out
- * short; an M whose kicks keep finding its call over kicks for one call
- * in 2, 4, ... 64 only (m->kick_skip), and a call that is taken resets
- * that. The thread call's wait (tcall.c) does not kick: its lent P is
- * asked for by readiers instead.
+ * monitor with leave to spin (sched.mon_spin): it looks at once and
+ * waits out the rest on its CPU rather than in a timed sleep, then hands
+ * the P on. block-handoff went from 18 us to 9-13 us (Go: 17 us), for
+ * each wake of a thread from an idle CPU costs 10-20 us on these VMs and
+ * a tick or a short timed sleep is one more such wake. The price is a
+ * wake of the monitor (a system call when it sleeps) and up to 5 us of
+ * its CPU for a call that turns out short. So these kicks are rationed:
+ * an M whose kicks keep finding its call over gives them for one call in
+ * 2, 4, ... 64 only (grt__kick_done()), and a call that is taken resets
+ * that. The other calls with Gs waiting kick only a monitor that backed
+ * off, as before, without the leave to spin. So does the thread call's
+ * wait (tcall.c), whose lent P is asked for by readiers instead.
  */
 #include <errno.h>
 #include <time.h>
@@ -169,12 +171,14 @@ void grt__syscall_enter(bool kick)
 	kick = since && kick && grt__kick_wanted(m);
 	grt__entersyscall(m, gp, since);
 	/*
-	 * Kicked, the monitor looks now and waits out the few microseconds
-	 * until the P is due on its CPU (sysmon.c). Otherwise it looks at its
-	 * next tick, but it backs off to 10 ms ticks when nothing happens:
-	 * if Gs are waiting for this P, make sure it looks within 20 us.
+	 * Kicked this way (mon_spin), the monitor looks now and waits out
+	 * the few microseconds until the P is due on its CPU (sysmon.c).
+	 * Otherwise it looks at its next tick, but it backs off to 10 ms
+	 * ticks when nothing happens: if Gs are waiting for this P, make
+	 * sure it looks within 20 us (a plain kick: a tick's timed sleep).
 	 */
 	if (kick) {
+		atomic_store_explicit(&S.mon_spin, true, memory_order_relaxed);
 		grt__monitor_kick();
 	} else if (since && atomic_load_explicit(&S.mon_delay,
 						 memory_order_relaxed) >

@@ -37,7 +37,9 @@
  * The monitor never spins before it sleeps (gwi_block_idle()): its ticks
  * end by timeout, and a kick is never worth a CPU kept busy for it. The
  * userspace backend's spin, clamped to each 20 us tick, had the monitor
- * burn most of its CPU time in pauses.
+ * burn most of its CPU time in pauses. The one wait it does on its CPU
+ * is after a look, for a P due within 5 us, and only when a rationed
+ * kick asked for it (spin_until()).
  */
 #include <errno.h>
 #include <signal.h>
@@ -83,9 +85,12 @@ static void preemptone(struct grt_p *p)
  * Gs that have run for too long. Returns how many Ps it took; *due is set
  * to the earliest time a P it left in a system call becomes due, if that
  * is known (a timed entry, GRT_SYSMON_WAITING_NS; a timer of a P lent by
- * a thread-call caller, grt__tcall_lent()), else left alone.
+ * a thread-call caller, grt__tcall_lent()), else left alone; for a timed
+ * entry, *duep and *duetick to that P and its call's number (the caller
+ * clears *duep: a lent P's timer leaves it alone).
  */
-static uint32_t retake(int64_t now, int64_t *due)
+static uint32_t retake(int64_t now, int64_t *due, struct grt_p **duep,
+		       uint32_t *duetick)
 {
 	uint32_t i, n = 0;
 	int queued = -1;	/* grt__tcall_lent()'s scan, once per look */
@@ -116,8 +121,11 @@ static uint32_t retake(int64_t now, int64_t *due)
 			p->mon_syscalltick = t;
 			p->mon_syscallwhen = since;
 			if (now - since < GRT_SYSMON_WAITING_NS) {
-				if (since + GRT_SYSMON_WAITING_NS < *due)
+				if (since + GRT_SYSMON_WAITING_NS < *due) {
 					*due = since + GRT_SYSMON_WAITING_NS;
+					*duep = p;
+					*duetick = t;
+				}
 				continue;
 			}
 		} else {
@@ -153,6 +161,29 @@ static uint32_t retake(int64_t now, int64_t *due)
 	return n;
 }
 
+/*
+ * Kicked with leave to spin (grt_syscall_enter()) for a P due within
+ * GRT_SYSMON_WAITING_NS: wait on the CPU. A timed sleep that short costs
+ * more than it waits: the CPU halts and its timer must wake it, 10-20 us
+ * on these VMs (block-handoff). Only with the leave, which kicks are
+ * rationed for (syscall.c); never for a call a tick found. Ends early
+ * when that call is over (p, if known, left the state or began another
+ * call). Each round yields the CPU: the M we wait for may be the thread
+ * we preempted, back from a short call and waiting for this CPU; if
+ * nothing else wants it, sched_yield() returns at once.
+ */
+static void spin_until(int64_t due, struct grt_p *p, uint32_t tick)
+{
+	while (grt__nanotime() < due &&
+	       !atomic_load_explicit(&S.stopping, memory_order_relaxed)) {
+		if (p && (atomic_load(&p->status) != GRT_PSYSCALL ||
+			  atomic_load_explicit(&p->syscalltick,
+					       memory_order_relaxed) != tick))
+			break;
+		sched_yield();
+	}
+}
+
 /* GRT_DEBUG=schedtrace: the line, and when the next one is due. */
 static int64_t schedtrace(int64_t now, int64_t when)
 {
@@ -171,8 +202,9 @@ static void *monitor(void *arg)
 {
 	int64_t delay = GRT_SYSMON_MIN_NS, now, next, due = INT64_MAX;
 	int64_t trace = S.schedtrace_ns ? S.start_ns + S.schedtrace_ns : 0;
-	uint32_t idle = 0;
-	bool kicked = false;
+	uint32_t idle = 0, duetick = 0;
+	struct grt_p *duep = NULL;
+	bool kicked = false, spin = false;
 	int err;
 
 	(void)arg;
@@ -210,13 +242,10 @@ static void *monitor(void *arg)
 				if (trace && (!next || trace < next))
 					next = trace;
 				now = grt__nanotime();
-				/* A kick ends it when a P leaves the idle set
-				 * (proc.c: acquirep); with a call due in a moment,
-				 * often that M's (see the spin below). */
 				if (!next)
-					kicked = gwi_block_idle(-1) == 0;
+					(void)gwi_block_idle(-1);
 				else if (next > now)
-					kicked = gwi_block_idle(next - now) == 0;
+					(void)gwi_block_idle(next - now);
 			}
 			atomic_store(&S.mon_sleeping, 0);
 			delay = GRT_SYSMON_MIN_NS;
@@ -236,23 +265,9 @@ static void *monitor(void *arg)
 				if (d > delay)
 					d = delay;
 			}
-			if (kicked && due != INT64_MAX &&
+			if (spin && due != INT64_MAX &&
 			    due - now <= GRT_SYSMON_WAITING_NS) {
-				/*
-				 * Kicked for a P that falls due within a few
-				 * microseconds (grt_syscall_enter()): wait on
-				 * the CPU. A timed sleep that short costs more
-				 * than it waits: the CPU goes idle and its
-				 * timer must wake it, 10-20 us on these VMs
-				 * (block-handoff). Only when kicked: kicks are
-				 * rationed (syscall.c), a tick that finds a
-				 * fresh call is not, and Ms making short calls
-				 * could keep us spinning.
-				 */
-				while (grt__nanotime() < due &&
-				       !atomic_load_explicit(&S.stopping,
-							     memory_order_relaxed))
-					gwi_cpu_relax();
+				spin_until(due, duep, duetick);
 				kicked = false;
 			} else {
 				kicked = gwi_block_idle(d) == 0;
@@ -260,10 +275,14 @@ static void *monitor(void *arg)
 		}
 		if (atomic_load(&S.stopping))
 			break;
+		/* Taken at each look: leave for this look only. */
+		spin = atomic_exchange_explicit(&S.mon_spin, false,
+						memory_order_relaxed);
 		now = grt__nanotime();
 		trace = schedtrace(now, trace);
 		due = INT64_MAX;
-		if (retake(now, &due))
+		duep = NULL;
+		if (retake(now, &due, &duep, &duetick))
 			idle = 0;
 		else
 			idle++;
