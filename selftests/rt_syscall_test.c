@@ -89,14 +89,24 @@ static void ticker(void *arg)
 	}
 }
 
+/*
+ * arg: short calls to make first, with the ticker waiting: their kicks of
+ * the monitor are wasted, and the M runs out of them (see below). Then a
+ * long call must still get its P handed on, by a kick or by a tick.
+ */
 static void nanosleep_body(void *arg)
 {
+	int i, shorts = (int)(intptr_t)arg;
 	atomic_int stop = 0;
 
-	(void)arg;
-	atomic_store(&ticks, 0);
 	RT_GO(ticker, &stop);
 	grt_yield();
+	for (i = 0; i < shorts; i++) {
+		grt_syscall_enter();
+		(void)syscall(SYS_getppid);
+		grt_syscall_exit();
+	}
+	atomic_store(&ticks, 0);
 	/* Blocks this M for 50 ms; the ticker runs meanwhile. */
 	RT_CHECK_EQ(0, grt_nanosleep(50000000));
 	RT_CHECK(atomic_load(&ticks) > 0);
@@ -191,35 +201,9 @@ TEST_F(rt_syscall, kick_ration_is_taken_and_settled)
 	RT_RUN(1, ration_body, NULL);
 }
 
-static void short_calls_body(void *arg)
-{
-	atomic_int stop = 0;
-	int i;
-
-	(void)arg;
-	atomic_store(&ticks, 0);
-	RT_GO(ticker, &stop);
-	grt_yield();
-	/*
-	 * Short calls with the ticker waiting: their kicks are wasted, and
-	 * the M runs out of them ...
-	 */
-	for (i = 0; i < 200; i++) {
-		grt_syscall_enter();
-		(void)syscall(SYS_getppid);
-		grt_syscall_exit();
-	}
-	/* ... yet a long one still gets its P handed on (by a tick). */
-	atomic_store(&ticks, 0);
-	RT_CHECK_EQ(0, grt_nanosleep(50000000));
-	RT_CHECK(atomic_load(&ticks) > 0);
-	atomic_store(&stop, 1);
-	grt_sleep(1000000);
-}
-
 TEST_F(rt_syscall, long_call_after_short_ones_hands_the_p_on)
 {
-	RT_RUN(1, short_calls_body, NULL);
+	RT_RUN(1, nanosleep_body, (void *)(intptr_t)200);
 }
 
 /* --- Preemption ----------------------------------------------------------------- */
