@@ -6,6 +6,11 @@
  * all threads, over a window of wall time, in microseconds of CPU per
  * second. The window is 10 slices (1 s by default), after 50 ms to let
  * start-up settle.
+ *
+ * "C thread, one sleep": the same window spent by this thread in one
+ * FUTEX_WAIT with that timeout, nothing else running. One wake-up at its
+ * end is the least any runtime can do whose main G sleeps through the
+ * window (it must wake to end it): the floor of the other two rows.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -87,6 +92,23 @@ static double run_rt(const struct bench_variant *v, const char **why)
 	return id.us_per_s;
 }
 
+static double run_c(const struct bench_variant *v, const char **why)
+{
+	int64_t ns = 10 * bench_opts.slice_ns, c0, t0, c1, t1;
+	struct timespec ts = { ns / NSEC_PER_SEC, ns % NSEC_PER_SEC };
+	unsigned int word = 0;
+
+	(void)v;
+	(void)why;
+	c0 = cpu_ns();
+	t0 = bench_now_ns();
+	/* Nobody wakes it: -ETIMEDOUT (or -EINTR, then a short window). */
+	syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+	c1 = cpu_ns();
+	t1 = bench_now_ns();
+	return (double)(c1 - c0) / 1e3 / ((double)(t1 - t0) / 1e9);
+}
+
 static double run_go(const struct bench_variant *v, const char **why)
 {
 	char d[32];
@@ -110,5 +132,7 @@ void bench_register_idle(void)
 
 	g.v[g.nv++] = (struct bench_variant){ .name = "grt", .run = run_rt };
 	g.v[g.nv++] = (struct bench_variant){ .name = "Go", .run = run_go };
+	g.v[g.nv++] = (struct bench_variant){ .name = "C thread, one sleep",
+					      .run = run_c };
 	bench_add_group(&g);
 }
