@@ -124,7 +124,8 @@ TEST_F(rt_syscall, blocking_sleep_of_the_m)
 /*
  * A call entered with Gs waiting kicks the monitor; a kick that did not
  * get the P taken makes the M skip the next 1, 3, 7, ... 63 calls' kicks,
- * and one that did resets it (syscall.c). The policy alone, white-box.
+ * and a call whose P was taken, kicked or not, resets that (sched.h). The
+ * policy alone, white-box.
  */
 TEST(kicks_are_rationed_after_short_calls)
 {
@@ -144,12 +145,21 @@ TEST(kicks_are_rationed_after_short_calls)
 		ASSERT_TRUE(grt__kick_wanted(&m));
 		grt__kick_done(&m, false);
 	}
-	/* A call without a kick that got taken does not reset the ration. */
+	/* A call without a kick that was not taken only uses one up ... */
+	ASSERT_FALSE(grt__kick_wanted(&m));
+	grt__kick_done(&m, false);
+	ASSERT_EQ((1 << GRT_KICK_SHIFT_MAX) - 2, m.kick_skip);
+	/* ... one that was taken (by a tick) resets the ration ... */
 	ASSERT_FALSE(grt__kick_wanted(&m));
 	grt__kick_done(&m, true);
-	ASSERT_EQ((1 << GRT_KICK_SHIFT_MAX) - 2, m.kick_skip);
-	/* One with a kick that got taken does. */
-	m.kick_skip = 0;
+	ASSERT_EQ(0, m.kick_skip);
+	ASSERT_EQ(0, m.kick_shift);
+	/* ... and so does one with a kick that got taken. */
+	ASSERT_TRUE(grt__kick_wanted(&m));
+	grt__kick_done(&m, false);
+	ASSERT_EQ(1, m.kick_skip);
+	ASSERT_FALSE(grt__kick_wanted(&m));
+	grt__kick_done(&m, false);
 	ASSERT_TRUE(grt__kick_wanted(&m));
 	grt__kick_done(&m, true);
 	for (kicks = 0, i = 0; i < 4; i++) {

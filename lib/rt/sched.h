@@ -834,18 +834,21 @@ static inline bool grt__kick_wanted(struct grt_m *m)
 /*
  * m is back from its call; taken: whether its P was taken meanwhile. A
  * kick that did not get the P taken was wasted: skip the next 1, 3, 7,
- * ... 2^GRT_KICK_SHIFT_MAX - 1 calls' kicks. One that did resets that.
+ * ... 2^GRT_KICK_SHIFT_MAX - 1 calls' kicks. A call whose P was taken,
+ * kicked or not (a tick took it), resets that: this M's calls last long
+ * enough again, and the next one should not wait for a tick.
  */
 static inline void grt__kick_done(struct grt_m *m, bool taken)
 {
-	if (!m->kicked)
-		return;
-	m->kicked = false;
 	if (taken) {
+		m->kicked = false;
 		m->kick_shift = 0;
 		m->kick_skip = 0;
 		return;
 	}
+	if (!m->kicked)
+		return;
+	m->kicked = false;
 	if (m->kick_shift < GRT_KICK_SHIFT_MAX)
 		m->kick_shift++;
 	m->kick_skip = (uint8_t)((1u << m->kick_shift) - 1);

@@ -29,10 +29,11 @@
  * wake of the monitor (a system call when it sleeps) and up to 5 us of
  * its CPU for a call that turns out short. So these kicks are rationed:
  * an M whose kicks keep finding its call over gives them for one call in
- * 2, 4, ... 64 only (grt__kick_done()), and a call that is taken resets
- * that. The other calls with Gs waiting kick only a monitor that backed
- * off, as before, without the leave to spin. So does the thread call's
- * wait (tcall.c), whose lent P is asked for by readiers instead.
+ * 2, 4, ... 64 only (grt__kick_done()), and a call that is taken, kicked
+ * or not, resets that. The other calls with Gs waiting kick only a
+ * monitor that backed off, as before, without the leave to spin. So does
+ * the thread call's wait (tcall.c), whose lent P is asked for by readiers
+ * instead.
  */
 #include <errno.h>
 #include <time.h>
