@@ -37,6 +37,20 @@ static int64_t cpu_ns(void)
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
 }
 
+/* The measuring window: 10 slices. */
+static int64_t window_ns(void)
+{
+	return 10 * bench_opts.slice_ns;
+}
+
+/* us of CPU per s of a window that began at CPU time c0, wall time t0. */
+static double burn_since(int64_t c0, int64_t t0)
+{
+	int64_t c1 = cpu_ns(), t1 = bench_now_ns();
+
+	return (double)(c1 - c0) / 1e3 / ((double)(t1 - t0) / 1e9);
+}
+
 static void blocked(void *arg)
 {
 	struct idle *id = arg;
@@ -48,7 +62,7 @@ static void blocked(void *arg)
 static void idle_main(void *arg)
 {
 	struct idle *id = arg;
-	int64_t c0, t0, c1, t1;
+	int64_t c0, t0;
 	int i;
 
 	if (grt_chan_make(&id->block, 0, 0)) {
@@ -66,10 +80,8 @@ static void idle_main(void *arg)
 	grt_sleep(50 * 1000000LL);
 	c0 = cpu_ns();
 	t0 = bench_now_ns();
-	grt_sleep(10 * bench_opts.slice_ns);
-	c1 = cpu_ns();
-	t1 = bench_now_ns();
-	id->us_per_s = (double)(c1 - c0) / 1e3 / ((double)(t1 - t0) / 1e9);
+	grt_sleep(window_ns());
+	id->us_per_s = burn_since(c0, t0);
 	grt_chan_close(id->block);
 	grt_waitgroup_wait(&id->wg);
 	grt_chan_free(id->block);
@@ -94,7 +106,7 @@ static double run_rt(const struct bench_variant *v, const char **why)
 
 static double run_c(const struct bench_variant *v, const char **why)
 {
-	int64_t ns = 10 * bench_opts.slice_ns, c0, t0, c1, t1;
+	int64_t ns = window_ns(), c0, t0;
 	struct timespec ts = { ns / NSEC_PER_SEC, ns % NSEC_PER_SEC };
 	unsigned int word = 0;
 
@@ -104,9 +116,7 @@ static double run_c(const struct bench_variant *v, const char **why)
 	t0 = bench_now_ns();
 	/* Nobody wakes it: -ETIMEDOUT (or -EINTR, then a short window). */
 	syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
-	c1 = cpu_ns();
-	t1 = bench_now_ns();
-	return (double)(c1 - c0) / 1e3 / ((double)(t1 - t0) / 1e9);
+	return burn_since(c0, t0);
 }
 
 static double run_go(const struct bench_variant *v, const char **why)
@@ -115,7 +125,7 @@ static double run_go(const struct bench_variant *v, const char **why)
 	const char *argv[] = { "idle", "-d", d, NULL };
 
 	(void)v;
-	snprintf(d, sizeof(d), "%lld", (long long)(10 * bench_opts.slice_ns));
+	snprintf(d, sizeof(d), "%lld", (long long)window_ns());
 	return bench_go(bench_ncpus(), argv, why);
 }
 
