@@ -452,6 +452,41 @@ TEST_F(runq, back_off_without_batch_when_told)
 		      sched_getscheduler(0));
 }
 
+/*
+ * The real sleep of an M whose blocks wake the monitor (m->watched) is a
+ * timed wait on its own wake word (runq.c, steal_sleep()). A permit
+ * pending when the back-off begins (a wake left for the M while it ran)
+ * is not the back-off's to take: the next park of the M must find it,
+ * exactly one. The owner here is stuck (it never schedules), so the thief
+ * steals after one sleep.
+ */
+TEST_F(runq, back_off_on_the_wake_word_keeps_a_permit)
+{
+	sleep_fn real = grt__steal_sleep;
+	struct grt_m m = { .watched = true };
+	struct grt_g *gp;
+
+	ASSERT_EQ(0, gwake_self(&m.handle));
+	grt__tls_m = &m;
+	sim_begin(self, real);
+	sim_scheduling = false;
+	ASSERT_EQ(0, gwake_wake(m.handle));
+	gp = grt__runqsteal(self->p, self->p2, true);
+	grt__tls_m = NULL;
+	ASSERT_NE(NULL, gp);
+	EXPECT_EQ(7, (int)gp->id);
+	EXPECT_EQ(0, gwake_block(0));
+	EXPECT_EQ(-ETIMEDOUT, gwake_block(0));
+	/* Without a permit, the sleep ends by its timeout, and none is made. */
+	grt__tls_m = &m;
+	sim_begin(self, real);
+	sim_scheduling = false;
+	gp = grt__runqsteal(self->p, self->p2, true);
+	grt__tls_m = NULL;
+	ASSERT_NE(NULL, gp);
+	EXPECT_EQ(-ETIMEDOUT, gwake_block(0));
+}
+
 /* --- Owner and thief at once --------------------------------------------- */
 
 #define STRESS_G	200000

@@ -1758,7 +1758,7 @@ static void *mstart(void *arg)
 	err = gwake_self(&m->handle);
 	if (err)
 		grt__fatal("M%d: gwake_self: %s", m->id, strerror(-err));
-	grt__monitor_watch(true);
+	m->watched = grt__monitor_watch(true);
 	ret = m->start(m);
 	grt__sigstack_fini(m);
 	return ret;

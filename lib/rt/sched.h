@@ -409,6 +409,8 @@ struct grt_m {
 	gwake_t handle;
 	int id;
 	bool spinning;			/* counted in sched.nmspinning */
+	/* Its blocks wake the monitor (grt__monitor_watch()); owner only. */
+	bool watched;
 	/*
 	 * Set (by this M) while it runs its own P's expired timers in
 	 * findrunnable(): the Gs they ready go to that P, which this M is
@@ -757,7 +759,7 @@ void grt__schedule(struct grt_m *m, struct grt_g *gp);
 struct grt_m *grt__newm(void *(*body)(struct grt_m *), void *arg,
 			bool tcall, struct grt_p *p, bool spinning);
 void grt__monitor_kick(void);
-void grt__monitor_watch(bool on);
+bool grt__monitor_watch(bool on);
 #ifdef GRT_ASAN
 void grt__switch_fiber_start(void **fake, const struct grt__ctx *to);
 void grt__switch_fiber_finish(void *fake);

@@ -367,7 +367,7 @@ int grt__monitor_start(void)
 	while (!atomic_load(&mon_ready))
 		gwi_futex_wait(&mon_ready, 0, NULL);
 	/* The caller is M0. */
-	grt__monitor_watch(true);
+	S.m0->watched = grt__monitor_watch(true);
 	return 0;
 }
 
@@ -380,19 +380,21 @@ int grt__monitor_start(void)
  * with Gs queued (a timed entry, retake()) that is when the P is due. The
  * userspace backend cannot see a thread block (-EOPNOTSUPP): the ticks
  * remain. Off (on == false) before the M outlives the runtime (M0).
+ * Returns whether the calling M's blocks now wake the monitor.
  */
-void grt__monitor_watch(bool on)
+bool grt__monitor_watch(bool on)
 {
-	if (S.mon_handle)
-		(void)gwake_block_notify(on ? S.mon_handle : 0,
-					 GRT_SYSMON_WAITING_NS);
+	if (!S.mon_handle)
+		return false;
+	return !gwake_block_notify(on ? S.mon_handle : 0,
+				   GRT_SYSMON_WAITING_NS) && on;
 }
 
 void grt__monitor_stop(void)
 {
 	if (S.mon_started) {
 		/* The caller is M0, which outlives the runtime. */
-		grt__monitor_watch(false);
+		S.m0->watched = grt__monitor_watch(false);
 		atomic_store(&S.stopping, 1);
 		grt__monitor_kick();
 		pthread_join(S.mon_thread, NULL);
