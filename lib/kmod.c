@@ -102,36 +102,6 @@ struct kmod_self {
 
 static GWI_TLS struct kmod_self kself;
 
-/*
- * The spin limit (spin.h) follows what a sleep costs: the waker's WAKE
- * system call (S, timed by the waker) and the sleeper's wakeup latency (L,
- * from the waker's decision until the sleeper runs). For L the waker
- * stamps the target's slot here before its exchange finds SLEEPING, and
- * the woken owner takes the stamp (exchanging 0) and samples. Library
- * memory indexed by the handle's slot, not the shared area: the module
- * never needs it, and a stamp is only a hint (a stale or raced one is one
- * wrong sample among many, bounded by GWI_SPIN_MAX_NS). 0 means none.
- * Zero pages until a slot's first sleeper wake touches them.
- */
-static _Atomic uint32_t kmod_wake_stamp[GWAKE_AREA_SLOTS];
-
-/* The clock's low 32 bits, never 0 (0: no stamp). */
-static inline uint32_t kmod_stamp_now(void)
-{
-	return (uint32_t)gwi_now_ns() | 1;
-}
-
-/* After a BLOCK that returned 0: a stamped wakeup is an L sample. */
-static void kmod_wakeup_sample(void)
-{
-	uint32_t t = atomic_exchange_explicit(
-		&kmod_wake_stamp[GWAKE_HANDLE_SLOT(kself.handle)], 0,
-		memory_order_relaxed);
-
-	if (t)
-		gwi_spin_sample_wakeup(kmod_stamp_now() - t);
-}
-
 static inline int kmod_ioctl(unsigned long cmd, void *arg)
 {
 	int r = ioctl(kmod_fd, cmd, arg);
@@ -409,10 +379,7 @@ static int kmod_wait(gwake_t partner, int64_t timeout_ns, bool spin)
 		blk.flags |= GWAKE_BLOCK_PARTNER;
 		blk.partner = partner;
 	}
-	r = kmod_call_registered(GWAKE_IOC_BLOCK, &blk);
-	if (!r)
-		kmod_wakeup_sample();
-	return r;
+	return kmod_call_registered(GWAKE_IOC_BLOCK, &blk);
 }
 
 static int kmod_block_for(gwake_t partner, int64_t timeout_ns)
@@ -446,11 +413,10 @@ static int kmod_wake_ioctl(gwake_t h, __u64 flags)
  * itself meanwhile (its timeout, a signal), found our permit, taken it and
  * ended its registration before this call arrived.
  */
-static int kmod_wake_sleeper(gwake_t h, uint32_t stamp)
+static int kmod_wake_sleeper(gwake_t h)
 {
 	int r = kmod_wake_ioctl(h, GWAKE_WAKE_SLEEPER);
 
-	gwi_spin_sample_futex_wake(kmod_stamp_now() - stamp);
 	return r == -ESRCH ? 1 : r;
 }
 
@@ -461,11 +427,9 @@ static int kmod_wake_sleeper(gwake_t h, uint32_t stamp)
  * caller wrote before is visible to the owner once it consumes.
  * @stop_at_sleeping: leave a SLEEPING word alone and report it (swap).
  */
-static uint32_t kmod_word_wake(struct gwake_word *words, gwake_t h, bool stop_at_sleeping,
-			       uint32_t *stamp)
+static uint32_t kmod_word_wake(struct gwake_word *words, gwake_t h, bool stop_at_sleeping)
 {
-	uint32_t slot = GWAKE_HANDLE_SLOT(h);
-	_Atomic uint64_t *w = (_Atomic uint64_t *)&words[slot].word;
+	_Atomic uint64_t *w = (_Atomic uint64_t *)&words[GWAKE_HANDLE_SLOT(h)].word;
 	uint64_t gen = GWAKE_HANDLE_GEN(h), old;
 	uint64_t permit = GWAKE_WORD(gen, GWAKE_WORD_PERMIT);
 
@@ -474,21 +438,8 @@ static uint32_t kmod_word_wake(struct gwake_word *words, gwake_t h, bool stop_at
 		if (GWAKE_WORD_GEN(old) != gen ||
 		    GWAKE_WORD_STATE(old) == GWAKE_WORD_FREE)
 			return GWAKE_WORD_FREE;
-		if (GWAKE_WORD_STATE(old) != GWAKE_WORD_SLEEPING)
-			continue;
-		if (stop_at_sleeping)
+		if (stop_at_sleeping && GWAKE_WORD_STATE(old) == GWAKE_WORD_SLEEPING)
 			return GWAKE_WORD_SLEEPING;
-		/*
-		 * About to wake a sleeper: stamp its slot for the owner's
-		 * sample (kmod_wake_stamp). Relaxed: the owner reads it
-		 * after the release exchange below, synchronised by its
-		 * acquire consume; a stale stamp is only a wrong hint. One
-		 * clock read per call however many sleepers it wakes.
-		 */
-		if (!*stamp)
-			*stamp = kmod_stamp_now();
-		atomic_store_explicit(&kmod_wake_stamp[slot], *stamp,
-				      memory_order_relaxed);
 	} while (!atomic_compare_exchange_weak_explicit(w, &old, permit,
 							memory_order_release,
 							memory_order_relaxed));
@@ -498,15 +449,14 @@ static uint32_t kmod_word_wake(struct gwake_word *words, gwake_t h, bool stop_at
 static int kmod_wake(gwake_t h)
 {
 	struct gwake_word *words = kmod_map();
-	uint32_t stamp = 0;
 
 	if (!words)
 		return kmod_wake_ioctl(h, 0);
-	switch (kmod_word_wake(words, h, false, &stamp)) {
+	switch (kmod_word_wake(words, h, false)) {
 	case GWAKE_WORD_FREE:
 		return kmod_wake_ioctl(h, 0);
 	case GWAKE_WORD_SLEEPING:
-		return kmod_wake_sleeper(h, stamp);
+		return kmod_wake_sleeper(h);
 	default:
 		return 0;
 	}
@@ -530,7 +480,7 @@ static int kmod_swap(gwake_t h, int64_t timeout_ns, bool here)
 	 * woken by SWAP, one system call for both halves.
 	 */
 	if (words) {
-		uint32_t st = kmod_word_wake(words, h, true, NULL);
+		uint32_t st = kmod_word_wake(words, h, true);
 
 		if (st == GWAKE_WORD_IDLE || st == GWAKE_WORD_PERMIT)
 			return kmod_block_for(h, timeout_ns);
@@ -579,13 +529,12 @@ static int kmod_wake_many(const gwake_t *hs, size_t n)
 	struct gwake_word *words = kmod_map();
 	gwake_t sleepers[64], odd[64];
 	size_t i, ns = 0, no = 0;
-	uint32_t stamp = 0;
 	int woken = 0, r;
 
 	if (!words)
 		return kmod_wake_many_ioctl(hs, n, 0);
 	for (i = 0; i < n; i++) {
-		switch (kmod_word_wake(words, hs[i], false, &stamp)) {
+		switch (kmod_word_wake(words, hs[i], false)) {
 		case GWAKE_WORD_SLEEPING:
 			sleepers[ns++] = hs[i];
 			break;

@@ -17,9 +17,8 @@
  * is a VM exit) and the sleeper's wakeup latency L (from the waker's
  * decision until the sleeper runs again: the IPI, a halted CPU to resume,
  * a context switch). Wakers measure S and woken sleepers measure L (the
- * waker stamps the slot, slots.h; kmod.c keeps stamps of its own); the
- * limit is 2 (S + L), moving averages, clamped to [GWI_SPIN_MIN_NS,
- * GWI_SPIN_MAX_NS]. That is the
+ * waker stamps the slot, slots.h); the limit is 2 (S + L), moving
+ * averages, clamped to [GWI_SPIN_MIN_NS, GWI_SPIN_MAX_NS]. That is the
  * classic competitive rule of spinning about as long as blocking costs,
  * and it follows the machine (S + L is ~10 us natively here, several times
  * that under QEMU's TCG) instead of being a constant that is wrong on one
