@@ -263,8 +263,9 @@ static bool stealable_now(void)
  * sleeps on its own wake word with a timeout, which the notification
  * ignores: this sleep is no news for the monitor (the thief holds its P,
  * and is in no system call). A nanosleep() woke the monitor on every
- * back-off: in the VM, the locked channel server made twice the BLOCKs of
- * the userspace backend and took 1.3-1.9x its time. Other Ms keep
+ * back-off: in the VM, the locked channel server made 0.8 module BLOCKs a
+ * call where the userspace backend made 0.4 FUTEX_WAITs, and took 1.3-1.9x
+ * its time (0.25-0.3 BLOCKs with this wait). Other Ms keep
  * nanosleep(), a little cheaper than a timed FUTEX_WAIT (the unlocked
  * channel server, host: 1-3%).
  * A permit found or delivered meanwhile (a wake left for this M while it
