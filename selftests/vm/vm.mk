@@ -9,12 +9,16 @@
 #   make vm-shell                the same VM with an interactive shell
 #   make vm-initrd               stop after packing the initramfs
 #   make vm-bench  [KERNEL_FLAVOR=...] [VM_BENCH_FLAGS="gwake-bench options"]
-#                  [VM_BENCH_TIMEOUT=1200]
+#                  [VM_BENCH_TIMEOUT=1200] [VM_BENCH_BOOTS=1]
 #                                gwake-bench in the VM, --backend kmod then
 #                                --backend user; the reports in
 #                                $(O)/vm/$(KERNEL_FLAVOR)/bench.txt, with
 #                                results-{kmod,user}.{json,tsv,txt} and the
-#                                plots server-{kmod,user}.{png,svg}
+#                                plots server-{kmod,user}.{png,svg}; with
+#                                VM_BENCH_BOOTS=N, N boots in turn, each
+#                                boot's files also in boot-I/, and the
+#                                kmod/user ratios over the boots in
+#                                compare-boots.txt
 #
 # vm-initrd runs four steps, each in the script or fragment that owns it:
 #   1. Debian's kernel image and headers for the flavour into
@@ -55,6 +59,9 @@ VM_FLAVORS	:= generic rt cloud
 # Ratios within a run are what to read; raise -r for tighter spreads.
 VM_BENCH_FLAGS	?= handoff server idle-wake block-handoff wake-many -r 5 -t 100
 VM_BENCH_TIMEOUT ?= 1200
+# One boot is one sample of the VM's noise (docs/benchmarks.md): ratios
+# are read from the median of several.
+VM_BENCH_BOOTS	?= 1
 VM_BENCH_DIR	= $(VM_DIR)/bench
 VM_BENCH_INITRD	= $(VM_BENCH_DIR)/initrd.cpio.gz
 VM_BENCH_BINS	= $(VM_STATIC_O)/tools/gwake-bench \
@@ -107,18 +114,33 @@ vm-list-tests:
 # non-zero, /init not finishing); run-vm.sh writes the reports to
 # bench.txt on a pass.
 vm-bench: vm-bench-initrd
-	selftests/vm/run-vm.sh --name "$(KERNEL_FLAVOR) bench" --mode bench \
-		--kernel $(VM_KERNEL_DIR)/vmlinuz --initrd $(VM_BENCH_INITRD) \
-		--dir $(VM_BENCH_DIR) --timeout $(VM_BENCH_TIMEOUT) \
-		--append "$(VM_APPEND)" --init-args "$(VM_BENCH_FLAGS)" \
-		--report $(VM_DIR)/bench.txt
-	@for b in kmod user; do \
-		tools/bench/plot.sh --if-any $(VM_DIR)/results-$$b.tsv $(VM_DIR)/server-$$b \
-			"gwake-bench server in the VM ($(KERNEL_FLAVOR), $$b backend): ns per call" || exit; \
+	@rm -rf $(VM_DIR)/boot-* $(VM_DIR)/compare-boots.txt
+	@i=1; while [ $$i -le $(VM_BENCH_BOOTS) ]; do \
+		selftests/vm/run-vm.sh --name "$(KERNEL_FLAVOR) bench" --mode bench \
+			--kernel $(VM_KERNEL_DIR)/vmlinuz --initrd $(VM_BENCH_INITRD) \
+			--dir $(VM_BENCH_DIR) --timeout $(VM_BENCH_TIMEOUT) \
+			--append "$(VM_APPEND)" --init-args "$(VM_BENCH_FLAGS)" \
+			--report $(VM_DIR)/bench.txt || exit; \
+		for b in kmod user; do \
+			tools/bench/plot.sh --if-any $(VM_DIR)/results-$$b.tsv $(VM_DIR)/server-$$b \
+				"gwake-bench server in the VM ($(KERNEL_FLAVOR), $$b backend): ns per call" || exit; \
+		done; \
+		echo "== kmod against user, row by row ($(VM_DIR)/compare.txt)"; \
+		tools/bench/compare.sh $(VM_DIR)/results-kmod.tsv $(VM_DIR)/results-user.tsv \
+			> $(VM_DIR)/compare.txt || exit; \
+		cat $(VM_DIR)/compare.txt; \
+		if [ $(VM_BENCH_BOOTS) -gt 1 ]; then \
+			mkdir -p $(VM_DIR)/boot-$$i && \
+			cp $(VM_DIR)/bench.txt $(VM_DIR)/compare.txt $(VM_DIR)/results-*.* \
+				$(VM_DIR)/boot-$$i/ || exit; \
+		fi; \
+		i=$$((i + 1)); \
 	done
-	@echo "== kmod against user, row by row ($(VM_DIR)/compare.txt)"
-	@tools/bench/compare.sh $(VM_DIR)/results-kmod.tsv $(VM_DIR)/results-user.tsv | \
-		tee $(VM_DIR)/compare.txt
+	@if [ $(VM_BENCH_BOOTS) -gt 1 ]; then \
+		echo "== kmod against user over $(VM_BENCH_BOOTS) boots ($(VM_DIR)/compare-boots.txt)"; \
+		tools/bench/compare-boots.sh $(VM_DIR)/boot-*/compare.txt | \
+			tee $(VM_DIR)/compare-boots.txt; \
+	fi
 
 vm-bench-initrd:
 	selftests/vm/fetch-kernel.sh $(KERNEL_FLAVOR) $(CACHE)
