@@ -280,17 +280,19 @@ static GWI_TLS bool steal_woken;
 static void steal_sleep(void)
 {
 	struct timespec ts = { 0, GRT_STEAL_NEXT_NS };
-	int64_t end = 0, left = GRT_STEAL_NEXT_NS;
+	int64_t end = 0, left = GRT_STEAL_NEXT_NS, now;
 
 	if (!grt__curm()->watched) {
 		nanosleep(&ts, NULL);
 		return;
 	}
+	/* The clock only once a permit cut a wait short: one read each. */
 	while (gwi_block_idle(left) == 0) {
 		steal_woken = true;
+		now = grt__nanotime();
 		if (!end)
-			end = grt__nanotime() + GRT_STEAL_NEXT_NS;
-		left = end - grt__nanotime();
+			end = now + GRT_STEAL_NEXT_NS;
+		left = end - now;
 		if (left <= 0)
 			break;
 	}
