@@ -1773,6 +1773,12 @@ static void *mstart(void *arg)
  * make progress again: report every G and stop the runtime; grt_run()
  * returns -EDEADLK. Only Gs, Ms and timers can ready a G: a thread that
  * is not an M and will later send on a channel is not seen (documented).
+ *
+ * Not a snapshot: the lock freezes mcount and nmidle, not nmidlelocked
+ * nor the queues, which move between the reads below. So an M may be
+ * counted in nmidlelocked only while it is idle (never a moment early;
+ * a moment late is harmless): then, when the count says nothing runs,
+ * nothing is left that could move what is read after it.
  */
 void grt__checkdead(void)
 {

@@ -738,8 +738,9 @@ void grt__unlockm(struct grt_m *m, struct grt_g *gp);
  * An M without a P that is going to sleep until somebody posts it work (a
  * thread-call server): counted idle while it sleeps, so that the deadlock
  * check can tell a server waiting for calls from a running one. Begin
- * counts it (before it publishes its idle mark); end uncounts it (the M
- * itself, or the caller that woke it: whoever takes the mark).
+ * counts it (after it took its idle mark, never before: see tcall_idle());
+ * end uncounts it (the M itself, or the caller that woke it: whoever
+ * takes the mark).
  */
 void grt__m_idle_begin(void);
 void grt__m_idle_end(void);

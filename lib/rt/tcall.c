@@ -47,8 +47,9 @@
  * seq_cst store and re-checks the mailbox; callers enqueue (an xchg) and
  * then exchange t->sleeping to 0, waking the server if it was set: Dekker,
  * no lost wake-up. A server that waits long (a bounded first wait times
- * out) marks itself idle for the deadlock check (t->sleeping 2,
- * grt__m_idle_begin()); whoever takes the mark back uncounts it.
+ * out) marks itself idle (t->sleeping 2) and then counts itself idle for
+ * the deadlock check (grt__m_idle_begin()); whoever takes the mark back
+ * uncounts it.
  *
  * Stop: the stop request is processed in order like a call. The server
  * then sets the stopped bit of t->state; callers add 2 to t->state before
@@ -190,22 +191,26 @@ static void tcall_idle(struct grt_thread *t)
 			break;
 	}
 	/*
-	 * Long: count it idle, then mark it so (a caller that takes the
-	 * mark uncounts it: it is never counted idle while it runs), look
-	 * for a deadlock, and sleep.
+	 * Long: mark it idle, then count it so, look for a deadlock, and
+	 * sleep. In that order: grt__checkdead() reads the count before the
+	 * mailbox, and nothing stops this thread between the two reads. A
+	 * server counted first, then woken by a caller (its CAS failing),
+	 * looked idle to the count and then took the request before the
+	 * mailbox was read: a false deadlock report, while the call ran
+	 * (lib/rt/tcallidle.pml). Counted only while it holds the mark, it
+	 * is idle whenever it is counted. A caller that takes the mark
+	 * before the count uncounts first: the count dips below the truth
+	 * for a moment, which only delays a report.
 	 */
-	if (!atomic_load(&S.stopping)) {
+	if (!atomic_load(&S.stopping) &&
+	    atomic_compare_exchange_strong(&t->sleeping, &waiting, SRV_IDLE)) {
 		grt__m_idle_begin();
-		if (!atomic_compare_exchange_strong(&t->sleeping, &waiting, SRV_IDLE)) {
-			grt__m_idle_end();
-		} else {
-			grt__lock();
-			grt__checkdead();
-			grt__unlock();
-			while (atomic_load(&t->sleeping) == SRV_IDLE &&
-			       !atomic_load(&S.stopping))
-				(void)gwake_block_for(partner, -1);
-		}
+		grt__lock();
+		grt__checkdead();
+		grt__unlock();
+		while (atomic_load(&t->sleeping) == SRV_IDLE &&
+		       !atomic_load(&S.stopping))
+			(void)gwake_block_for(partner, -1);
 	}
 	tcall_unmark(t);
 }
@@ -761,9 +766,11 @@ void grt__threads_free_all(void)
 }
 
 /*
- * sched.lock held (checkdead): a server counts as idle from just before
- * it publishes "sleeping" until it has looked at its mailbox once more,
- * so a non-empty mailbox means it is about to run, not a deadlock.
+ * sched.lock held (checkdead): does a mailbox hold a request? A server
+ * counts as idle only while it holds its idle mark (tcall_idle()), and a
+ * caller enqueues before it takes the mark, on an M that counts as
+ * running: a request found here is one a caller is posting or a server
+ * is about to take, not a deadlock.
  */
 bool grt__threads_have_work(void)
 {
