@@ -122,10 +122,12 @@ lib-uninstall:
 # Models spin explores exhaustively (safety; a few seconds each). Needs
 # Debian's spin. lib/wakeword.pml: the wake word, one owner and two wakers
 # over a reused slot. lib/rt/tcallidle.pml: a thread-call server's idle
-# mark against the deadlock check; built with -DOLD_ORDER it must fail
-# (the order that once reported a false deadlock), so that a model that
-# stopped seeing the race does not pass unnoticed.
-MODELS := lib/wakeword.pml lib/rt/tcallidle.pml
+# mark against the deadlock check. lib/rt/idlegq.pml: an M going idle
+# against a readier that uses the global queue. The last two are also
+# built with the code they replaced (-DOLD_ORDER, -DNO_RECHECK), and spin
+# must find the bug there: a model that stopped seeing its race would not
+# pass unnoticed.
+MODELS := lib/wakeword.pml lib/rt/tcallidle.pml lib/rt/idlegq.pml
 
 # $(call model_run,model,spin flags,want): want is pass or fail.
 define model_run
@@ -143,3 +145,4 @@ model-check:
 	@mkdir -p $(O)/model
 	@$(foreach m,$(MODELS),$(call model_run,$(m),,pass) &&) true
 	@$(call model_run,lib/rt/tcallidle.pml,-DOLD_ORDER,fail)
+	@$(call model_run,lib/rt/idlegq.pml,-DNO_RECHECK,fail)

@@ -55,6 +55,18 @@
  * is a plain release store, so a spinner may miss it -- harmlessly: the
  * enqueuing P is running and will run the G itself.
  *
+ * A non-spinning M going idle re-checks the global queue too. Go's
+ * enqueue takes sched.lock, so its check under that lock, just before
+ * the P goes idle, cannot miss one; ours is lock-free. A readier without
+ * a P (a thread-call server completing a call, a G back from a system
+ * call) that enqueued after that check and read npidle before the P was
+ * put idle woke nobody. An M is non-spinning only while another spins,
+ * so the G was not lost, but that spinner may have found a G elsewhere
+ * (its wakep() then saw no idle P either), and the G waited until that
+ * G blocked or was preempted. The P going idle (npidle, a seq_cst RMW)
+ * and then the queue, against the readier's enqueue (xchg) and then
+ * npidle: one of the two sees the other (lib/rt/idlegq.pml).
+ *
  * An M parks on its own wake word (gwake_block); the waker sets m->nextp
  * under sched.lock before gwake_wake(m->handle). Wake words keep a permit,
  * so a wake that arrives before the M blocks is not lost, and every wait
@@ -1470,6 +1482,13 @@ top:
 				atomic_fetch_add(&S.nmspinning, 1);
 				goto top;
 			}
+		}
+	} else if (!grt__gq_empty()) {
+		/* Not spinning: the global queue only (the essay). */
+		p = grt__pidleget();
+		if (p) {
+			grt__acquirep(m, p);
+			goto top;
 		}
 	}
 	if (!stopm(m))
