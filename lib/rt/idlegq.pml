@@ -39,6 +39,19 @@ inline pidleget(ok) {
 	lock = 0
 }
 
+/* A G on the queue after the P went idle: take a P back and run it. */
+inline recheck(ok) {
+	if
+	:: gq ->
+		pidleget(ok);
+		if
+		:: ok -> gq = 0; taken = 1
+		:: else -> skip
+		fi
+	:: else -> skip
+	fi
+}
+
 /* wakep(): an idle P and no spinner, or nothing. */
 inline wakep() {
 	if
@@ -67,15 +80,7 @@ proctype m()
 	npidle++;	/* releasep(), pidleput_locked(): a seq_cst RMW */
 	lock = 0;
 #ifndef NO_RECHECK
-	if
-	:: gq ->
-		pidleget(ok);
-		if
-		:: ok -> gq = 0; taken = 1
-		:: else -> skip
-		fi
-	:: else -> skip
-	fi;
+	recheck(ok);
 #endif
 done:	skip	/* stopm(): asleep until woken */
 }
@@ -100,15 +105,7 @@ proctype s()
 		npidle++;
 		lock = 0;
 		nmspinning--;
-		if
-		:: gq ->
-			pidleget(ok);
-			if
-			:: ok -> gq = 0; taken = 1
-			:: else -> skip
-			fi
-		:: else -> skip
-		fi
+		recheck(ok)
 	fi;
 done:	skip
 }

@@ -1390,7 +1390,7 @@ static struct grt_g *findrunnable(struct grt_m *m, bool *inherit)
 {
 	struct grt_p *p;
 	struct grt_g *gp;
-	bool ran;
+	bool ran, spinning;
 
 top:
 	if (grt_stopping())
@@ -1467,27 +1467,25 @@ top:
 	pidleput_locked(p, true);
 	grt__unlock();
 
-	if (m->spinning) {
-		/*
-		 * Spinning to idle: drop nmspinning (full barrier), then look
-		 * at every source of work again. See the essay at the top.
-		 */
+	/*
+	 * Look again, now that the P is idle (see the essay at the top). A
+	 * spinner drops nmspinning first (full barrier) and looks at every
+	 * source of work; any M looks at the global queue, whose enqueue
+	 * takes no lock. Work found: take a P back, spinning as before.
+	 */
+	spinning = m->spinning;
+	if (spinning) {
 		m->spinning = false;
 		atomic_fetch_sub(&S.nmspinning, 1);
-		if (grt__runq_any() || !grt__gq_empty()) {
-			p = grt__pidleget();
-			if (p) {
-				grt__acquirep(m, p);
-				m->spinning = true;
-				atomic_fetch_add(&S.nmspinning, 1);
-				goto top;
-			}
-		}
-	} else if (!grt__gq_empty()) {
-		/* Not spinning: the global queue only (the essay). */
+	}
+	if ((spinning && grt__runq_any()) || !grt__gq_empty()) {
 		p = grt__pidleget();
 		if (p) {
 			grt__acquirep(m, p);
+			if (spinning) {
+				m->spinning = true;
+				atomic_fetch_add(&S.nmspinning, 1);
+			}
 			goto top;
 		}
 	}

@@ -105,25 +105,22 @@ proctype server()
 		:: sleeping != WAITING -> break
 		:: true -> break
 		od;
+		/* the mark (CAS WAITING -> IDLE) and the count */
 #ifdef OLD_ORDER
 		nml++;
+#endif
 		atomic {
 			if
 			:: sleeping == WAITING -> sleeping = IDLE; ok = 1
 			:: else -> ok = 0
 			fi
 		};
+#ifdef OLD_ORDER
 		if
 		:: !ok -> nml--
 		:: else -> skip
 		fi;
 #else
-		atomic {
-			if
-			:: sleeping == WAITING -> sleeping = IDLE; ok = 1
-			:: else -> ok = 0
-			fi
-		};
 		if
 		:: ok -> nml++
 		:: else -> skip
